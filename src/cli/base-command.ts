@@ -1,0 +1,66 @@
+/**
+ * What every envctl command shares: the common flags, the decision "TTY, plain lines or JSON"
+ * made once at the edge, and the one error handler (exit codes from design.md).
+ */
+import { Command, Flags } from '@oclif/core';
+import { EnvctlError, ExitCode } from '../errors.js';
+import { renderDiagnostic, renderError } from './render-error.js';
+import type { Diagnostic } from '../errors.js';
+
+export type OutputMode = 'tty' | 'plain' | 'json';
+
+export abstract class EnvctlCommand extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    debug: Flags.boolean({ description: 'show stack traces and internal detail', helpGroup: 'GLOBAL', default: false }),
+  };
+
+  /** Flags that select a definition and an environment, for commands that read one. */
+  static definitionFlags = {
+    file: Flags.string({ char: 'f', description: 'definition file (default: envctl.yaml, compose.yaml … in this folder or a parent; or $ENVCTL_FILE)' }),
+    env: Flags.string({ char: 'e', description: 'environment overlay to apply (from `environments:`); default: the base definition', env: 'ENVCTL_ENV' }),
+    profile: Flags.string({ description: 'enable services of this profile (repeatable)', multiple: true }),
+  };
+
+  /** tty: Ink on stderr; plain: lines (no TTY or CI=true); json: one JSON document on stdout. */
+  protected outputMode(): OutputMode {
+    if (this.jsonEnabled()) return 'json';
+    if (!process.stderr.isTTY || isTruthy(process.env.CI)) return 'plain';
+    return 'tty';
+  }
+
+  protected colorOnStderr(): boolean {
+    return Boolean(process.stderr.isTTY) && !process.env.NO_COLOR && !this.jsonEnabled();
+  }
+
+  protected warnDiagnostics(diagnostics: readonly Diagnostic[]): void {
+    for (const diagnostic of diagnostics) process.stderr.write(`${renderDiagnostic(diagnostic, 'warning', { color: this.colorOnStderr() })}\n`);
+  }
+
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    const debug = this.argv.includes('--debug');
+    if (error instanceof EnvctlError) {
+      if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+      else process.stderr.write(`${renderError(error, { color: this.colorOnStderr(), debug })}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (error.oclif !== undefined || (error as { code?: string }).code?.startsWith?.('EEXIT') === true) {
+      // oclif's own: flag parsing (bad input → 2), help, this.exit().
+      if (error.oclif?.exit !== undefined && error.oclif.exit !== 0 && (error as { code?: string }).code !== 'EEXIT') {
+        if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message: error.message, exitCode: ExitCode.badInput } }, null, 2)}\n`);
+        else process.stderr.write(`${renderError(new EnvctlError('USAGE', error.message.split('\n')[0] ?? error.message, { exitCode: ExitCode.badInput, hint: `see \`envctl ${this.id ?? ''} --help\`` }), { color: this.colorOnStderr(), debug })}\n`);
+        process.exitCode = ExitCode.badInput;
+        return;
+      }
+      throw error;
+    }
+    process.stderr.write(`${renderError(error, { color: this.colorOnStderr(), debug: true })}\n`);
+    process.exitCode = ExitCode.failed;
+  }
+}
+
+function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}

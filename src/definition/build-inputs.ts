@@ -1,0 +1,56 @@
+/**
+ * Content hash of an image's build inputs: every file of the context that Docker would send
+ * (honouring .dockerignore), the Dockerfile, build args and target. An unchanged hash means the
+ * image is not rebuilt; it is also the image tag, so a changed input recreates the container.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join, posix, relative, sep } from 'node:path';
+import dockerignore, { type Ignore } from '@balena/dockerignore';
+import type { BuildSpec } from './model.js';
+
+// The package is CommonJS whose module.exports is the factory; its typings describe it as a default export.
+const createIgnore = dockerignore as unknown as (options: { ignorecase: boolean }) => Ignore;
+
+export interface BuildInputs {
+  /** `sha256:<hex>` over all inputs. */
+  digest: string;
+  fileCount: number;
+}
+
+export async function hashBuildInputs(build: BuildSpec): Promise<BuildInputs> {
+  const ignoreFile = await readFile(join(build.context, '.dockerignore'), 'utf8').catch(() => '');
+  const ignore = createIgnore({ ignorecase: false }).add(ignoreFile.split(/\r?\n/));
+  const dockerfile = posix.normalize(build.dockerfile.split(sep).join('/'));
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const entry of entries) {
+      const absolute = join(dir, entry.name);
+      const rel = relative(build.context, absolute).split(sep).join('/');
+      // Docker always sends the Dockerfile and .dockerignore, even when they are ignored.
+      const forced = rel === dockerfile || rel === '.dockerignore';
+      if (!forced && ignore.ignores(entry.isDirectory() ? `${rel}/` : rel)) continue;
+      if (entry.isDirectory()) await walk(absolute);
+      else files.push(rel);
+    }
+  };
+  await walk(build.context);
+  files.sort();
+  const hash = createHash('sha256');
+  hash.update(`dockerfile=${dockerfile}\ntarget=${build.target ?? ''}\n`);
+  for (const key of Object.keys(build.args).sort()) hash.update(`arg ${key}=${build.args[key]}\n`);
+  for (const rel of files) {
+    const absolute = join(build.context, rel);
+    const info = await lstat(absolute);
+    const content = info.isSymbolicLink() ? `link:${await readlink(absolute)}` : await readFile(absolute);
+    const fileHash = createHash('sha256').update(content).digest('hex');
+    hash.update(`file ${rel} ${info.mode & 0o111 ? 'x' : '-'} ${fileHash}\n`);
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, fileCount: files.length };
+}
+
+/** The local tag of a built image: `<project>-<service>:<first 12 hex of the input digest>`. */
+export function builtImageRef(project: string, service: string, digest: string): string {
+  return `${project}-${service}:${digest.replace(/^sha256:/, '').slice(0, 12)}`.toLowerCase();
+}

@@ -1,0 +1,98 @@
+/**
+ * The typed model of one environment as it will run: what the planner, the engine and the
+ * pipeline consume. Built only by `resolveDefinition`; everything in it has been validated.
+ */
+import type { Diagnostic } from '../errors.js';
+import type { dependencyConditions, PipelineConfig } from './schema.js';
+import type { Mount, PortBinding } from './values.js';
+
+export type DependencyCondition = (typeof dependencyConditions)[number];
+
+export interface Dependency {
+  condition: DependencyCondition;
+  required: boolean;
+  restart: boolean;
+}
+
+export type Healthcheck =
+  | { disabled: true }
+  | { disabled: false; test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number; startIntervalMs: number };
+
+export interface BuildSpec {
+  /** Absolute path of the build context. */
+  context: string;
+  /** Dockerfile path relative to the context (as Docker expects it). */
+  dockerfile: string;
+  args: Record<string, string>;
+  target: string | undefined;
+}
+
+export interface ServiceModel {
+  name: string;
+  /** The image as written; for built services the planner derives a content-addressed tag instead. */
+  image: string | undefined;
+  build: BuildSpec | undefined;
+  command: string[] | undefined;
+  entrypoint: string[] | undefined;
+  /** Final variables: env_file values, then `environment`, then feature toggles not set explicitly. */
+  environment: Record<string, string>;
+  ports: PortBinding[];
+  expose: string[];
+  /** Bind sources are absolute; volume sources are the definition's volume keys. */
+  mounts: Mount[];
+  /** Network key → aliases; every service is on at least one network. */
+  networks: Record<string, { aliases: string[] }>;
+  dependsOn: Record<string, Dependency>;
+  healthcheck: Healthcheck | undefined;
+  restart: string;
+  labels: Record<string, string>;
+  workingDir: string | undefined;
+  user: string | undefined;
+  init: boolean;
+  stopSignal: string | undefined;
+  stopGracePeriodMs: number | undefined;
+  profiles: string[];
+}
+
+export interface VolumeModel {
+  key: string;
+  /** Engine name: `<prefix>_<key>` unless `name:` or external. */
+  name: string;
+  driver: string;
+  driverOpts: Record<string, string>;
+  external: boolean;
+  labels: Record<string, string>;
+}
+
+export interface NetworkModel {
+  key: string;
+  name: string;
+  driver: string;
+  driverOpts: Record<string, string>;
+  external: boolean;
+  internal: boolean;
+  attachable: boolean;
+  labels: Record<string, string>;
+}
+
+export interface EnvironmentModel {
+  project: string;
+  /** `default` when no `--env` was given. */
+  env: string;
+  /** Prefix for engine object names: `<project>` for the default env, `<project>-<env>` otherwise. */
+  prefix: string;
+  file: string;
+  projectDir: string;
+  /** Active services (profiles applied), in definition order. */
+  services: Record<string, ServiceModel>;
+  volumes: Record<string, VolumeModel>;
+  networks: Record<string, NetworkModel>;
+  features: Record<string, boolean>;
+  pipeline: PipelineConfig | undefined;
+  /** Environments the file declares (for `validate` and error hints). */
+  environments: string[];
+  warnings: Diagnostic[];
+}
+
+export const DEFAULT_ENV = 'default';
+export const DEFAULT_NETWORK = 'default';

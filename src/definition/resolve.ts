@@ -1,0 +1,334 @@
+/**
+ * files → documents → one definition for the chosen environment → typed model.
+ * Reads the definition, `.env` and `env_file`s; everything after reading is pure.
+ */
+import { access, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { DefinitionError, UsageError, type Diagnostic } from '../errors.js';
+import { diagnosticAt, didYouMean, fileLocator, issuesToDiagnostics, type Locator } from './diagnostics.js';
+import { interpolateTree, type Variables } from './interpolate.js';
+import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
+import { definitionFileSchema, definitionSchema, type ResolvedDefinitionInput } from './schema.js';
+import { checkSemantics } from './semantics.js';
+import { parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
+
+/** Looked for in the working directory, then in each parent, like Compose. */
+export const DEFINITION_FILE_NAMES = ['envctl.yaml', 'envctl.yml', 'compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+
+export interface LoadOptions {
+  cwd: string;
+  /** `--file`; otherwise `ENVCTL_FILE`, otherwise the lookup. */
+  file?: string | undefined;
+  /** `--env`; undefined means the base definition (`default`). */
+  env?: string | undefined;
+  profiles?: readonly string[];
+  /** The process environment (interpolation, `KEY` without a value). */
+  processEnv: Readonly<Record<string, string | undefined>>;
+}
+
+export async function findDefinitionFile(options: Pick<LoadOptions, 'cwd' | 'file' | 'processEnv'>): Promise<string> {
+  const explicit = options.file ?? options.processEnv.ENVCTL_FILE;
+  if (explicit) return resolvePath(options.cwd, explicit);
+  let dir = resolvePath(options.cwd);
+  for (;;) {
+    for (const name of DEFINITION_FILE_NAMES) {
+      const candidate = join(dir, name);
+      if (await exists(candidate)) return candidate;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new UsageError(
+    'NO_DEFINITION',
+    `no definition found in ${options.cwd} or its parents (looked for ${DEFINITION_FILE_NAMES.join(', ')})`,
+    'pass --file PATH, set ENVCTL_FILE, or create envctl.yaml',
+  );
+}
+
+interface LoadedFile {
+  path: string;
+  source: SourceFile;
+  raw: Record<string, unknown>;
+  dotenv: Record<string, string>;
+}
+
+async function loadFile(options: LoadOptions): Promise<LoadedFile> {
+  const path = await findDefinitionFile(options);
+  const display = displayPath(options.cwd, path);
+  const text = await readDefinitionText(path, display);
+  const { source, value } = parseDefinitionText(display, text);
+  const dotenvPath = join(dirname(path), '.env');
+  const dotenv = (await exists(dotenvPath)) ? parseDotenv(await readFile(dotenvPath, 'utf8')) : {};
+  return { path, source, raw: stripExtensions(value, []) as Record<string, unknown>, dotenv };
+}
+
+/** Loads and resolves one environment of a definition into the typed model. */
+export async function loadDefinition(options: LoadOptions): Promise<EnvironmentModel> {
+  const file = await loadFile(options);
+  return resolveEnvironment(file, options.env, options);
+}
+
+/** Validates the base definition and every environment overlay; returns the models of each. */
+export async function validateAllEnvironments(options: LoadOptions): Promise<EnvironmentModel[]> {
+  const file = await loadFile(options);
+  const names = options.env ? [options.env] : [undefined, ...environmentNames(file.raw)];
+  const models: EnvironmentModel[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const name of names) {
+    try {
+      models.push(await resolveEnvironment(file, name, options));
+    } catch (error) {
+      if (!(error instanceof DefinitionError)) throw error;
+      for (const diagnostic of error.diagnostics) {
+        const id = `${diagnostic.file}:${diagnostic.line}:${diagnostic.col}:${diagnostic.message}`;
+        if (!seen.has(id)) {
+          seen.add(id);
+          diagnostics.push(name ? { ...diagnostic, message: `${diagnostic.message} (environment ${name})` } : diagnostic);
+        }
+      }
+    }
+  }
+  if (diagnostics.length > 0) throw new DefinitionError(diagnostics);
+  return models;
+}
+
+function environmentNames(raw: Record<string, unknown>): string[] {
+  const environments = raw.environments;
+  return environments && typeof environments === 'object' && !Array.isArray(environments) ? Object.keys(environments) : [];
+}
+
+async function resolveEnvironment(file: LoadedFile, env: string | undefined, options: LoadOptions): Promise<EnvironmentModel> {
+  const { source, raw } = file;
+  const baseLocator = fileLocator(source);
+
+  // The file-level shape first (including `environments:` itself).
+  const fileCheck = definitionFileSchema.safeParse(raw);
+  if (!fileCheck.success) throw new DefinitionError(issuesToDiagnostics(fileCheck.error.issues, baseLocator, definitionFileSchema, raw));
+
+  const declared = environmentNames(raw);
+  const { environments: _environments, ...base } = raw;
+  let merged: Record<string, unknown> = base;
+  let locator: Locator = baseLocator;
+  if (env !== undefined) {
+    if (!declared.includes(env)) {
+      const suggestion = didYouMean(env, declared);
+      throw new UsageError(
+        'UNKNOWN_ENVIRONMENT',
+        `the definition has no environment "${env}"`,
+        suggestion ? `did you mean --env ${suggestion}?` : declared.length > 0 ? `declared: ${declared.join(', ')}` : 'declare it under `environments:`',
+      );
+    }
+    const overlay = (raw.environments as Record<string, unknown>)[env];
+    merged = mergeOverlay(base, overlay ?? {}) as Record<string, unknown>;
+    locator = fileLocator(source, ['environments', env]);
+  }
+
+  const vars: Variables = new Map(
+    Object.entries({ ...file.dotenv, ...options.processEnv }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  const problems: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  const interpolated = interpolateTree(
+    merged,
+    vars,
+    (path, problem) => problems.push(diagnosticAt(locator, path, 'INTERPOLATION', problem.message, problem.hint)),
+    (path, name) => warnings.push(diagnosticAt(locator, path, 'UNSET_VARIABLE', `the variable ${name} is not set; using an empty string`, `set ${name} or write \${${name}:-default}`)),
+  ) as Record<string, unknown>;
+  if (problems.length > 0) throw new DefinitionError(problems);
+
+  const parsed = definitionSchema.safeParse(interpolated);
+  if (!parsed.success) throw new DefinitionError(issuesToDiagnostics(parsed.error.issues, locator, definitionSchema, interpolated));
+  const input = parsed.data;
+  if (input.version !== undefined) {
+    warnings.push(diagnosticAt(locator, ['version'], 'OBSOLETE_KEY', '`version` is obsolete and ignored', 'remove it'));
+  }
+
+  const projectDir = dirname(file.path);
+  const envName = env ?? DEFAULT_ENV;
+  const project = input.name ?? projectNameFromDir(projectDir);
+  const prefix = envName === DEFAULT_ENV ? project : `${project}-${envName}`;
+  const activeProfiles = new Set(options.profiles ?? splitList(options.processEnv.ENVCTL_PROFILES ?? options.processEnv.COMPOSE_PROFILES));
+
+  const semantic = checkSemantics(input, activeProfiles, locator);
+  if (semantic.length > 0) throw new DefinitionError(semantic);
+
+  const services: Record<string, ServiceModel> = {};
+  const fileProblems: Diagnostic[] = [];
+  for (const [name, service] of Object.entries(input.services)) {
+    if (!isActive(service.profiles, activeProfiles)) continue;
+    const fromFiles: Record<string, string> = {};
+    for (const [index, envFile] of service.env_file.entries()) {
+      const path = resolvePath(projectDir, expandHome(envFile));
+      try {
+        Object.assign(fromFiles, parseDotenv(await readFile(path, 'utf8')));
+      } catch (error) {
+        fileProblems.push(
+          diagnosticAt(locator, ['services', name, 'env_file', index], 'ENV_FILE', `cannot read env_file ${envFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check the path; it is relative to the definition file'),
+        );
+      }
+    }
+    services[name] = toServiceModel(name, service, projectDir, fromFiles, input.features, vars);
+    const build = services[name]!.build;
+    if (build) {
+      const problem = await checkBuildContext(build.context, build.dockerfile);
+      if (problem) fileProblems.push(diagnosticAt(locator, ['services', name, 'build'], 'BUILD_CONTEXT', problem, 'paths are relative to the definition file'));
+    }
+  }
+  if (fileProblems.length > 0) throw new DefinitionError(fileProblems);
+
+  const volumes: Record<string, VolumeModel> = {};
+  for (const [key, volume] of Object.entries(input.volumes)) {
+    volumes[key] = { key, name: volume.name ?? (volume.external ? key : `${prefix}_${key}`), ...pick(volume, ['driver', 'driverOpts', 'external', 'labels']) };
+  }
+  const networks: Record<string, NetworkModel> = {};
+  for (const [key, network] of Object.entries(input.networks)) {
+    networks[key] = { key, name: network.name ?? (network.external ? key : `${prefix}_${key}`), ...pick(network, ['driver', 'driverOpts', 'external', 'internal', 'attachable', 'labels']) };
+  }
+  const usesDefault = Object.values(services).some((service) => DEFAULT_NETWORK in service.networks);
+  if (usesDefault && !networks[DEFAULT_NETWORK]) {
+    networks[DEFAULT_NETWORK] = { key: DEFAULT_NETWORK, name: `${prefix}_${DEFAULT_NETWORK}`, driver: 'bridge', driverOpts: {}, external: false, internal: false, attachable: false, labels: {} };
+  }
+
+  return {
+    project,
+    env: envName,
+    prefix,
+    file: file.path,
+    projectDir,
+    services,
+    volumes,
+    networks,
+    features: input.features,
+    pipeline: input.pipeline,
+    environments: declared,
+    warnings,
+  };
+}
+
+function toServiceModel(
+  name: string,
+  service: ResolvedDefinitionInput['services'][string],
+  projectDir: string,
+  fromFiles: Record<string, string>,
+  features: Record<string, boolean>,
+  vars: Variables,
+): ServiceModel {
+  const environment: Record<string, string> = { ...fromFiles };
+  for (const [key, value] of Object.entries(service.environment)) {
+    if (value !== null) environment[key] = value;
+    else if (vars.has(key)) environment[key] = vars.get(key)!;
+  }
+  for (const [feature, enabled] of Object.entries(features)) {
+    const key = `FEATURE_${feature.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+    if (!Object.hasOwn(environment, key)) environment[key] = String(enabled);
+  }
+  return {
+    name,
+    image: service.image,
+    build: service.build
+      ? { context: resolvePath(projectDir, expandHome(service.build.context)), dockerfile: service.build.dockerfile, args: service.build.args, target: service.build.target }
+      : undefined,
+    command: service.command ?? undefined,
+    entrypoint: service.entrypoint ?? undefined,
+    environment,
+    ports: service.ports.flat(),
+    expose: service.expose,
+    mounts: service.volumes.map((mount) =>
+      mount.type === 'bind' && mount.source ? { ...mount, source: resolvePath(projectDir, expandHome(mount.source)) } : mount,
+    ),
+    networks: service.networks ?? { [DEFAULT_NETWORK]: { aliases: [] } },
+    dependsOn: service.depends_on,
+    healthcheck: service.healthcheck,
+    restart: service.restart,
+    labels: service.labels,
+    workingDir: service.working_dir,
+    user: service.user,
+    init: service.init,
+    stopSignal: service.stop_signal,
+    stopGracePeriodMs: service.stop_grace_period,
+    profiles: service.profiles,
+  };
+}
+
+/** Overlay semantics: mappings merge key by key, lists and scalars replace, `null` removes. */
+export function mergeOverlay(base: unknown, overlay: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(overlay)) return overlay;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overlay)) {
+    if (value === null) delete out[key];
+    else out[key] = Object.hasOwn(out, key) ? mergeOverlay(out[key], value) : value;
+  }
+  return out;
+}
+
+/** Mappings whose keys are user data (names, variables): `x-` keys there are data, not extensions. */
+const DATA_MAP_KEYS = new Set(['services', 'volumes', 'networks', 'features', 'environments', 'environment', 'labels', 'args', 'depends_on', 'driver_opts']);
+
+/** Removes `x-*` extension keys from every structural mapping (Compose allows them anywhere there). */
+export function stripExtensions(value: unknown, path: PathSegment[]): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => stripExtensions(item, [...path, index]));
+  if (!isPlainObject(value)) return value;
+  const isDataMap = DATA_MAP_KEYS.has(String(path.at(-1))) && !(path.length >= 2 && path.at(-2) === 'environments');
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (!isDataMap && key.startsWith('x-')) continue;
+    out[key] = stripExtensions(item, [...path, key]);
+  }
+  return out;
+}
+
+function isActive(profiles: readonly string[], active: ReadonlySet<string>): boolean {
+  return profiles.length === 0 || profiles.some((profile) => active.has(profile) || active.has('*'));
+}
+
+function projectNameFromDir(dir: string): string {
+  const cleaned = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '');
+  return /^[a-z0-9]/.test(cleaned) ? cleaned : `p${cleaned || 'roject'}`;
+}
+
+function displayPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+}
+
+function splitList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function pick<T extends object, K extends keyof T>(object: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((key) => [key, object[key]])) as Pick<T, K>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+async function checkBuildContext(context: string, dockerfile: string): Promise<string | undefined> {
+  const contextInfo = await stat(context).catch(() => undefined);
+  if (!contextInfo?.isDirectory()) return `the build context ${context} is not a folder`;
+  const dockerfileInfo = await stat(resolvePath(context, dockerfile)).catch(() => undefined);
+  if (!dockerfileInfo?.isFile()) return `the build context has no ${dockerfile} (${resolvePath(context, dockerfile)})`;
+  return undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Reading a definition file: size cap, safe YAML parsing, and mapping paths back to `file:line:col`.
+ * Everything here is about one file; overlays and interpolation come later and ask this module
+ * where a value was written.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { DefinitionError, type Diagnostic } from '../errors.js';
+
+/** Larger definitions are refused before parsing (a real topology is a few KiB). */
+export const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
+/** Aliases allowed per document; the `yaml` default of 100 already stops billion-laughs. */
+export const MAX_ALIAS_COUNT = 100;
+/** Keys that could reach an object prototype if anything downstream ever used Object.assign. */
+const FORBIDDEN_KEYS = new Set(['__proto__']);
+
+export type PathSegment = string | number;
+
+export interface SourceFile {
+  /** Path as the user should see it (relative to the working directory when possible). */
+  display: string;
+  text: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+export interface ParsedSource {
+  source: SourceFile;
+  value: Record<string, unknown>;
+}
+
+export async function readDefinitionText(path: string, display: string): Promise<string> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    throw new DefinitionError([
+      fileDiagnostic(display, 'FILE_NOT_FOUND', `cannot read the definition: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check the path given with --file'),
+    ]);
+  }
+  if (size > MAX_DEFINITION_BYTES) {
+    throw new DefinitionError([
+      fileDiagnostic(
+        display,
+        'FILE_TOO_LARGE',
+        `the definition is ${(size / 1024 / 1024).toFixed(1)} MiB; envctl reads at most ${MAX_DEFINITION_BYTES / 1024 / 1024} MiB`,
+        'is this the right file? A definition describes services, not data',
+      ),
+    ]);
+  }
+  return readFile(path, 'utf8');
+}
+
+/** Parses one YAML document strictly (YAML 1.2 core schema, unique keys, no custom tags, no merge keys). */
+export function parseDefinitionText(display: string, text: string): ParsedSource {
+  const lines = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, {
+      lineCounter: lines,
+      uniqueKeys: true,
+      merge: false,
+      prettyErrors: false,
+      strict: true,
+      schema: 'core',
+      version: '1.2',
+    }) as Document.Parsed[];
+  } catch (error) {
+    throw new DefinitionError([fileDiagnostic(display, 'YAML_ERROR', `cannot parse YAML: ${messageOf(error)}`)]);
+  }
+  const first = docs[0];
+  if (!first || (first.contents === null && first.errors.length === 0)) {
+    throw new DefinitionError([
+      fileDiagnostic(display, 'EMPTY_DEFINITION', 'the definition is empty', 'start with `services:` (see `envctl init` or the README)'),
+    ]);
+  }
+  const source: SourceFile = { display, text, doc: first, lines };
+  const yamlProblems = [...first.errors, ...first.warnings];
+  if (yamlProblems.length > 0) {
+    throw new DefinitionError(
+      yamlProblems.map((problem) => {
+        const offset = problem.pos[0];
+        const hint = yamlHint(problem.code, problem.message);
+        return diagnosticAtOffset(source, offset, problem.code, firstLine(problem.message), hint);
+      }),
+    );
+  }
+  if (docs.length > 1) {
+    const second = docs[1]!;
+    throw new DefinitionError([
+      diagnosticAtOffset(source, second.range[0], 'MULTIPLE_DOCUMENTS', 'the file holds more than one YAML document', 'put one definition per file; use --file to choose it'),
+    ]);
+  }
+  const structural = findStructuralProblems(source);
+  if (structural.length > 0) throw new DefinitionError(structural);
+
+  let value: unknown;
+  try {
+    value = first.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const hint = /alias/i.test(messageOf(error)) ? 'remove the repeated aliases; envctl allows at most 100 alias expansions' : undefined;
+    throw new DefinitionError([fileDiagnostic(display, 'YAML_ERROR', `cannot load YAML: ${messageOf(error)}`, hint)]);
+  }
+  if (value === null || value === undefined) {
+    throw new DefinitionError([fileDiagnostic(display, 'EMPTY_DEFINITION', 'the definition is empty', 'start with `services:`')]);
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new DefinitionError([
+      diagnosticAtOffset(source, first.contents?.range?.[0] ?? 0, 'NOT_A_MAPPING', 'the definition must be a mapping with `services:` at its top', undefined),
+    ]);
+  }
+  return { source, value: value as Record<string, unknown> };
+}
+
+/** Merge keys and prototype-reaching keys, refused before any value is built. */
+function findStructuralProblems(source: SourceFile): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 64) {
+      problems.push(diagnosticAtOffset(source, isNode(node) ? (node.range?.[0] ?? 0) : 0, 'TOO_DEEP', 'the definition nests deeper than 64 levels', undefined));
+      return;
+    }
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? pair.key.value : undefined;
+        const offset = isNode(pair.key) ? (pair.key.range?.[0] ?? 0) : 0;
+        if (key === '<<') {
+          problems.push(
+            diagnosticAtOffset(source, offset, 'MERGE_KEY', 'YAML merge keys (`<<`) are not supported', 'write the keys out, or put what differs per environment under `environments:`'),
+          );
+        } else if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
+          problems.push(diagnosticAtOffset(source, offset, 'FORBIDDEN_KEY', `the key \`${key}\` is not allowed`, undefined));
+        } else if (pair.key !== null && !isScalar(pair.key)) {
+          problems.push(diagnosticAtOffset(source, offset, 'COMPLEX_KEY', 'mapping keys must be plain strings', undefined));
+        }
+        visit(pair.value, depth + 1);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) visit(item, depth + 1);
+    }
+  };
+  visit(source.doc.contents, 0);
+  return problems;
+}
+
+/**
+ * The node written at `path`, or the deepest ancestor that exists. With `key: true` the location
+ * of the mapping key itself (for "unknown key" errors) rather than its value.
+ */
+export function locate(source: SourceFile, path: readonly PathSegment[], options: { key?: boolean } = {}): { offset: number; depth: number } {
+  let node: unknown = source.doc.contents;
+  let offset = isNode(node) ? (node.range?.[0] ?? 0) : 0;
+  let depth = 0;
+  for (const [index, segment] of path.entries()) {
+    const isLast = index === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      const keyNode = pair.key as Node;
+      const target = isLast && options.key ? keyNode : ((pair.value as Node | null) ?? keyNode);
+      offset = target.range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (!isNode(item)) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+    depth = index + 1;
+  }
+  return { offset, depth };
+}
+
+export function diagnosticAtOffset(source: SourceFile, offset: number, code: string, message: string, hint: string | undefined, path = ''): Diagnostic {
+  const { line, col } = source.lines.linePos(offset);
+  return {
+    code,
+    message,
+    file: source.display,
+    line,
+    col,
+    path,
+    ...(hint ? { hint } : {}),
+    excerpt: excerptAt(source.text, line, col),
+  };
+}
+
+export function fileDiagnostic(file: string, code: string, message: string, hint?: string): Diagnostic {
+  return { code, message, file, line: 1, col: 1, path: '', ...(hint ? { hint } : {}) };
+}
+
+function excerptAt(text: string, line: number, col: number): string {
+  const sourceLine = (text.split(/\r?\n/)[line - 1] ?? '').replace(/\t/g, ' ');
+  const shown = sourceLine.length > 160 ? `${sourceLine.slice(0, 160)}…` : sourceLine;
+  return `${String(line).padStart(4)} | ${shown}\n     | ${' '.repeat(Math.max(0, Math.min(col - 1, 160)))}^`;
+}
+
+function yamlHint(code: string, message: string): string | undefined {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'each key may appear once in a mapping; remove or merge the repeated one';
+    case 'TAB_AS_INDENT':
+      return 'YAML indentation must use spaces, not tabs';
+    case 'TAG_RESOLVE_FAILED':
+      return 'custom YAML tags are not supported; write a plain value';
+    case 'MISSING_CHAR':
+      return /quot/i.test(message) ? 'close the quoted string' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

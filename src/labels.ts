@@ -1,0 +1,24 @@
+/**
+ * The labels on every engine object envctl creates: the truth about what runs (design.md).
+ * Anything can be found again by them after a crash; nothing without them is ever touched.
+ */
+export const LABEL = {
+  project: 'dev.envctl.project',
+  env: 'dev.envctl.env',
+  service: 'dev.envctl.service',
+  configHash: 'dev.envctl.config-hash',
+  /** Per-field hashes (`image=…,environment=…`), so a plan can name what changed without storing values. */
+  fieldHashes: 'dev.envctl.field-hashes',
+  slot: 'dev.envctl.slot',
+  run: 'dev.envctl.run',
+  /** The definition key of a network or volume (its engine name may differ). */
+  network: 'dev.envctl.network',
+  volume: 'dev.envctl.volume',
+  /** On built images: the content hash of the build inputs. */
+  buildHash: 'dev.envctl.build-hash',
+} as const;
+
+/** Labels identifying one environment of one project. */
+export function environmentLabels(project: string, env: string): Record<string, string> {
+  return { [LABEL.project]: project, [LABEL.env]: env };
+}

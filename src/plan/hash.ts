@@ -1,0 +1,95 @@
+/**
+ * The config hash: a canonical digest of what a container is created from. Key order, comments,
+ * formatting, list order of ports/mounts/aliases and `depends_on` do not change it; anything the
+ * container runs with does. Each field is also hashed on its own so a plan can say *which* field
+ * changed without storing values (secrets stay out of labels).
+ */
+import { createHash } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
+import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
+
+/** The fields that define a container, in the order a plan names them. */
+export const HASHED_FIELDS = [
+  'image',
+  'command',
+  'entrypoint',
+  'environment',
+  'ports',
+  'expose',
+  'mounts',
+  'networks',
+  'healthcheck',
+  'labels',
+  'working_dir',
+  'user',
+  'init',
+  'restart',
+  'stop_signal',
+  'stop_grace_period',
+] as const;
+export type HashedField = (typeof HASHED_FIELDS)[number];
+
+export interface ServiceHash {
+  configHash: string;
+  fields: Record<HashedField, string>;
+}
+
+const sortBy = <T>(items: readonly T[], key: (item: T) => string): T[] => [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+
+/** The canonical value of each hashed field. `image` is the reference the container is created from. */
+export function canonicalFields(service: ServiceModel, image: string, model: Pick<EnvironmentModel, 'volumes' | 'networks'>): Record<HashedField, unknown> {
+  return {
+    image,
+    command: service.command ?? null,
+    entrypoint: service.entrypoint ?? null,
+    environment: service.environment,
+    ports: sortBy(service.ports, (port) => `${port.protocol}/${port.target}/${port.hostIp}/${port.published ?? ''}`),
+    expose: [...service.expose].sort(),
+    mounts: sortBy(
+      service.mounts.map((mount) => ({ ...mount, source: mount.type === 'volume' && mount.source ? (model.volumes[mount.source]?.name ?? mount.source) : (mount.source ?? null) })),
+      (mount) => mount.target,
+    ),
+    networks: Object.fromEntries(
+      Object.entries(service.networks).map(([key, attach]) => [model.networks[key]?.name ?? key, { aliases: [...attach.aliases].sort() }]),
+    ),
+    healthcheck: service.healthcheck ?? null,
+    labels: service.labels,
+    working_dir: service.workingDir ?? null,
+    user: service.user ?? null,
+    init: service.init,
+    restart: service.restart,
+    stop_signal: service.stopSignal ?? null,
+    stop_grace_period: service.stopGracePeriodMs ?? null,
+  };
+}
+
+export function hashService(service: ServiceModel, image: string, model: Pick<EnvironmentModel, 'volumes' | 'networks'>): ServiceHash {
+  const canonical = canonicalFields(service, image, model);
+  const fields = {} as Record<HashedField, string>;
+  for (const field of HASHED_FIELDS) fields[field] = sha256(stringify(canonical[field]) ?? 'null').slice(0, 16);
+  const configHash = sha256(HASHED_FIELDS.map((field) => `${field}=${fields[field]}`).join('\n'));
+  return { configHash, fields };
+}
+
+/** Field hashes as stored in the `dev.envctl.field-hashes` label: `image=…,command=…`. */
+export function formatFieldHashes(fields: Record<HashedField, string>): string {
+  return HASHED_FIELDS.map((field) => `${field}=${fields[field]}`).join(',');
+}
+
+export function parseFieldHashes(label: string | undefined): Partial<Record<string, string>> {
+  const out: Partial<Record<string, string>> = {};
+  for (const entry of (label ?? '').split(',')) {
+    const index = entry.indexOf('=');
+    if (index > 0) out[entry.slice(0, index)] = entry.slice(index + 1);
+  }
+  return out;
+}
+
+/** Which fields differ between a container's recorded hashes and the desired ones (all, if none were recorded). */
+export function changedFields(recorded: Partial<Record<string, string>>, desired: Record<HashedField, string>): HashedField[] {
+  return HASHED_FIELDS.filter((field) => recorded[field] !== desired[field]);
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
