@@ -18,9 +18,19 @@ export interface BuildInputs {
   fileCount: number;
 }
 
-export async function hashBuildInputs(build: BuildSpec): Promise<BuildInputs> {
+/**
+ * Which paths of a build context Docker sends: `.dockerignore` applied, the Dockerfile and
+ * `.dockerignore` always included. Paths are relative, with `/`; directories end with `/`.
+ */
+export async function buildContextFilter(build: Pick<BuildSpec, 'context' | 'dockerfile'>): Promise<(relativePath: string) => boolean> {
   const ignoreFile = await readFile(join(build.context, '.dockerignore'), 'utf8').catch(() => '');
   const ignore = createIgnore({ ignorecase: false }).add(ignoreFile.split(/\r?\n/));
+  const dockerfile = posix.normalize(build.dockerfile.split(sep).join('/'));
+  return (rel) => rel === dockerfile || rel === '.dockerignore' || !ignore.ignores(rel);
+}
+
+export async function hashBuildInputs(build: BuildSpec): Promise<BuildInputs> {
+  const included = await buildContextFilter(build);
   const dockerfile = posix.normalize(build.dockerfile.split(sep).join('/'));
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -28,9 +38,7 @@ export async function hashBuildInputs(build: BuildSpec): Promise<BuildInputs> {
     for (const entry of entries) {
       const absolute = join(dir, entry.name);
       const rel = relative(build.context, absolute).split(sep).join('/');
-      // Docker always sends the Dockerfile and .dockerignore, even when they are ignored.
-      const forced = rel === dockerfile || rel === '.dockerignore';
-      if (!forced && ignore.ignores(entry.isDirectory() ? `${rel}/` : rel)) continue;
+      if (!included(entry.isDirectory() ? `${rel}/` : rel)) continue;
       if (entry.isDirectory()) await walk(absolute);
       else files.push(rel);
     }

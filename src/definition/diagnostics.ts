@@ -81,7 +81,7 @@ export function issuesToDiagnostics(issues: readonly Issue[], locator: Locator, 
     const hint = (issue as { params?: { hint?: string } }).params?.hint;
     push(diagnosticAt(locator, path, codeFor(issue), messageFor(issue, value, path), hint ?? hintFor(issue, value)));
   }
-  return out;
+  return out.sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
 /** A union's failure is reported as the failure of the branch that got furthest, not as all of them. */
@@ -142,8 +142,12 @@ const TYPE_WORDS: Record<string, string> = {
   never: 'nothing',
 };
 
+/** zod's own wording; anything else was written for envctl's schema and is shown as it is. */
+const ZOD_DEFAULT_MESSAGE = /^(Invalid|Too (small|big)|Unrecognized|Expected)/;
+
 function messageFor(issue: Issue, value: unknown, path: readonly PathSegment[]): string {
   const where = path.length > 0 ? `\`${formatPath(path)}\`` : 'the definition';
+  if (issue.message && !ZOD_DEFAULT_MESSAGE.test(issue.message) && issue.code !== 'invalid_type') return issue.message;
   switch (issue.code) {
     case 'invalid_type': {
       if (value === undefined) return `${where} is required`;

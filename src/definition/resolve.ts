@@ -10,7 +10,7 @@ import { DefinitionError, UsageError, type Diagnostic } from '../errors.js';
 import { diagnosticAt, didYouMean, fileLocator, issuesToDiagnostics, type Locator } from './diagnostics.js';
 import { interpolateTree, type Variables } from './interpolate.js';
 import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
-import { definitionFileSchema, definitionSchema, type ResolvedDefinitionInput } from './schema.js';
+import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type ResolvedDefinitionInput } from './schema.js';
 import { checkSemantics } from './semantics.js';
 import { parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
 
@@ -105,8 +105,8 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   const { source, raw } = file;
   const baseLocator = fileLocator(source);
 
-  // The file-level shape first (including `environments:` itself).
-  const fileCheck = definitionFileSchema.safeParse(raw);
+  // The shape of `environments:` first; values are checked after interpolation and merging.
+  const fileCheck = environmentsShapeSchema.safeParse(raw);
   if (!fileCheck.success) throw new DefinitionError(issuesToDiagnostics(fileCheck.error.issues, baseLocator, definitionFileSchema, raw));
 
   const declared = environmentNames(raw);
@@ -156,7 +156,8 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   const semantic = checkSemantics(input, activeProfiles, locator);
   if (semantic.length > 0) throw new DefinitionError(semantic);
 
-  const services: Record<string, ServiceModel> = {};
+  // Null-prototype records: a service, volume or network named `constructor` is just a name.
+  const services = dict<ServiceModel>();
   const fileProblems: Diagnostic[] = [];
   for (const [name, service] of Object.entries(input.services)) {
     if (!isActive(service.profiles, activeProfiles)) continue;
@@ -180,11 +181,11 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   }
   if (fileProblems.length > 0) throw new DefinitionError(fileProblems);
 
-  const volumes: Record<string, VolumeModel> = {};
+  const volumes = dict<VolumeModel>();
   for (const [key, volume] of Object.entries(input.volumes)) {
     volumes[key] = { key, name: volume.name ?? (volume.external ? key : `${prefix}_${key}`), ...pick(volume, ['driver', 'driverOpts', 'external', 'labels']) };
   }
-  const networks: Record<string, NetworkModel> = {};
+  const networks = dict<NetworkModel>();
   for (const [key, network] of Object.entries(input.networks)) {
     networks[key] = { key, name: network.name ?? (network.external ? key : `${prefix}_${key}`), ...pick(network, ['driver', 'driverOpts', 'external', 'internal', 'attachable', 'labels']) };
   }
@@ -240,8 +241,8 @@ function toServiceModel(
     mounts: service.volumes.map((mount) =>
       mount.type === 'bind' && mount.source ? { ...mount, source: resolvePath(projectDir, expandHome(mount.source)) } : mount,
     ),
-    networks: service.networks ?? { [DEFAULT_NETWORK]: { aliases: [] } },
-    dependsOn: service.depends_on,
+    networks: toDict(service.networks ?? { [DEFAULT_NETWORK]: { aliases: [] } }),
+    dependsOn: toDict(service.depends_on),
     healthcheck: service.healthcheck,
     restart: service.restart,
     labels: service.labels,
@@ -279,6 +280,14 @@ export function stripExtensions(value: unknown, path: PathSegment[]): unknown {
     out[key] = stripExtensions(item, [...path, key]);
   }
   return out;
+}
+
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function toDict<T>(record: Record<string, T>): Record<string, T> {
+  return Object.assign(dict<T>(), record);
 }
 
 function isActive(profiles: readonly string[], active: ReadonlySet<string>): boolean {

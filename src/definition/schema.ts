@@ -37,12 +37,12 @@ const RESTART_PATTERN = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const SERVICE_REF = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*:.+$/;
 
-/** Hints for values that fail a pattern, keyed by the pattern's source (regex checks carry no params). */
+/** Hints for values that fail a pattern, keyed by the pattern as zod reports it (`/…/`); regex checks carry no params. */
 export const PATTERN_HINTS: Readonly<Record<string, string>> = {
-  [NAME_PATTERN.source]: 'names use letters, digits, _ . - and start with a letter or digit',
-  [RESTART_PATTERN.source]: 'use no, always, unless-stopped, on-failure or on-failure:N',
-  [PROJECT_PATTERN.source]: 'use lowercase letters, digits, - and _, starting with a letter or digit',
-  [DURATION_PATTERN]: 'write a number with a unit: 500ms, 30s, 1m30s, 2h',
+  [String(NAME_PATTERN)]: 'names use letters, digits, _ . - and start with a letter or digit',
+  [String(RESTART_PATTERN)]: 'use no, always, unless-stopped, on-failure or on-failure:N',
+  [String(PROJECT_PATTERN)]: 'use lowercase letters, digits, - and _, starting with a letter or digit',
+  [String(new RegExp(DURATION_PATTERN))]: 'write a number with a unit: 500ms, 30s, 1m30s, 2h',
 };
 const name = (what: string) =>
   z.string().regex(NAME_PATTERN, { error: (issue) => `invalid ${what} name "${String(issue.input)}"` });
@@ -101,7 +101,7 @@ const healthcheckSchema = z
       .optional(),
     interval: durationSchema.optional(),
     timeout: durationSchema.optional(),
-    retries: z.number().int().min(0, { error: 'retries must be 0 or more' }).optional(),
+    retries: z.number().int().min(0).optional(),
     start_period: durationSchema.optional(),
     start_interval: durationSchema.optional(),
     disable: z.boolean().optional(),
@@ -345,7 +345,7 @@ const releaseSchema = z
     strategy: z.enum(['canary', 'bluegreen']).default('canary'),
     baseline: z.enum(['fresh', 'production']).default('fresh'),
     steps: z
-      .array(z.number({ error: 'a step is a percentage of traffic' }).gt(0, { error: 'a step weight must be above 0%' }).max(100, { error: 'a step weight cannot exceed 100%' }))
+      .array(z.number().gt(0).max(100).meta({ description: 'percentage of traffic for the canary at this step' }))
       .min(1)
       .default([10, 25, 50]),
     stepMinDuration: durationSchema.default(30_000),
@@ -437,13 +437,15 @@ export const definitionSchema = z.strictObject(topLevelShape);
  * The file as written: the same, plus `environments:`, whose overlays are partial definitions
  * merged over the base (validated after merging).
  */
-export const definitionFileSchema = z.strictObject({
-  ...topLevelShape,
-  environments: z
-    .record(name('environment'), z.union([z.null(), z.record(z.string(), z.unknown())]))
-    .optional()
-    .meta({ description: 'overlays: maps merge, lists and scalars replace, null removes' }),
-});
+const environmentsSchema = z
+  .record(name('environment'), z.union([z.null(), z.record(z.string(), z.unknown())]))
+  .optional()
+  .meta({ description: 'overlays: maps merge, lists and scalars replace, null removes' });
+
+export const definitionFileSchema = z.strictObject({ ...topLevelShape, environments: environmentsSchema });
+
+/** Checked before interpolation and merging: only the shape of `environments:` itself. */
+export const environmentsShapeSchema = z.looseObject({ environments: environmentsSchema });
 
 export type ResolvedDefinitionInput = z.output<typeof definitionSchema>;
 export type ServiceInput = z.output<typeof serviceSchema>;

@@ -24,7 +24,7 @@ export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>
       out.push(diagnosticAt(locate, at(), 'NO_IMAGE', `service "${name}" has neither an image nor a build`, 'add `image: NAME:TAG` or `build: ./path`', { key: true }));
     }
     for (const [dependency, spec] of Object.entries(service.depends_on)) {
-      const target = input.services[dependency];
+      const target = Object.hasOwn(input.services, dependency) ? input.services[dependency] : undefined;
       if (!target) {
         const suggestion = didYouMean(dependency, serviceNames);
         out.push(
@@ -54,7 +54,7 @@ export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>
       }
     }
     service.volumes.forEach((mount, index) => {
-      if (mount.type === 'volume' && mount.source !== undefined && !(mount.source in input.volumes)) {
+      if (mount.type === 'volume' && mount.source !== undefined && !Object.hasOwn(input.volumes, mount.source)) {
         const suggestion = didYouMean(mount.source, Object.keys(input.volumes));
         out.push(
           diagnosticAt(locate, at('volumes', index), 'UNKNOWN_VOLUME', `service "${name}" uses the volume "${mount.source}", which is not declared`, suggestion ? `did you mean "${suggestion}"?` : `declare it under the top-level \`volumes:\` (e.g. ${mount.source}: {})`),
@@ -62,7 +62,7 @@ export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>
       }
     });
     for (const network of Object.keys(service.networks ?? {})) {
-      if (network !== DEFAULT_NETWORK && !(network in input.networks)) {
+      if (network !== DEFAULT_NETWORK && !Object.hasOwn(input.networks, network)) {
         const suggestion = didYouMean(network, Object.keys(input.networks));
         out.push(
           diagnosticAt(locate, at('networks', network), 'UNKNOWN_NETWORK', `service "${name}" joins the network "${network}", which is not declared`, suggestion ? `did you mean "${suggestion}"?` : 'declare it under the top-level `networks:`', {
@@ -87,8 +87,8 @@ function findCycles(input: Input, locate: Locator): Diagnostic[] {
   const visit = (name: string) => {
     state.set(name, 'visiting');
     stack.push(name);
-    for (const dependency of Object.keys(input.services[name]?.depends_on ?? {})) {
-      if (!input.services[dependency] || dependency === name) continue;
+    for (const dependency of Object.keys(input.services[name]!.depends_on)) {
+      if (!Object.hasOwn(input.services, dependency) || dependency === name) continue;
       if (state.get(dependency) === 'visiting') {
         const cycle = [...stack.slice(stack.indexOf(dependency)), dependency];
         const id = [...cycle.slice(0, -1)].sort().join(',');

@@ -29,7 +29,8 @@ export function parseDurationMs(text: string): number {
 
 /** Percentages as `1%` or a fraction `0.01` → a fraction in [0, 1]. */
 export function parseFraction(value: string | number): number {
-  const fraction = typeof value === 'number' ? value : /^\d+(\.\d+)?%$/.test(value) ? Number(value.slice(0, -1)) / 100 : Number.NaN;
+  const fraction =
+    typeof value === 'number' ? value : /^\d+(\.\d+)?%$/.test(value) ? Number(value.slice(0, -1)) / 100 : /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
     throw new ValueProblem(`invalid percentage "${value}"`, 'write a percentage such as 1% or 0.5%, or a fraction such as 0.01');
   }
@@ -157,11 +158,15 @@ export function parseByteSize(value: string | number): number {
  * comments are refused so they are never mistaken for plain arguments.
  */
 export function parseCommandWords(text: string): string[] {
-  const entries = parseShellWords(text, (name) => `$${name}`);
+  if (hasUnclosedQuote(text)) {
+    throw new ValueProblem(`the command "${text}" has an unclosed quote`, 'close the quote, or write the command as a list');
+  }
+  // `$` is literal here (interpolation already ran): hide it from shell-quote's variable expansion.
+  const entries = parseShellWords(text.replaceAll('$', DOLLAR), (name) => `${DOLLAR}${name}`);
   const words: string[] = [];
   for (const entry of entries) {
     if (typeof entry === 'string') {
-      words.push(entry);
+      words.push(entry.replaceAll(DOLLAR, '$'));
       continue;
     }
     const what = 'op' in entry ? `the shell operator "${entry.op}"` : 'comment' in entry ? 'a comment' : 'a shell construct';
@@ -174,13 +179,32 @@ export function parseCommandWords(text: string): string[] {
   return words;
 }
 
+/** A private-use character standing in for `$` while a command string is split. */
+const DOLLAR = '\uE000';
+
+function hasUnclosedQuote(text: string): boolean {
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i];
+    if (quote === undefined) {
+      if (ch === '\\') i += 1;
+      else if (ch === '"' || ch === "'") quote = ch;
+    } else if (quote === '"' && ch === '\\') {
+      i += 1;
+    } else if (ch === quote) {
+      quote = undefined;
+    }
+  }
+  return quote !== undefined;
+}
+
 /** `KEY=VALUE` lists (environment, labels, build args) → a map; `KEY` alone → null (taken from the host). */
 export function parseKeyValueList(items: readonly string[], what: string): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const item of items) {
     const index = item.indexOf('=');
     const key = index < 0 ? item : item.slice(0, index);
-    if (key === '' || /\s/.test(key)) throw new ValueProblem(`invalid ${what} entry "${item}"`, 'write KEY=VALUE');
+    if (key === '' || /\s/.test(key) || key === '__proto__') throw new ValueProblem(`invalid ${what} entry "${item}"`, 'write KEY=VALUE');
     if (Object.hasOwn(out, key)) throw new ValueProblem(`${what} "${key}" is set twice`, 'keep one of them');
     out[key] = index < 0 ? null : item.slice(index + 1);
   }

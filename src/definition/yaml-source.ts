@@ -4,13 +4,15 @@
  * where a value was written.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import { DefinitionError, type Diagnostic } from '../errors.js';
 
 /** Larger definitions are refused before parsing (a real topology is a few KiB). */
 export const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
 /** Aliases allowed per document; the `yaml` default of 100 already stops billion-laughs. */
 export const MAX_ALIAS_COUNT = 100;
+/** Diagnostics shown for a file that does not parse. */
+const MAX_YAML_DIAGNOSTICS = 10;
 /** Keys that could reach an object prototype if anything downstream ever used Object.assign. */
 const FORBIDDEN_KEYS = new Set(['__proto__']);
 
@@ -77,11 +79,14 @@ export function parseDefinitionText(display: string, text: string): ParsedSource
   const source: SourceFile = { display, text, doc: first, lines };
   const yamlProblems = [...first.errors, ...first.warnings];
   if (yamlProblems.length > 0) {
+    // One broken construct can cascade into hundreds of parser errors: the first few are what helps.
     throw new DefinitionError(
-      yamlProblems.map((problem) => {
-        const offset = problem.pos[0];
-        const hint = yamlHint(problem.code, problem.message);
-        return diagnosticAtOffset(source, offset, problem.code, firstLine(problem.message), hint);
+      yamlProblems.slice(0, MAX_YAML_DIAGNOSTICS).map((problem) => {
+        if (problem.code === 'RESOURCE_EXHAUSTION' || /call stack/i.test(problem.message)) {
+          return fileDiagnostic(display, 'TOO_DEEP', 'the definition nests too deeply to parse', 'a definition nests a few levels; check for runaway brackets');
+        }
+        const offset = problem.code === 'MISSING_CHAR' && /quot/i.test(problem.message) ? (unclosedQuoteOffset(text) ?? problem.pos[0]) : problem.pos[0];
+        return diagnosticAtOffset(source, offset, problem.code, firstLine(problem.message), yamlHint(problem.code, problem.message));
       }),
     );
   }
@@ -98,8 +103,12 @@ export function parseDefinitionText(display: string, text: string): ParsedSource
   try {
     value = first.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    const hint = /alias/i.test(messageOf(error)) ? 'remove the repeated aliases; envctl allows at most 100 alias expansions' : undefined;
-    throw new DefinitionError([fileDiagnostic(display, 'YAML_ERROR', `cannot load YAML: ${messageOf(error)}`, hint)]);
+    if (/alias/i.test(messageOf(error))) {
+      throw new DefinitionError([
+        diagnosticAtOffset(source, firstAliasOffset(first) ?? 0, 'ALIAS_LIMIT', `too many alias expansions: ${messageOf(error)}`, `envctl expands at most ${MAX_ALIAS_COUNT} aliases per file`),
+      ]);
+    }
+    throw new DefinitionError([fileDiagnostic(display, 'YAML_ERROR', `cannot load YAML: ${messageOf(error)}`)]);
   }
   if (value === null || value === undefined) {
     throw new DefinitionError([fileDiagnostic(display, 'EMPTY_DEFINITION', 'the definition is empty', 'start with `services:`')]);
@@ -143,6 +152,45 @@ function findStructuralProblems(source: SourceFile): Diagnostic[] {
   return problems;
 }
 
+function firstAliasOffset(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/** Where an unterminated quoted string starts: the parser reports the end of the file instead. */
+export function unclosedQuoteOffset(text: string): number | undefined {
+  let quote: '"' | "'" | undefined;
+  let start = 0;
+  let lineStart = true;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i]!;
+    if (quote === undefined) {
+      if (ch === '#' && (lineStart || /\s/.test(text[i - 1] ?? ' '))) {
+        while (i < text.length && text[i] !== '\n') i += 1;
+        lineStart = true;
+        continue;
+      }
+      if ((ch === '"' || ch === "'") && /[\s:,[{-]/.test(text[i - 1] ?? ' ')) {
+        quote = ch;
+        start = i;
+      }
+    } else if (quote === '"' && ch === '\\') {
+      i += 1;
+    } else if (ch === quote) {
+      if (quote === "'" && text[i + 1] === "'") i += 1;
+      else quote = undefined;
+    }
+    lineStart = ch === '\n';
+  }
+  return quote === undefined ? undefined : start;
+}
+
 /**
  * The node written at `path`, or the deepest ancestor that exists. With `key: true` the location
  * of the mapping key itself (for "unknown key" errors) rather than its value.
@@ -162,6 +210,12 @@ export function locate(source: SourceFile, path: readonly PathSegment[], options
       node = pair.value;
     } else if (isSeq(node) && typeof segment === 'number') {
       const item = node.items[segment];
+      if (!isNode(item)) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else if (isSeq(node)) {
+      // A name in a list form normalised to a map (`depends_on: [db]`, `networks: [front]`).
+      const item = node.items.find((entry) => isScalar(entry) && String(entry.value) === String(segment));
       if (!isNode(item)) break;
       offset = item.range?.[0] ?? offset;
       node = item;

@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { EnvironmentError, WorkFailedError } from '../errors.js';
 import { LABEL } from '../labels.js';
-import type { Engine } from './engine.js';
-import type { ContainerState, EngineInfo, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
+import { PassThrough, type Readable } from 'node:stream';
+import { pack } from 'tar-fs';
+import { buildContextFilter } from '../definition/build-inputs.js';
+import type { Engine, ExecOptions } from './engine.js';
+import type { BuildSpec, ContainerSpec, ContainerState, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
 
 /** "No engine" must be reported quickly (reliability: within 2 s). */
 export const PING_TIMEOUT_MS = 2_000;
@@ -86,6 +89,9 @@ export class DockerEngine implements Engine {
       image: container.Image,
       labels: container.Labels,
       created: container.Created,
+      ports: (container.Ports ?? [])
+        .filter((port) => port.PublicPort !== undefined)
+        .map((port) => ({ hostIp: port.IP ?? '', published: port.PublicPort, target: port.PrivatePort, protocol: port.Type })),
     }));
   }
 
@@ -104,6 +110,175 @@ export class DockerEngine implements Engine {
     const images = await this.call('list images', () => this.docker.listImages());
     const tags = new Set(images.flatMap((image) => image.RepoTags ?? []));
     return new Set(refs.filter((ref) => tags.has(ref) || tags.has(ref.includes(':') ? ref : `${ref}:latest`)));
+  }
+
+  async buildImage(spec: BuildSpec, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+    const included = await buildContextFilter(spec);
+    const context = pack(spec.context, {
+      ignore: (name) => {
+        const rel = relativePosix(spec.context, name);
+        return rel !== '' && !included(rel) && !included(`${rel}/`);
+      },
+    });
+    const tail: string[] = [];
+    const remember = (line: string) => {
+      tail.push(line);
+      if (tail.length > 30) tail.shift();
+      onLine(line);
+    };
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+        t: spec.tag,
+        dockerfile: spec.dockerfile,
+        buildargs: spec.args,
+        ...(spec.target ? { target: spec.target } : {}),
+        labels: spec.labels,
+        rm: true,
+        forcerm: true,
+        abortSignal: signal,
+      } as Docker.ImageBuildOptions);
+    } catch (error) {
+      if (isConnectionError(error)) throw this.unreachable(error);
+      throw new WorkFailedError('BUILD_FAILED', `building ${spec.tag} failed: ${messageOf(error)}`, undefined, error);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve()),
+        (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+          for (const line of (event.stream ?? '').split('\n')) if (line.trim() !== '') remember(line.trimEnd());
+          if (event.error) reject(new Error(event.errorDetail?.message ?? event.error));
+        },
+      );
+    }).catch((error: unknown) => {
+      if (signal.aborted) throw signal.reason;
+      throw new WorkFailedError('BUILD_FAILED', `building ${spec.tag} failed: ${messageOf(error)}\n${tail.slice(-15).map((line) => `    ${line}`).join('\n')}`, 'fix the Dockerfile or the build context; the last lines of the build are above', error);
+    });
+  }
+
+  async createNetwork(spec: { name: string; driver: string; driverOpts: Record<string, string>; internal: boolean; attachable: boolean; labels: Record<string, string> }): Promise<void> {
+    await this.call(`create network ${spec.name}`, () =>
+      this.docker.createNetwork({ Name: spec.name, Driver: spec.driver, Options: spec.driverOpts, Internal: spec.internal, Attachable: spec.attachable, Labels: spec.labels, CheckDuplicate: true }),
+    );
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await this.call(`remove network ${name}`, () => ignoreNotFound(this.docker.getNetwork(name).remove()));
+  }
+
+  async createVolume(spec: { name: string; driver: string; driverOpts: Record<string, string>; labels: Record<string, string> }): Promise<void> {
+    await this.call(`create volume ${spec.name}`, () => this.docker.createVolume({ Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.call(`remove volume ${name}`, () => ignoreNotFound(this.docker.getVolume(name).remove()));
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const container = await this.call(`create container ${spec.name}`, () => this.docker.createContainer(toCreateOptions(spec)));
+    // Engines before API 1.44 attach one network at create time; the others are connected before start.
+    for (const network of spec.networks.slice(1)) {
+      await this.call(`connect ${spec.name} to ${network.name}`, () => this.docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases } }));
+    }
+    return container.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.call(`start container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).start().catch(ignoreStatus(304)));
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    // The engine waits up to the grace period itself; give the HTTP call that long plus margin.
+    await this.call(`stop container ${id.slice(0, 12)}`, () => ignoreNotFound(this.docker.getContainer(id).stop({ t: timeoutSeconds }).catch(ignoreStatus(304))), (timeoutSeconds + 15) * 1000);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.call(`remove container ${id.slice(0, 12)}`, () => ignoreNotFound(this.docker.getContainer(id).remove({ force: true, v: true })));
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.call(`rename container ${id.slice(0, 12)} to ${name}`, () => this.docker.getContainer(id).rename({ name }));
+  }
+
+  async inspectContainer(id: string): Promise<ContainerStatus> {
+    const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
+    const health = info.State.Health;
+    const lastProbe = health?.Log?.at(-1);
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      state: info.State.Status as ContainerState,
+      health: (health?.Status as ContainerStatus['health']) || undefined,
+      healthOutput: lastProbe ? `${lastProbe.Output}`.trim() : undefined,
+      exitCode: info.State.ExitCode,
+      restartCount: info.RestartCount,
+      oomKilled: info.State.OOMKilled,
+      startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith('0001') ? info.State.StartedAt : undefined,
+    };
+  }
+
+  async containerLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }): Promise<LogLine[]> {
+    const buffer = await this.call(`read logs of ${id.slice(0, 12)}`, () =>
+      this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, ...(options.tail !== undefined ? { tail: options.tail } : {}), since: options.since ?? 0, timestamps: options.timestamps ?? false }),
+    );
+    const lines: LogLine[] = [];
+    for await (const line of demuxLines(bufferStream(buffer as unknown as Buffer), this.docker, options.timestamps ?? false)) lines.push(line);
+    return lines;
+  }
+
+  async *followLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }, signal: AbortSignal): AsyncIterable<LogLine> {
+    const stream = (await this.call(`follow logs of ${id.slice(0, 12)}`, () =>
+      this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, ...(options.tail !== undefined ? { tail: options.tail } : {}), since: options.since ?? 0, timestamps: options.timestamps ?? false, abortSignal: signal } as Docker.ContainerLogsOptions & { follow: true }),
+    )) as unknown as Readable;
+    const stop = () => stream.destroy();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      yield* demuxLines(stream, this.docker, options.timestamps ?? false);
+    } finally {
+      signal.removeEventListener('abort', stop);
+      stream.destroy();
+    }
+  }
+
+  async exec(id: string, options: ExecOptions): Promise<number> {
+    const container = this.docker.getContainer(id);
+    const exec = await this.call(`exec in ${id.slice(0, 12)}`, () =>
+      container.exec({
+        Cmd: options.command,
+        AttachStdin: options.stdin !== undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: options.tty,
+        ...(options.user ? { User: options.user } : {}),
+        ...(options.workdir ? { WorkingDir: options.workdir } : {}),
+        ...(options.env ? { Env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`) } : {}),
+      }),
+    );
+    const stream = (await this.call(`start exec in ${id.slice(0, 12)}`, () => exec.start({ hijack: true, stdin: options.stdin !== undefined, Tty: options.tty }))) as unknown as NodeJS.ReadWriteStream;
+    const resize = (size: { columns: number; rows: number }) => exec.resize({ h: size.rows, w: size.columns }).catch(() => undefined);
+    if (options.tty && options.size) await resize(options.size);
+    options.onResize?.((size) => void resize(size));
+    const finished = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    if (options.tty) stream.pipe(options.stdout, { end: false });
+    else this.docker.modem.demuxStream(stream, options.stdout, options.stderr);
+    if (options.stdin) {
+      options.stdin.pipe(stream);
+      options.stdin.on('end', () => (stream as unknown as { end?: () => void }).end?.());
+    }
+    await finished;
+    if (options.stdin) options.stdin.unpipe(stream);
+    // The exit code is recorded a moment after the stream closes.
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const info = await this.call('inspect exec', () => exec.inspect());
+      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new WorkFailedError('EXEC_UNKNOWN_EXIT', 'the command finished but the engine reported no exit code');
   }
 
   /** Runs one engine call with the timeout, wrapping failures with the operation's name. */
@@ -132,6 +307,137 @@ export class DockerEngine implements Engine {
         return new EnvironmentError('ENGINE_UNREACHABLE', `cannot reach the Docker engine at ${where}: ${messageOf(error)}`, 'check DOCKER_HOST and that dockerd runs', error);
     }
   }
+}
+
+/** The Docker create body for a spec. Ports without a host port get one chosen by the engine. */
+function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const port of spec.ports) {
+    const key = `${port.target}/${port.protocol}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: port.hostIp, HostPort: port.published === undefined ? '' : String(port.published) });
+  }
+  for (const port of spec.expose) exposed[port.includes('/') ? port : `${port}/tcp`] = {};
+  const binds = spec.mounts.filter((mount) => mount.type === 'bind').map((mount) => `${mount.source}:${mount.target}${mount.readOnly ? ':ro' : ''}`);
+  const mounts = spec.mounts
+    .filter((mount) => mount.type !== 'bind')
+    .map((mount) => ({
+      Type: mount.type,
+      Target: mount.target,
+      ReadOnly: mount.readOnly,
+      ...(mount.source ? { Source: mount.source } : {}),
+      ...(mount.type === 'tmpfs' && mount.tmpfsSize !== undefined ? { TmpfsOptions: { SizeBytes: mount.tmpfsSize } } : {}),
+    }));
+  const [restartName, restartMax] = spec.restart.split(':') as [string, string | undefined];
+  const healthcheck = spec.healthcheck;
+  const first = spec.networks[0];
+  return {
+    name: spec.name,
+    Image: spec.image,
+    ...(spec.command ? { Cmd: spec.command } : {}),
+    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Labels: spec.labels,
+    ExposedPorts: exposed,
+    ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+    ...(spec.user ? { User: spec.user } : {}),
+    ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
+    ...(spec.stopTimeoutSeconds !== undefined ? { StopTimeout: spec.stopTimeoutSeconds } : {}),
+    ...(healthcheck
+      ? {
+          Healthcheck: healthcheck.disabled
+            ? { Test: ['NONE'] }
+            : {
+                Test: healthcheck.test,
+                Interval: healthcheck.intervalMs * 1e6,
+                Timeout: healthcheck.timeoutMs * 1e6,
+                Retries: healthcheck.retries,
+                StartPeriod: healthcheck.startPeriodMs * 1e6,
+                StartInterval: healthcheck.startIntervalMs * 1e6,
+              },
+        }
+      : {}),
+    HostConfig: {
+      PortBindings: bindings,
+      Binds: binds,
+      Mounts: mounts,
+      Init: spec.init,
+      RestartPolicy: { Name: restartName === 'no' ? '' : restartName, ...(restartMax ? { MaximumRetryCount: Number(restartMax) } : {}) },
+      ...(first ? { NetworkMode: first.name } : {}),
+    },
+    ...(first ? { NetworkingConfig: { EndpointsConfig: { [first.name]: { Aliases: first.aliases } } } } : {}),
+  } as Docker.ContainerCreateOptions;
+}
+
+/** Splits the engine's multiplexed stdout/stderr stream into lines. */
+async function* demuxLines(stream: Readable, docker: Docker, timestamps: boolean): AsyncIterable<LogLine> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const queue: LogLine[] = [];
+  let wake: (() => void) | undefined;
+  let ended = 0;
+  const partial = { stdout: '', stderr: '' };
+  const push = (name: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    const text = partial[name] + chunk.toString('utf8');
+    const lines = text.split('\n');
+    partial[name] = lines.pop() ?? '';
+    for (const line of lines) queue.push(toLogLine(name, line, timestamps));
+    wake?.();
+  };
+  const finish = (name: 'stdout' | 'stderr') => () => {
+    if (partial[name] !== '') queue.push(toLogLine(name, partial[name], timestamps));
+    partial[name] = '';
+    ended += 1;
+    wake?.();
+  };
+  stdout.on('data', push('stdout')).on('end', finish('stdout'));
+  stderr.on('data', push('stderr')).on('end', finish('stderr'));
+  docker.modem.demuxStream(stream, stdout, stderr);
+  const close = () => {
+    stdout.end();
+    stderr.end();
+  };
+  stream.on('end', close).on('close', close).on('error', close);
+  while (ended < 2 || queue.length > 0) {
+    if (queue.length > 0) {
+      yield queue.shift()!;
+      continue;
+    }
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    wake = undefined;
+  }
+}
+
+function toLogLine(stream: 'stdout' | 'stderr', raw: string, timestamps: boolean): LogLine {
+  const line = raw.replace(/\r$/, '');
+  if (!timestamps) return { stream, time: undefined, text: line };
+  const space = line.indexOf(' ');
+  return space > 0 ? { stream, time: line.slice(0, space), text: line.slice(space + 1) } : { stream, time: undefined, text: line };
+}
+
+function bufferStream(buffer: Buffer): Readable {
+  const stream = new PassThrough();
+  stream.end(buffer);
+  return stream;
+}
+
+function relativePosix(root: string, path: string): string {
+  const rel = path.startsWith(root) ? path.slice(root.length).replace(/^[/\\]+/, '') : path;
+  return rel.split('\\').join('/');
+}
+
+async function ignoreNotFound<T>(promise: Promise<T>): Promise<T | undefined> {
+  return promise.catch(ignoreStatus(404));
+}
+
+function ignoreStatus(status: number) {
+  return (error: unknown): undefined => {
+    if ((error as { statusCode?: number }).statusCode === status) return undefined;
+    throw error;
+  };
 }
 
 function labelFilters(labels: Record<string, string>): string[] {

@@ -2,7 +2,7 @@
  * The Engine port: everything envctl asks of a container engine, in envctl's own types. One real
  * adapter (`docker-engine.ts`, dockerode); tests of pure logic may use a fake.
  */
-import type { EngineInfo, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
+import type { BuildSpec, ContainerSpec, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
 
 export interface Engine {
   /** Checks the engine answers; throws EnvironmentError (exit 3) with what to do when it does not. */
@@ -13,4 +13,41 @@ export interface Engine {
   listVolumes(labels: Record<string, string>): Promise<ObservedVolume[]>;
   /** Which of the given image references exist locally. */
   existingImages(refs: readonly string[]): Promise<Set<string>>;
+
+  /** Builds and tags an image; each output line goes to `onLine`. Throws WorkFailedError with the tail of the output on failure. */
+  buildImage(spec: BuildSpec, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+  createNetwork(spec: { name: string; driver: string; driverOpts: Record<string, string>; internal: boolean; attachable: boolean; labels: Record<string, string> }): Promise<void>;
+  removeNetwork(name: string): Promise<void>;
+  createVolume(spec: { name: string; driver: string; driverOpts: Record<string, string>; labels: Record<string, string> }): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  /** Creates (does not start) a container; returns its id. */
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** Stops with the given grace period (seconds) before SIGKILL; a stopped container is fine. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Removes a container (forced) and its anonymous volumes; a missing one is fine. */
+  removeContainer(id: string): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
+  inspectContainer(id: string): Promise<ContainerStatus>;
+  /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
+  containerLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }): Promise<LogLine[]>;
+  /** Follows a container's output until the signal aborts or the container stops. */
+  followLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }, signal: AbortSignal): AsyncIterable<LogLine>;
+  /** Runs a command in a running container, wired to the given streams; resolves with its exit code. */
+  exec(id: string, options: ExecOptions): Promise<number>;
+}
+
+export interface ExecOptions {
+  command: string[];
+  tty: boolean;
+  /** Forwarded to the command when given (interactive use). */
+  stdin: NodeJS.ReadableStream | undefined;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  user?: string | undefined;
+  workdir?: string | undefined;
+  env?: Record<string, string> | undefined;
+  /** Terminal size for a TTY, and a way to hear about resizes. */
+  size?: { columns: number; rows: number } | undefined;
+  onResize?: ((listener: (size: { columns: number; rows: number }) => void) => void) | undefined;
 }

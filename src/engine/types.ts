@@ -17,6 +17,8 @@ export interface ObservedContainer {
   labels: Record<string, string>;
   /** Seconds since the epoch, as the engine reports it. */
   created: number;
+  /** Published ports as the engine reports them. */
+  ports: Array<{ hostIp: string; published: number; target: number; protocol: string }>;
 }
 
 export interface ObservedNetwork {
@@ -50,4 +52,61 @@ export interface EngineInfo {
   apiVersion: string;
   os: string;
   endpoint: string;
+}
+
+/** Everything a container is created from, in envctl's terms (the adapter maps it to the engine). */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  command: string[] | undefined;
+  entrypoint: string[] | undefined;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  ports: Array<{ target: number; published: number | undefined; hostIp: string; protocol: 'tcp' | 'udp' }>;
+  expose: string[];
+  mounts: Array<{ type: 'volume' | 'bind' | 'tmpfs'; source: string | undefined; target: string; readOnly: boolean; tmpfsSize?: number | undefined }>;
+  /** Engine network name → aliases (the service name is always one). The first is attached at create. */
+  networks: Array<{ name: string; aliases: string[] }>;
+  healthcheck:
+    | { disabled: true }
+    | { disabled: false; test: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number; startIntervalMs: number }
+    | undefined;
+  restart: string;
+  workingDir: string | undefined;
+  user: string | undefined;
+  init: boolean;
+  stopSignal: string | undefined;
+  stopTimeoutSeconds: number | undefined;
+}
+
+/** A container's live state, as `up` follows it. */
+export interface ContainerStatus {
+  id: string;
+  name: string;
+  state: ContainerState;
+  /** undefined when the container has no healthcheck. */
+  health: 'starting' | 'healthy' | 'unhealthy' | undefined;
+  /** The last healthcheck output, for failure reports. */
+  healthOutput: string | undefined;
+  exitCode: number;
+  restartCount: number;
+  oomKilled: boolean;
+  /** ISO time, or undefined when never started. */
+  startedAt: string | undefined;
+}
+
+export interface BuildSpec {
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+  target: string | undefined;
+  tag: string;
+  labels: Record<string, string>;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  /** ISO timestamp from the engine, when asked for. */
+  time: string | undefined;
+  text: string;
 }

@@ -1,33 +1,25 @@
 /**
- * The impure shell around the pure planner: load the definition, hash build inputs, observe the
- * engine (or assume an empty one with `offline`), then plan.
+ * The impure shell around the pure planner: hash build inputs, observe the engine (or assume an
+ * empty one when offline), then plan. The definition is loaded (and validated) by the caller first,
+ * so bad input never reaches the engine.
  */
 import { builtImageRef, hashBuildInputs } from '../definition/build-inputs.js';
 import type { EnvironmentModel } from '../definition/model.js';
 import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
 import type { Engine } from '../engine/engine.js';
 import { observeEngine } from '../engine/observe.js';
-import { EMPTY_OBSERVED_STATE, type EngineInfo } from '../engine/types.js';
+import { EMPTY_OBSERVED_STATE, type ObservedState } from '../engine/types.js';
 import { planEnvironment, type Plan } from './plan.js';
-
-export interface PreparePlanOptions {
-  load: LoadOptions;
-  /** Undefined plans against an empty engine (`--offline`). */
-  engine: Engine | undefined;
-  removeOrphans: boolean;
-}
 
 export interface PreparedPlan {
   model: EnvironmentModel;
   plan: Plan;
-  engine: EngineInfo | undefined;
+  observed: ObservedState;
   buildDigests: Record<string, string>;
 }
 
-export async function preparePlan(options: PreparePlanOptions): Promise<PreparedPlan> {
-  // The definition is fully validated before the engine is contacted: bad input makes no Docker call.
-  const model = await loadDefinition(options.load);
-  const engineInfo = options.engine ? await options.engine.ping() : undefined;
+/** Plans a loaded model against the engine (`undefined`: an empty engine, `--offline`). */
+export async function planAgainstEngine(model: EnvironmentModel, engine: Engine | undefined, removeOrphans: boolean): Promise<PreparedPlan> {
   const buildDigests: Record<string, string> = {};
   for (const service of Object.values(model.services)) {
     if (service.build) buildDigests[service.name] = (await hashBuildInputs(service.build)).digest;
@@ -35,7 +27,14 @@ export async function preparePlan(options: PreparePlanOptions): Promise<Prepared
   const imageRefs = Object.values(model.services).map((service) =>
     service.build ? builtImageRef(model.project, service.name, buildDigests[service.name]!) : service.image!,
   );
-  const observed = options.engine ? await observeEngine(options.engine, model, imageRefs) : EMPTY_OBSERVED_STATE;
-  const plan = planEnvironment({ model, observed, buildDigests, removeOrphans: options.removeOrphans, offline: !options.engine });
-  return { model, plan, engine: engineInfo, buildDigests };
+  const observed = engine ? await observeEngine(engine, model, imageRefs) : EMPTY_OBSERVED_STATE;
+  const plan = planEnvironment({ model, observed, buildDigests, removeOrphans, offline: !engine });
+  return { model, plan, observed, buildDigests };
+}
+
+/** `envctl plan`: load, check the engine answers, plan. */
+export async function preparePlan(options: { load: LoadOptions; engine: Engine | undefined; removeOrphans: boolean }): Promise<PreparedPlan> {
+  const model = await loadDefinition(options.load);
+  if (options.engine) await options.engine.ping();
+  return planAgainstEngine(model, options.engine, options.removeOrphans);
 }

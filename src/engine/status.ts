@@ -1,0 +1,73 @@
+/** `envctl status`: each service of the definition (and any orphan) with what the engine says about it. */
+import type { EnvironmentModel } from '../definition/model.js';
+import { environmentLabels } from '../labels.js';
+import type { Engine } from './engine.js';
+
+export interface ServiceStatusRow {
+  service: string;
+  /** `not created` when the definition has it but the engine does not. */
+  state: string;
+  health: string | undefined;
+  image: string | undefined;
+  ports: string[];
+  /** Seconds since the container started, when running. */
+  uptimeSeconds: number | undefined;
+  container: string | undefined;
+  orphan: boolean;
+}
+
+export interface StatusResult {
+  project: string;
+  env: string;
+  services: ServiceStatusRow[];
+}
+
+export async function environmentStatus(model: EnvironmentModel, engine: Engine, now: () => number): Promise<StatusResult> {
+  await engine.ping();
+  const containers = await engine.listContainers(environmentLabels(model.project, model.env));
+  const rows: ServiceStatusRow[] = [];
+  const names = [...Object.keys(model.services), ...new Set(containers.map((container) => container.service).filter((service) => !(service in model.services)))];
+  for (const service of names) {
+    const mine = containers.filter((container) => container.service === service);
+    if (mine.length === 0) {
+      rows.push({ service, state: 'not created', health: undefined, image: model.services[service]?.image, ports: [], uptimeSeconds: undefined, container: undefined, orphan: false });
+      continue;
+    }
+    for (const container of mine) {
+      const details = container.state === 'running' ? await engine.inspectContainer(container.id) : undefined;
+      rows.push({
+        service,
+        state: container.state,
+        health: container.health,
+        image: container.image,
+        ports: container.ports.map((port) => `${port.hostIp.includes(':') ? `[${port.hostIp}]` : port.hostIp}:${port.published}->${port.target}/${port.protocol}`),
+        uptimeSeconds: details?.startedAt ? Math.max(0, Math.round((now() - Date.parse(details.startedAt)) / 1000)) : undefined,
+        container: container.name,
+        orphan: !(service in model.services),
+      });
+    }
+  }
+  return { project: model.project, env: model.env, services: rows };
+}
+
+export function renderStatusText(status: StatusResult): string {
+  const header = ['SERVICE', 'STATE', 'HEALTH', 'UPTIME', 'PORTS', 'IMAGE'];
+  const rows = status.services.map((row) => [
+    `${row.service}${row.orphan ? ' (orphan)' : ''}`,
+    row.state,
+    row.health ?? '-',
+    row.uptimeSeconds === undefined ? '-' : formatDuration(row.uptimeSeconds),
+    row.ports.join(', ') || '-',
+    row.image ?? '-',
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(seconds / 86_400)}d${String(Math.floor((seconds % 86_400) / 3600)).padStart(2, '0')}h`;
+}

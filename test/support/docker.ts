@@ -1,0 +1,38 @@
+/**
+ * Test helpers for the real Docker engine: a client, a unique label per test run, and cleanup by
+ * label so a failing test leaks nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { LABEL } from '../../src/labels.js';
+
+export const docker = new Docker({ socketPath: process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock' });
+
+/** Every test project name starts with this, so the final leak check finds anything left behind. */
+export const TEST_PROJECT_PREFIX = 'envctl-test-';
+
+export function uniqueProject(what: string): string {
+  return `${TEST_PROJECT_PREFIX}${what}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The smallest locally built image (setup builds it from Debian packages; no registry needed). */
+export const BASE_IMAGE = 'envctl/base-debian:12';
+
+export async function removeProject(project: string): Promise<void> {
+  const filters = { label: [`${LABEL.project}=${project}`] };
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(containers.map((container) => docker.getContainer(container.Id).remove({ force: true, v: true })));
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(networks.map((network) => docker.getNetwork(network.Id).remove()));
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  await Promise.all(volumes.map((volume) => docker.getVolume(volume.Name).remove()));
+}
+
+/** Everything labelled by a test project that still exists (the leak check). */
+export async function leftovers(): Promise<string[]> {
+  const isTest = (labels: Record<string, string> | undefined) => labels?.[LABEL.project]?.startsWith(TEST_PROJECT_PREFIX) ?? false;
+  const containers = (await docker.listContainers({ all: true, filters: { label: [LABEL.project] } })).filter((c) => isTest(c.Labels)).map((c) => `container ${c.Names[0]}`);
+  const networks = (await docker.listNetworks({ filters: { label: [LABEL.project] } })).filter((n) => isTest(n.Labels)).map((n) => `network ${n.Name}`);
+  const volumes = ((await docker.listVolumes({ filters: { label: [LABEL.project] } })).Volumes ?? []).filter((v) => isTest(v.Labels)).map((v) => `volume ${v.Name}`);
+  return [...containers, ...networks, ...volumes];
+}
