@@ -20,14 +20,21 @@ export interface BuildInputs {
 
 /**
  * Which paths of a build context Docker sends: `.dockerignore` applied, the Dockerfile and
- * `.dockerignore` always included. Paths are relative, with `/`; directories end with `/`.
+ * `.dockerignore` always included, envctl's `.envctl/` state folder never. Paths are relative, with `/`; directories end with `/`.
  */
 export async function buildContextFilter(build: Pick<BuildSpec, 'context' | 'dockerfile'>): Promise<(relativePath: string) => boolean> {
   const ignoreFile = await readFile(join(build.context, '.dockerignore'), 'utf8').catch(() => '');
   const ignore = createIgnore({ ignorecase: false }).add(ignoreFile.split(/\r?\n/));
   const dockerfile = posix.normalize(build.dockerfile.split(sep).join('/'));
-  return (rel) => rel === dockerfile || rel === '.dockerignore' || !ignore.ignores(rel);
+  return (rel) => {
+    // envctl's own state (locks, run records) may sit in the context: it is never an input.
+    if (rel === STATE_DIR || rel.startsWith(`${STATE_DIR}/`)) return false;
+    return rel === dockerfile || rel === '.dockerignore' || !ignore.ignores(rel);
+  };
 }
+
+/** envctl's state folder in a project (see state/); excluded from every build context. */
+const STATE_DIR = '.envctl';
 
 export async function hashBuildInputs(build: BuildSpec): Promise<BuildInputs> {
   const included = await buildContextFilter(build);

@@ -70,8 +70,8 @@ describe('envctl validate', () => {
         const result = await envctl(command, { cwd: dir, env: { DOCKER_HOST: `unix://${socket.path}` } });
         expect(result.exitCode).toBe(2);
         expect(result.stdout).toBe('');
-        expect(result.stderr).toContain('envctl.yaml:11:5 error: unknown key `healtcheck`');
-        expect(result.stderr).toContain('  11 |     healtcheck: { test: ["CMD", "true"], interval: 1s }');
+        expect(result.stderr).toContain('envctl.yaml:10:5 error: unknown key `healtcheck`');
+        expect(result.stderr).toContain('  10 |     healtcheck: { test: ["CMD", "true"], interval: 1s }');
         expect(result.stderr).toContain('hint: did you mean `healthcheck`?');
       }
       expect(socket.connections()).toBe(0);

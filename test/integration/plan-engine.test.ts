@@ -93,7 +93,7 @@ describe('plan against the real engine', () => {
     await docker.createVolume({ Name: `${project}_data`, Labels: labels('data', 'volume') });
     await createByHand(model, 'web', { start: true });
     await createByHand(model, 'worker', { start: false });
-    const orphanModel = await loadModel(`${definition('info')}\n`.replace('  worker:', '  old:\n    image: x\n  worker:'));
+    const orphanModel = await loadModel(`${definition('info')}\n`.replace('  worker:', `  old:\n    image: ${BASE_IMAGE}\n  worker:`));
     await createByHand(orphanModel, 'old', { start: false });
     // A container of another project with the same service name is never observed.
     const foreign = uniqueProject('foreign');

@@ -1,0 +1,28 @@
+import { Flags } from '@oclif/core';
+import { EnvctlCommand } from '../cli/base-command.js';
+import { loadDefinition } from '../definition/resolve.js';
+import { DockerEngine } from '../engine/docker-engine.js';
+import { downEnvironment, type DownResult } from '../engine/down.js';
+import { createProgressRenderer } from '../ui/render-progress.js';
+
+export default class DownCommand extends EnvctlCommand {
+  static override summary = 'Remove everything the environment owns: containers, networks, and with --volumes its volumes.';
+  static override description =
+    'Objects are found by their envctl labels (project and environment); nothing else is ever touched. Services stop in reverse dependency order with their stop_grace_period (default 10s; services run with an init process, so SIGTERM usually ends them at once).';
+  static override examples = ['<%= config.bin %> down', '<%= config.bin %> down --env ci --volumes'];
+  static override flags = {
+    ...EnvctlCommand.definitionFlags,
+    volumes: Flags.boolean({ char: 'v', description: 'also remove the named volumes (their data is lost)', default: false }),
+  };
+
+  async run(): Promise<DownResult> {
+    const { flags } = await this.parse(DownCommand);
+    const model = await loadDefinition({ cwd: process.cwd(), file: flags.file, env: flags.env, profiles: ['*'], processEnv: process.env });
+    const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr, columns: process.stderr.columns });
+    try {
+      return await downEnvironment({ model, engine: DockerEngine.fromEnv(process.env), volumes: flags.volumes, emit: renderer.sink, now: Date.now });
+    } finally {
+      await renderer.close();
+    }
+  }
+}

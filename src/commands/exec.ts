@@ -1,0 +1,55 @@
+import { Args, Flags } from '@oclif/core';
+import { EnvctlCommand } from '../cli/base-command.js';
+import { loadDefinition } from '../definition/resolve.js';
+import { DockerEngine } from '../engine/docker-engine.js';
+import { UsageError, WorkFailedError } from '../errors.js';
+import { environmentLabels } from '../labels.js';
+
+export default class ExecCommand extends EnvctlCommand {
+  static override summary = 'Run a command in a running service, passing its exit code through.';
+  static override description = 'With a terminal, the command gets a TTY and your keystrokes; without one (pipes, CI) its output is passed through as it is.';
+  static override examples = ['<%= config.bin %> exec db -- psql -U app -c "select 1"', '<%= config.bin %> exec web -- sh', 'echo ping | <%= config.bin %> exec cache -T -- redis-cli'];
+  static override strict = false;
+  static override enableJsonFlag = false;
+  static override args = { service: Args.string({ description: 'the service', required: true }) };
+  static override flags = {
+    ...EnvctlCommand.definitionFlags,
+    'no-tty': Flags.boolean({ char: 'T', description: 'do not allocate a TTY even on a terminal', default: false }),
+    user: Flags.string({ char: 'u', description: 'run as this user' }),
+    workdir: Flags.string({ char: 'w', description: 'working directory inside the container' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, argv, flags } = await this.parse(ExecCommand);
+    const command = (argv as string[]).slice(1);
+    if (command.length === 0) throw new UsageError('NO_COMMAND', 'no command given', 'write the command after --, e.g. `envctl exec web -- sh`');
+    const model = await loadDefinition({ cwd: process.cwd(), file: flags.file, env: flags.env, profiles: ['*'], processEnv: process.env });
+    if (!(args.service in model.services)) throw new UsageError('UNKNOWN_SERVICE', `no service "${args.service}" in ${model.project}`, `services: ${Object.keys(model.services).join(', ')}`);
+    const engine = DockerEngine.fromEnv(process.env);
+    await engine.ping();
+    const containers = await engine.listContainers(environmentLabels(model.project, model.env));
+    const target = containers.find((container) => container.service === args.service && container.state === 'running');
+    if (!target) throw new WorkFailedError('NOT_RUNNING', `service ${args.service} is not running`, 'start it with `envctl up`');
+    const tty = !flags['no-tty'] && Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY);
+    // Forward stdin when it is a terminal or a pipe/file; CI's closed stdin gives the command EOF.
+    const stdin = tty || !process.stdin.isTTY ? process.stdin : undefined;
+    if (tty) process.stdin.setRawMode(true);
+    try {
+      const code = await engine.exec(target.id, {
+        command,
+        tty,
+        stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        user: flags.user,
+        workdir: flags.workdir,
+        size: tty ? { columns: process.stdout.columns, rows: process.stdout.rows } : undefined,
+        onResize: tty ? (listener) => process.stdout.on('resize', () => listener({ columns: process.stdout.columns, rows: process.stdout.rows })) : undefined,
+      });
+      process.exitCode = code;
+    } finally {
+      if (tty) process.stdin.setRawMode(false);
+      process.stdin.pause();
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { Flags } from '@oclif/core';
+import { EnvctlCommand } from '../cli/base-command.js';
+import { cancelOnSignals, sleep } from '../cli/cancellation.js';
+import { parseDurationMs } from '../definition/values.js';
+import { DockerEngine } from '../engine/docker-engine.js';
+import { upEnvironment, type UpResult } from '../engine/up.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { createProgressRenderer } from '../ui/render-progress.js';
+
+export default class UpCommand extends EnvctlCommand {
+  static override summary = 'Bring the environment up: build what changed, start services in dependency order, wait until they are ready.';
+  static override description =
+    'Only what the plan says changes: unchanged services are kept (a second `up` makes no Docker writes), changed ones are recreated. Fails (exit 1) with the service, its state and its last log lines if a service exits, turns unhealthy, crash-loops or is not ready within --wait-timeout; its dependants are not started. Ctrl-C stops scheduling and exits 130; a second Ctrl-C exits at once.';
+  static override examples = ['<%= config.bin %> up', '<%= config.bin %> up --env ci --wait-timeout 3m', '<%= config.bin %> up --remove-orphans --json'];
+  static override flags = {
+    ...EnvctlCommand.definitionFlags,
+    'wait-timeout': Flags.string({ description: 'how long each service may take to become ready (e.g. 90s, 5m)', default: '2m' }),
+    'remove-orphans': Flags.boolean({ description: 'remove containers and networks of services no longer in the definition', default: false }),
+  };
+
+  async run(): Promise<UpResult> {
+    const { flags } = await this.parse(UpCommand);
+    let waitTimeoutMs: number;
+    try {
+      waitTimeoutMs = parseDurationMs(flags['wait-timeout']);
+    } catch {
+      throw new UsageError('BAD_FLAG', `invalid --wait-timeout "${flags['wait-timeout']}"`, 'give a duration such as 90s or 5m');
+    }
+    const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr, columns: process.stderr.columns });
+    const cancellation = cancelOnSignals(() => process.stderr.write('\nstopping: letting running operations finish (press Ctrl-C again to force)\n'));
+    let result: UpResult;
+    try {
+      result = await upEnvironment({
+        load: { cwd: process.cwd(), file: flags.file, env: flags.env, profiles: flags.profile, processEnv: process.env },
+        engine: DockerEngine.fromEnv(process.env),
+        removeOrphans: flags['remove-orphans'],
+        waitTimeoutMs,
+        emit: renderer.sink,
+        signal: cancellation.signal,
+        now: Date.now,
+        sleep,
+      });
+    } finally {
+      cancellation.dispose();
+      await renderer.close();
+    }
+    if (!this.jsonEnabled()) {
+      for (const failed of result.services.filter((outcome) => outcome.status === 'failed')) {
+        process.stderr.write(`\nservice ${failed.service} failed: ${failed.detail}\n`);
+        if (failed.logTail.length > 0) process.stderr.write(`last ${failed.logTail.length} log lines of ${failed.service}:\n${failed.logTail.map((line) => `  ${line}`).join('\n')}\n`);
+      }
+      const skipped = result.services.filter((outcome) => outcome.status === 'skipped');
+      if (skipped.length > 0) process.stderr.write(`not started: ${skipped.map((outcome) => outcome.service).join(', ')}\n`);
+    }
+    process.exitCode = result.cancelled ? ExitCode.cancelled : result.ok ? ExitCode.ok : ExitCode.failed;
+    return result;
+  }
+}
