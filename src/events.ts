@@ -31,9 +31,3 @@ export type EnvctlEvent =
   | { type: 'done'; at: number; ok: boolean; cancelled: boolean; summary: string };
 
 export type EventSink = (event: EnvctlEvent) => void;
-
-/** Event constructors bound to one operation's clock, so emitters never compute `at` themselves. */
-export function eventClock(now: () => number): { since: () => number } {
-  const start = now();
-  return { since: () => Math.round(now() - start) };
-}

@@ -6,6 +6,7 @@ import { DockerEngine } from '../engine/docker-engine.js';
 import { upEnvironment, type UpResult } from '../engine/up.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
+import { sanitizeLine } from '../ui/sanitize.js';
 
 export default class UpCommand extends EnvctlCommand {
   static override summary = 'Bring the environment up: build what changed, start services in dependency order, wait until they are ready.';
@@ -26,8 +27,8 @@ export default class UpCommand extends EnvctlCommand {
     } catch {
       throw new UsageError('BAD_FLAG', `invalid --wait-timeout "${flags['wait-timeout']}"`, 'give a duration such as 90s or 5m');
     }
-    const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr, columns: process.stderr.columns });
-    const cancellation = cancelOnSignals(() => process.stderr.write('\nstopping: letting running operations finish (press Ctrl-C again to force)\n'));
+    const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
+    const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: letting running operations finish (press Ctrl-C again to force)' }));
     let result: UpResult;
     try {
       result = await upEnvironment({
@@ -46,8 +47,9 @@ export default class UpCommand extends EnvctlCommand {
     }
     if (!this.jsonEnabled()) {
       for (const failed of result.services.filter((outcome) => outcome.status === 'failed')) {
-        process.stderr.write(`\nservice ${failed.service} failed: ${failed.detail}\n`);
-        if (failed.logTail.length > 0) process.stderr.write(`last ${failed.logTail.length} log lines of ${failed.service}:\n${failed.logTail.map((line) => `  ${line}`).join('\n')}\n`);
+        // Container output is sanitised: a container must not be able to send escapes to the terminal.
+        process.stderr.write(`\nservice ${failed.service} failed: ${sanitizeLine(failed.detail)}\n`);
+        if (failed.logTail.length > 0) process.stderr.write(`last ${failed.logTail.length} log lines of ${failed.service}:\n${failed.logTail.map((line) => `  ${sanitizeLine(line)}`).join('\n')}\n`);
       }
       const skipped = result.services.filter((outcome) => outcome.status === 'skipped');
       if (skipped.length > 0) process.stderr.write(`not started: ${skipped.map((outcome) => outcome.service).join(', ')}\n`);

@@ -68,19 +68,32 @@ async function loadFile(options: LoadOptions): Promise<LoadedFile> {
 /** Loads and resolves one environment of a definition into the typed model. */
 export async function loadDefinition(options: LoadOptions): Promise<EnvironmentModel> {
   const file = await loadFile(options);
-  return resolveEnvironment(file, options.env, options);
+  return resolveEnvironment(file, options.env, options, { chain: [file.path] });
+}
+
+/** Included files nest at most this deep (a cycle is reported before). */
+const MAX_INCLUDE_DEPTH = 8;
+
+interface IncludeContext {
+  /** Files on the include path so far, outermost first (cycle detection). */
+  chain: string[];
+  /** Set for included files: names come from the including file's project and environment. */
+  parent?: { project: string; env: string; prefix: string };
 }
 
 /** Validates the base definition and every environment overlay; returns the models of each. */
 export async function validateAllEnvironments(options: LoadOptions): Promise<EnvironmentModel[]> {
   const file = await loadFile(options);
-  const names = options.env ? [options.env] : [undefined, ...environmentNames(file.raw)];
+  // Environments declared by the file or by the files it includes (known once the base resolves).
+  const base = options.env ? undefined : await resolveEnvironment(file, undefined, options, { chain: [file.path] }).catch((error: unknown) => error);
+  const declared = base && !(base instanceof Error) ? (base as EnvironmentModel).environments : environmentNames(file.raw);
+  const names = options.env ? [options.env] : [undefined, ...declared];
   const models: EnvironmentModel[] = [];
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const name of names) {
     try {
-      models.push(await resolveEnvironment(file, name, options));
+      models.push(await resolveEnvironment(file, name, options, { chain: [file.path] }));
     } catch (error) {
       if (!(error instanceof DefinitionError)) throw error;
       for (const diagnostic of error.diagnostics) {
@@ -101,7 +114,7 @@ function environmentNames(raw: Record<string, unknown>): string[] {
   return environments && typeof environments === 'object' && !Array.isArray(environments) ? Object.keys(environments) : [];
 }
 
-async function resolveEnvironment(file: LoadedFile, env: string | undefined, options: LoadOptions): Promise<EnvironmentModel> {
+async function resolveEnvironment(file: LoadedFile, env: string | undefined, options: LoadOptions, context: IncludeContext): Promise<EnvironmentModel> {
   const { source, raw } = file;
   const baseLocator = fileLocator(source);
 
@@ -113,8 +126,10 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   const { environments: _environments, ...base } = raw;
   let merged: Record<string, unknown> = base;
   let locator: Locator = baseLocator;
-  if (env !== undefined) {
-    if (!declared.includes(env)) {
+  // An included file applies the overlay only if it declares that environment.
+  const applyOverlay = env !== undefined && (context.parent === undefined ? true : declared.includes(env));
+  if (env !== undefined && applyOverlay) {
+    if (!declared.includes(env) && !(await anyIncludeDeclares(file, env, options))) {
       const suggestion = didYouMean(env, declared);
       throw new UsageError(
         'UNKNOWN_ENVIRONMENT',
@@ -122,9 +137,11 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
         suggestion ? `did you mean --env ${suggestion}?` : declared.length > 0 ? `declared: ${declared.join(', ')}` : 'declare it under `environments:`',
       );
     }
-    const overlay = (raw.environments as Record<string, unknown>)[env];
-    merged = mergeOverlay(base, overlay ?? {}) as Record<string, unknown>;
-    locator = fileLocator(source, ['environments', env]);
+    if (declared.includes(env)) {
+      const overlay = (raw.environments as Record<string, unknown>)[env];
+      merged = mergeOverlay(base, overlay ?? {}) as Record<string, unknown>;
+      locator = fileLocator(source, ['environments', env]);
+    }
   }
 
   const vars: Variables = new Map(
@@ -149,11 +166,15 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
 
   const projectDir = dirname(file.path);
   const envName = env ?? DEFAULT_ENV;
-  const project = input.name ?? projectNameFromDir(projectDir);
-  const prefix = envName === DEFAULT_ENV ? project : `${project}-${envName}`;
+  const includedModels = await resolveIncludes(file, input.include ?? [], env, options, context, locator, input.name);
+  const project = context.parent?.project ?? input.name ?? (includedModels.length === 1 ? includedModels[0]!.project : projectNameFromDir(projectDir));
+  const prefix = context.parent?.prefix ?? (envName === DEFAULT_ENV ? project : `${project}-${envName}`);
   const activeProfiles = new Set(options.profiles ?? splitList(options.processEnv.ENVCTL_PROFILES ?? options.processEnv.COMPOSE_PROFILES));
 
-  const semantic = checkSemantics(input, activeProfiles, locator);
+  const includedServices = new Map(
+    includedModels.flatMap((model) => Object.values(model.services).map((service) => [service.name, { hasHealthcheck: service.healthcheck !== undefined && !service.healthcheck.disabled }] as const)),
+  );
+  const semantic = checkSemantics(input, activeProfiles, locator, includedServices);
   if (semantic.length > 0) throw new DefinitionError(semantic);
 
   // Null-prototype records: a service, volume or network named `constructor` is just a name.
@@ -194,7 +215,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     networks[DEFAULT_NETWORK] = { key: DEFAULT_NETWORK, name: `${prefix}_${DEFAULT_NETWORK}`, driver: 'bridge', driverOpts: {}, external: false, internal: false, attachable: false, labels: {} };
   }
 
-  return {
+  const own: EnvironmentModel = {
     project,
     env: envName,
     prefix,
@@ -208,6 +229,86 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     environments: declared,
     warnings,
   };
+  return includedModels.reduce(mergeIncluded, own);
+}
+
+/** Resolves each included file as its own model (its folder, its `.env`), named after the including project. */
+async function resolveIncludes(
+  file: LoadedFile,
+  paths: readonly string[],
+  env: string | undefined,
+  options: LoadOptions,
+  context: IncludeContext,
+  locator: Locator,
+  name: string | undefined,
+): Promise<EnvironmentModel[]> {
+  if (paths.length === 0) return [];
+  const problems: Diagnostic[] = [];
+  const models: EnvironmentModel[] = [];
+  const projectDir = dirname(file.path);
+  for (const [index, path] of paths.entries()) {
+    const target = resolvePath(projectDir, path);
+    if (context.chain.includes(target)) {
+      problems.push(diagnosticAt(locator, ['include', index], 'INCLUDE_CYCLE', `include cycle: ${[...context.chain, target].map((item) => relative(options.cwd, item) || item).join(' -> ')}`, 'remove one of the includes'));
+      continue;
+    }
+    if (context.chain.length >= MAX_INCLUDE_DEPTH) {
+      problems.push(diagnosticAt(locator, ['include', index], 'INCLUDE_DEPTH', `includes nest deeper than ${MAX_INCLUDE_DEPTH} files`, undefined));
+      continue;
+    }
+    if (!(await exists(target))) {
+      problems.push(diagnosticAt(locator, ['include', index], 'INCLUDE_NOT_FOUND', `cannot read the included file ${path}`, 'paths are relative to the including file'));
+      continue;
+    }
+    const included = await loadFile({ ...options, file: target });
+    // Names (containers, networks, volumes) follow the including project, so one `up` owns everything.
+    const includedName = name ?? (paths.length === 1 ? stringValue(included.raw.name) : undefined) ?? projectNameFromDir(projectDir);
+    const envName = env ?? DEFAULT_ENV;
+    const parent = context.parent ?? { project: includedName, env: envName, prefix: envName === DEFAULT_ENV ? includedName : `${includedName}-${envName}` };
+    models.push(await resolveEnvironment(included, env, options, { chain: [...context.chain, target], parent }));
+  }
+  if (problems.length > 0) throw new DefinitionError(problems);
+  const seen = new Map<string, string>();
+  for (const model of models) {
+    for (const service of Object.keys(model.services)) {
+      const other = seen.get(service);
+      if (other) problems.push(diagnosticAt(locator, ['include'], 'DUPLICATE_SERVICE', `service "${service}" is defined by both ${other} and ${relative(projectDir, model.file)}`, 'rename one of them'));
+      seen.set(service, relative(projectDir, model.file));
+    }
+  }
+  if (problems.length > 0) throw new DefinitionError(problems);
+  return models;
+}
+
+/** Merges an included model into the including one (which wins for features and pipeline). */
+function mergeIncluded(into: EnvironmentModel, included: EnvironmentModel): EnvironmentModel {
+  return {
+    ...into,
+    services: Object.assign(dict<ServiceModel>(), included.services, into.services),
+    volumes: Object.assign(dict<VolumeModel>(), included.volumes, into.volumes),
+    networks: Object.assign(dict<NetworkModel>(), included.networks, into.networks),
+    features: { ...included.features, ...into.features },
+    pipeline: into.pipeline ?? included.pipeline,
+    environments: [...new Set([...into.environments, ...included.environments])],
+    warnings: [...into.warnings, ...included.warnings],
+  };
+}
+
+async function anyIncludeDeclares(file: LoadedFile, env: string, options: LoadOptions, visited: ReadonlySet<string> = new Set([file.path])): Promise<boolean> {
+  const includes = Array.isArray(file.raw.include) ? file.raw.include : [];
+  for (const entry of includes) {
+    const path = typeof entry === 'string' ? entry : stringValue((entry as Record<string, unknown> | null)?.path);
+    if (!path) continue;
+    const target = resolvePath(dirname(file.path), path);
+    if (visited.has(target) || visited.size > MAX_INCLUDE_DEPTH || !(await exists(target))) continue;
+    const included = await loadFile({ ...options, file: target });
+    if (environmentNames(included.raw).includes(env) || (await anyIncludeDeclares(included, env, options, new Set([...visited, target])))) return true;
+  }
+  return false;
+}
+
+function stringValue(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function toServiceModel(

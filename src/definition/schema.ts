@@ -423,7 +423,11 @@ const topLevelShape = {
     })
     .optional(),
   version: z.union([z.string(), z.number()]).optional().meta({ description: 'obsolete (Compose); ignored' }),
-  services: z.record(name('service'), serviceSchema),
+  include: z
+    .array(z.union([z.string().min(1), z.strictObject({ path: z.string().min(1) }).transform((entry) => entry.path)]))
+    .optional()
+    .meta({ description: 'other definitions loaded as their own models (paths relative to each file), merged into this one' }),
+  services: z.record(name('service'), serviceSchema).default({}),
   volumes: z.record(name('volume'), volumeSchema).default({}),
   networks: z.record(name('network'), networkSchema).default({}),
   features: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, { error: 'invalid feature name' }), z.boolean({ error: 'a feature is true or false' })).default({}),
@@ -466,7 +470,7 @@ export const COMPOSE_SERVICE_KEYS = [
   'pull_policy', 'read_only', 'runtime', 'scale', 'secrets', 'security_opt', 'shm_size', 'stdin_open', 'storage_opt', 'sysctls',
   'tmpfs', 'tty', 'ulimits', 'use_api_socket', 'userns_mode', 'uts', 'volumes_from',
 ];
-export const COMPOSE_TOP_LEVEL_KEYS = ['secrets', 'configs', 'include', 'models'];
+export const COMPOSE_TOP_LEVEL_KEYS = ['secrets', 'configs', 'models'];
 export const COMPOSE_BUILD_KEYS = [
   'additional_contexts', 'cache_from', 'cache_to', 'dockerfile_inline', 'entitlements', 'extra_hosts', 'isolation', 'labels',
   'network', 'no_cache', 'platforms', 'privileged', 'pull', 'secrets', 'shm_size', 'ssh', 'tags', 'ulimits',

@@ -9,13 +9,21 @@ import type { ResolvedDefinitionInput } from './schema.js';
 
 type Input = ResolvedDefinitionInput;
 
-export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>, locate: Locator): Diagnostic[] {
+/** A service defined by an included file, as the including file's checks see it. */
+export interface IncludedService {
+  hasHealthcheck: boolean;
+}
+
+export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>, locate: Locator, included: ReadonlyMap<string, IncludedService> = new Map()): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const serviceNames = Object.keys(input.services);
+  const serviceNames = [...Object.keys(input.services), ...included.keys()];
   const isActive = (profiles: readonly string[]) => profiles.length === 0 || profiles.some((profile) => activeProfiles.has(profile) || activeProfiles.has('*'));
 
   if (serviceNames.length === 0) {
-    out.push(diagnosticAt(locate, ['services'], 'NO_SERVICES', 'the definition has no services', 'declare at least one service under `services:`'));
+    out.push(diagnosticAt(locate, ['services'], 'NO_SERVICES', 'the definition has no services', 'declare at least one service under `services:` (or `include:` a definition)'));
+  }
+  for (const name of Object.keys(input.services)) {
+    if (included.has(name)) out.push(diagnosticAt(locate, ['services', name], 'DUPLICATE_SERVICE', `service "${name}" is also defined by an included file`, 'rename one of them', { key: true }));
   }
 
   for (const [name, service] of Object.entries(input.services)) {
@@ -24,6 +32,13 @@ export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>
       out.push(diagnosticAt(locate, at(), 'NO_IMAGE', `service "${name}" has neither an image nor a build`, 'add `image: NAME:TAG` or `build: ./path`', { key: true }));
     }
     for (const [dependency, spec] of Object.entries(service.depends_on)) {
+      const external = included.get(dependency);
+      if (external) {
+        if (spec.condition === 'service_healthy' && !external.hasHealthcheck) {
+          out.push(diagnosticAt(locate, at('depends_on', dependency), 'NO_HEALTHCHECK', `service "${name}" waits for "${dependency}" to be healthy, but "${dependency}" has no healthcheck`, `add a healthcheck to "${dependency}", or use condition: service_started`, { key: true }));
+        }
+        continue;
+      }
       const target = Object.hasOwn(input.services, dependency) ? input.services[dependency] : undefined;
       if (!target) {
         const suggestion = didYouMean(dependency, serviceNames);

@@ -3,11 +3,14 @@
  * starts no work and no timers; the renderer decides when to draw (see render-progress.ts).
  *
  *   up shop (env local)  7.4s
- *   ✔ db      healthy                   4.2s
- *   ● web     building                  3.1s
+ *   ✔ db      healthy   4.2s
+ *   ● web     building  3.1s
  *       Step 2/4 : RUN npm ci
- *   ✖ worker  failed                    0.4s  exited (1)
+ *   ✖ worker  failed    0.4s  exited (1)
  *   ⚠ port 8080 is published on all interfaces
+ *
+ * Times: in progress `<in phase> / <total>` (just one when the service is in its first phase),
+ * settled `<total>`, right-aligned so totals line up.
  */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';

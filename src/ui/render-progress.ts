@@ -107,6 +107,7 @@ function createInkRenderer(streams: ProgressStreams, clock: () => number): Progr
 
   return {
     sink(event: EnvctlEvent): void {
+      if (closing !== undefined) return;
       anchor = { at: event.at, clockAt: clock() };
       state = foldEvent(state, event);
       updateTicker();
