@@ -77,7 +77,9 @@ const MAX_INCLUDE_DEPTH = 8;
 interface IncludeContext {
   /** Files on the include path so far, outermost first (cycle detection). */
   chain: string[];
-  /** Set for included files: names come from the including file's project and environment. */
+  /** True for a file loaded through `include:`. */
+  included?: boolean;
+  /** Names (project, prefix) imposed by the including file; unset, the file names itself. */
   parent?: { project: string; env: string; prefix: string };
 }
 
@@ -127,7 +129,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   let merged: Record<string, unknown> = base;
   let locator: Locator = baseLocator;
   // An included file applies the overlay only if it declares that environment.
-  const applyOverlay = env !== undefined && (context.parent === undefined ? true : declared.includes(env));
+  const applyOverlay = env !== undefined && (!context.included || declared.includes(env));
   if (env !== undefined && applyOverlay) {
     if (!declared.includes(env) && !(await anyIncludeDeclares(file, env, options))) {
       const suggestion = didYouMean(env, declared);
@@ -261,11 +263,12 @@ async function resolveIncludes(
       continue;
     }
     const included = await loadFile({ ...options, file: target });
-    // Names (containers, networks, volumes) follow the including project, so one `up` owns everything.
-    const includedName = name ?? (paths.length === 1 ? stringValue(included.raw.name) : undefined) ?? projectNameFromDir(projectDir);
+    // Names (containers, networks, volumes) follow the including project, so one `up` owns
+    // everything; a sole include of a nameless file names the project itself.
     const envName = env ?? DEFAULT_ENV;
-    const parent = context.parent ?? { project: includedName, env: envName, prefix: envName === DEFAULT_ENV ? includedName : `${includedName}-${envName}` };
-    models.push(await resolveEnvironment(included, env, options, { chain: [...context.chain, target], parent }));
+    const imposed = name ?? (paths.length === 1 ? undefined : projectNameFromDir(projectDir));
+    const parent = context.parent ?? (imposed === undefined ? undefined : { project: imposed, env: envName, prefix: envName === DEFAULT_ENV ? imposed : `${imposed}-${envName}` });
+    models.push(await resolveEnvironment(included, env, options, { chain: [...context.chain, target], included: true, ...(parent ? { parent } : {}) }));
   }
   if (problems.length > 0) throw new DefinitionError(problems);
   const seen = new Map<string, string>();

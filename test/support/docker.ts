@@ -26,6 +26,8 @@ export async function removeProject(project: string): Promise<void> {
   await Promise.all(networks.map((network) => docker.getNetwork(network.Id).remove()));
   const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
   await Promise.all(volumes.map((volume) => docker.getVolume(volume.Name).remove()));
+  const images = await docker.listImages({ filters });
+  for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
 }
 
 /** Everything labelled by a test project that still exists (the leak check). */
@@ -34,5 +36,6 @@ export async function leftovers(): Promise<string[]> {
   const containers = (await docker.listContainers({ all: true, filters: { label: [LABEL.project] } })).filter((c) => isTest(c.Labels)).map((c) => `container ${c.Names[0]}`);
   const networks = (await docker.listNetworks({ filters: { label: [LABEL.project] } })).filter((n) => isTest(n.Labels)).map((n) => `network ${n.Name}`);
   const volumes = ((await docker.listVolumes({ filters: { label: [LABEL.project] } })).Volumes ?? []).filter((v) => isTest(v.Labels)).map((v) => `volume ${v.Name}`);
-  return [...containers, ...networks, ...volumes];
+  const images = (await docker.listImages({ filters: { label: [LABEL.project] } })).filter((i) => isTest(i.Labels)).map((i) => `image ${i.RepoTags?.[0] ?? i.Id}`);
+  return [...containers, ...networks, ...volumes, ...images];
 }
