@@ -100,6 +100,13 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     emit({ type: 'resource', at: at(), kind: 'container', name: action.containerName, action: 'removed' });
   }
 
+  // Orphan networks (only planned with --remove-orphans), now that their containers are gone.
+  for (const action of plan.actions) {
+    if (action.kind !== 'remove' || action.subject !== 'network') continue;
+    await engine.removeNetwork(action.name);
+    emit({ type: 'resource', at: at(), kind: 'network', name: action.name, action: 'removed' });
+  }
+
   // 3. Networks and volumes.
   for (const action of plan.actions) {
     if (action.kind !== 'create' || (action.subject !== 'network' && action.subject !== 'volume')) continue;

@@ -40,7 +40,7 @@ export interface UpResult {
 export async function upEnvironment(options: UpOptions): Promise<UpResult> {
   const startedAt = options.now();
   const model = await loadDefinition(options.load);
-  await options.engine.ping();
+  const engineInfo = await options.engine.ping();
   const lock = await lockEnvironment({ projectDir: model.projectDir, prefix: model.prefix, command: 'envctl up', now: () => new Date(options.now()) });
   try {
     const prepared = await planAgainstEngine(model, options.engine, options.removeOrphans);
@@ -49,6 +49,8 @@ export async function upEnvironment(options: UpOptions): Promise<UpResult> {
     const changed = prepared.plan.actions.some((action) => !['keep', 'orphan', 'external'].includes(action.kind));
     options.emit({ type: 'operation', at: 0, operation: 'up', project: model.project, env: model.env, services: Object.keys(model.services) });
     for (const warning of prepared.plan.warnings) options.emit({ type: 'warning', at: 0, message: warning });
+    const loopbackWarning = loopbackExposureWarning(engineInfo.version, model);
+    if (loopbackWarning) options.emit({ type: 'warning', at: 0, message: loopbackWarning });
     for (const action of prepared.plan.actions) {
       if (action.kind === 'orphan') options.emit({ type: 'warning', at: 0, message: `${action.subject} ${action.name}: ${action.reason}` });
     }
@@ -112,6 +114,17 @@ function probePort(host: string, port: number, protocol: 'tcp' | 'udp'): Promise
     server.once('error', (error) => resolve(explain(error)));
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
   });
+}
+
+/**
+ * Before Engine 28, a port published on 127.0.0.1 could still be reached from other hosts on the
+ * same LAN (moby#45610): say so when the environment publishes ports on such an engine.
+ */
+export function loopbackExposureWarning(engineVersion: string, model: Pick<EnvironmentModel, 'services'>): string | undefined {
+  const major = Number.parseInt(engineVersion, 10);
+  const publishes = Object.values(model.services).some((service) => service.ports.length > 0);
+  if (!publishes || !Number.isFinite(major) || major >= 28) return undefined;
+  return `Docker Engine ${engineVersion} is older than 28: ports published on 127.0.0.1 may be reachable from other hosts on the same network (moby#45610); upgrade the engine where that matters`;
 }
 
 function summarise(model: EnvironmentModel, services: readonly ServiceOutcome[], durationMs: number, cancelled: boolean): string {

@@ -265,3 +265,20 @@ async function streamToString(stream: NodeJS.ReadableStream): Promise<string> {
   for await (const chunk of stream) text += chunk.toString();
   return text;
 }
+
+describe('up --remove-orphans', () => {
+  it('removes the containers and networks of services dropped from the definition, keeping their volumes', async () => {
+    const withOld = `name: ${project}\nservices:\n  a: { image: ${BASE_IMAGE}, command: ["sleep", "infinity"] }\n  old: { image: ${BASE_IMAGE}, command: ["sleep", "infinity"], networks: [back], volumes: ["olddata:/data"] }\nnetworks: { back: {} }\nvolumes: { olddata: {} }\n`;
+    await up(withOld);
+    const without = `name: ${project}\nservices:\n  a: { image: ${BASE_IMAGE}, command: ["sleep", "infinity"] }\n`;
+    const warned = await up(without);
+    expect(warned.events.filter((event) => event.type === 'warning').map((event) => (event as { message: string }).message)).toEqual(
+      expect.arrayContaining([expect.stringContaining('service old: not in the definition')]),
+    );
+    expect([...(await containersById()).keys()].sort()).toEqual(['a', 'old']);
+    await up(without, { removeOrphans: true });
+    expect([...(await containersById()).keys()]).toEqual(['a']);
+    expect((await docker.listNetworks({ filters: { label: [`${LABEL.project}=${project}`] } })).map((network) => network.Name)).toEqual([`${project}_default`]);
+    expect(((await docker.listVolumes({ filters: { label: [`${LABEL.project}=${project}`] } })).Volumes ?? []).map((volume) => volume.Name)).toEqual([`${project}_olddata`]);
+  });
+});

@@ -209,3 +209,14 @@ services:
     expect(dependencyOrder(desired)).toEqual(['b', 'c', 'a', 'd']);
   });
 });
+
+describe('loopbackExposureWarning', () => {
+  it('warns on engines before 28 when ports are published, and only then', async () => {
+    const { loopbackExposureWarning } = await import('../../src/engine/up.js');
+    const publishing = await model(BASE);
+    const quiet = await model('services:\n  a: { image: x }\n');
+    expect(loopbackExposureWarning('20.10.24+dfsg1', publishing)).toContain('older than 28');
+    expect(loopbackExposureWarning('28.2.2', publishing)).toBeUndefined();
+    expect(loopbackExposureWarning('20.10.24', quiet)).toBeUndefined();
+  });
+});
