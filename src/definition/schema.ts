@@ -319,25 +319,70 @@ const perfSchema = z.strictObject({
 const svcRef = (what: string, example: string) =>
   z.string().regex(SERVICE_REF, { error: (issue) => `invalid ${what} "${String(issue.input)}": write SERVICE:${example}` });
 
+/** `SERVICE:rest` → its two parts (the schema has checked the shape). */
+function splitRef(ref: string): [string, string] {
+  const index = ref.indexOf(':');
+  return [ref.slice(0, index), ref.slice(index + 1)];
+}
+
+const checkName = z.string().min(1).optional().meta({ description: 'shown in reports; default: the check itself, e.g. "port web:3000"' });
+
+/**
+ * Infrastructure checks (goss/InSpec style), normalised to `{ kind, service, … }`. `port` listens
+ * inside and is reachable on its published port; `mount` is a mount point (rw/ro); `file` exists
+ * (mode, sha256, contents); `certificate` is a valid PEM certificate for `minDays` more days;
+ * `env` is set (equals / matches); `http` answers with `status` (body contains); `command` exits
+ * with `exitCode` (output contains).
+ */
 const checkSchema = z.union([
-  z.strictObject({ name: z.string().optional(), port: svcRef('port check', '3000') }),
-  z.strictObject({ name: z.string().optional(), mount: svcRef('mount check', '/path'), mode: z.enum(['rw', 'ro']).optional() }),
-  z.strictObject({
-    name: z.string().optional(),
-    file: svcRef('file check', '/path'),
-    mode: z.string().regex(/^0?[0-7]{3,4}$/).optional(),
-    sha256: z.string().regex(/^[a-f0-9]{64}$/).optional(),
-    contains: z.string().optional(),
+  z.strictObject({ name: checkName, port: svcRef('port check', '3000') }).transform(parseWith((check) => {
+    const [service, port] = splitRef(check.port);
+    return { kind: 'port' as const, name: check.name ?? `port ${check.port}`, service, port: parsePortNumber(port, 'port') };
+  })),
+  z.strictObject({ name: checkName, mount: svcRef('mount check', '/path'), mode: z.enum(['rw', 'ro']).optional() }).transform((check) => {
+    const [service, path] = splitRef(check.mount);
+    return { kind: 'mount' as const, name: check.name ?? `mount ${check.mount}`, service, path, mode: check.mode };
   }),
-  z.strictObject({ name: z.string().optional(), certificate: svcRef('certificate check', '/path.pem'), minDays: z.number().int().min(0).default(14) }),
-  z.strictObject({
-    name: z.string().optional(),
-    http: svcRef('http check', '/healthz'),
-    status: z.number().int().min(100).max(599).default(200),
-    contains: z.string().optional(),
+  z
+    .strictObject({
+      name: checkName,
+      file: svcRef('file check', '/path'),
+      mode: z.string().regex(/^0?[0-7]{3,4}$/, { error: 'a file mode is octal, e.g. "0644"' }).optional(),
+      sha256: z.string().regex(/^[a-f0-9]{64}$/, { error: 'sha256 is 64 lowercase hex digits' }).optional(),
+      contains: z.string().optional(),
+    })
+    .transform((check) => {
+      const [service, path] = splitRef(check.file);
+      return { kind: 'file' as const, name: check.name ?? `file ${check.file}`, service, path, mode: check.mode, sha256: check.sha256, contains: check.contains };
+    }),
+  z
+    .strictObject({ name: checkName, certificate: svcRef('certificate check', '/path.pem'), minDays: z.number().int().min(0).default(14), subject: z.string().optional() })
+    .transform((check) => {
+      const [service, path] = splitRef(check.certificate);
+      return { kind: 'certificate' as const, name: check.name ?? `certificate ${check.certificate}`, service, path, minDays: check.minDays, subject: check.subject };
+    }),
+  z
+    .strictObject({
+      name: checkName,
+      http: svcRef('http check', '/healthz'),
+      port: portNumber.optional().meta({ description: 'container port; default: the service\'s first published port' }),
+      status: z.number().int().min(100).max(599).default(200),
+      contains: z.string().optional(),
+    })
+    .transform((check) => {
+      const [service, path] = splitRef(check.http);
+      return { kind: 'http' as const, name: check.name ?? `http ${check.http}`, service, path: path.startsWith('/') ? path : `/${path}`, port: check.port, status: check.status, contains: check.contains };
+    }),
+  z.strictObject({ name: checkName, env: svcRef('env check', 'NAME'), value: z.string().optional(), matches: z.string().optional() }).transform((check) => {
+    const [service, variable] = splitRef(check.env);
+    return { kind: 'env' as const, name: check.name ?? `env ${check.env}`, service, variable, value: check.value, matches: check.matches };
   }),
-  z.strictObject({ name: z.string().optional(), env: svcRef('env check', 'NAME'), value: z.string().optional(), matches: z.string().optional() }),
+  z
+    .strictObject({ name: checkName, command: name('service'), run: command, exitCode: z.number().int().min(0).max(255).default(0), contains: z.string().optional() })
+    .transform((check) => ({ kind: 'command' as const, name: check.name ?? `command ${check.command}: ${check.run.join(' ')}`, service: check.command, run: check.run, exitCode: check.exitCode, contains: check.contains })),
 ]);
+
+export type InfraCheck = z.output<typeof checkSchema>;
 
 const releaseSchema = z
   .strictObject({
@@ -407,12 +452,26 @@ const releaseSchema = z
   // A trailing 100 only spells out "then promote".
   .transform((release) => ({ ...release, steps: release.steps.at(-1) === 100 ? release.steps.slice(0, -1) : release.steps }));
 
+const notifySchema = z
+  .strictObject({
+    webhook: z.url({ protocol: /^https?$/ }).optional().meta({ description: 'receives the run summary as a JSON POST' }),
+    command: command.optional().meta({ description: 'run on the host with the JSON summary on stdin' }),
+    on: z.array(z.enum(['success', 'failure'])).default(['success', 'failure']),
+  })
+  .refine((notify) => notify.webhook !== undefined || notify.command !== undefined, { error: 'notify needs a webhook or a command' });
+
 const pipelineSchema = z.strictObject({
   build: stageCommandSchema.optional(),
   integration: stageCommandSchema.optional(),
   perf: perfSchema.optional(),
-  staging: z.strictObject({ checks: z.array(checkSchema).default([]) }).optional(),
+  staging: z
+    .strictObject({
+      checks: z.array(checkSchema).default([]),
+      timeout: durationSchema.default(30_000).meta({ description: 'each check is retried until it passes or this much time has passed' }),
+    })
+    .optional(),
   release: releaseSchema.optional(),
+  notify: notifySchema.optional(),
 });
 
 const topLevelShape = {
@@ -455,6 +514,9 @@ export type ResolvedDefinitionInput = z.output<typeof definitionSchema>;
 export type ServiceInput = z.output<typeof serviceSchema>;
 export type ReleaseConfig = z.output<typeof releaseSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type PerfConfig = z.output<typeof perfSchema>;
+export type StageCommand = z.output<typeof stageCommandSchema>;
+export type NotifyConfig = z.output<typeof notifySchema>;
 
 /**
  * Keys of the Compose specification that envctl does not run yet: named as "not supported yet"
