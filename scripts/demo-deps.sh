@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the demo services' npm dependencies on the host, for their images to COPY
-# (containers have no network, so nothing is installed while building an image).
+# (containers have no network, so nothing is installed while building an image). They include
+# what the images use while building: templates/web makes its TLS certificate with @peculiar/x509.
 #
 # Usage: bash scripts/demo-deps.sh [--force] [--quiet]
 #   For each of templates/web and templates/worker: `npm ci --omit=dev` when its node_modules
@@ -16,7 +17,7 @@ while (($#)); do
   case "$1" in
     --force) FORCE=1 ;;
     --quiet|-q) QUIET=1 ;;
-    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo-deps: error: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift

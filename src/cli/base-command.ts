@@ -5,6 +5,7 @@
 import { Command, Flags } from '@oclif/core';
 import { EnvctlError, ExitCode } from '../errors.js';
 import { renderDiagnostic, renderError } from './render-error.js';
+import type { LoadOptions } from '../definition/resolve.js';
 import type { Diagnostic } from '../errors.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -21,7 +22,13 @@ export abstract class EnvctlCommand extends Command {
     file: Flags.string({ char: 'f', description: 'definition file (default: envctl.yaml, compose.yaml … in this folder or a parent; or $ENVCTL_FILE)' }),
     env: Flags.string({ char: 'e', description: 'environment overlay to apply (from `environments:`); default: the base definition', env: 'ENVCTL_ENV' }),
     profile: Flags.string({ description: 'enable services of this profile (repeatable)', multiple: true }),
+    'project-name': Flags.string({ char: 'p', description: 'project name (default: `name:` in the definition, or its folder)', env: 'ENVCTL_PROJECT_NAME' }),
   };
+
+  /** The definition to load, from the definition flags; `profiles` overrides `--profile` (e.g. `['*']` for down). */
+  protected loadOptions(flags: { file?: string | undefined; env?: string | undefined; profile?: string[] | undefined; 'project-name'?: string | undefined }, profiles?: string[]): LoadOptions {
+    return { cwd: process.cwd(), file: flags.file, env: flags.env, profiles: profiles ?? flags.profile, processEnv: process.env, projectName: flags['project-name'] };
+  }
 
   /** tty: Ink on stderr; plain: lines (no TTY or CI=true); json: one JSON document on stdout. */
   protected outputMode(): OutputMode {

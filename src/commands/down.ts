@@ -17,7 +17,7 @@ export default class DownCommand extends EnvctlCommand {
 
   async run(): Promise<DownResult> {
     const { flags } = await this.parse(DownCommand);
-    const model = await loadDefinition({ cwd: process.cwd(), file: flags.file, env: flags.env, profiles: ['*'], processEnv: process.env });
+    const model = await loadDefinition(this.loadOptions(flags, ['*']));
     const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
     try {
       return await downEnvironment({ model, engine: DockerEngine.fromEnv(process.env), volumes: flags.volumes, emit: renderer.sink, now: Date.now });

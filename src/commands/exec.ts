@@ -23,7 +23,7 @@ export default class ExecCommand extends EnvctlCommand {
     const { args, argv, flags } = await this.parse(ExecCommand);
     const command = (argv as string[]).slice(1);
     if (command.length === 0) throw new UsageError('NO_COMMAND', 'no command given', 'write the command after --, e.g. `envctl exec web -- sh`');
-    const model = await loadDefinition({ cwd: process.cwd(), file: flags.file, env: flags.env, profiles: ['*'], processEnv: process.env });
+    const model = await loadDefinition(this.loadOptions(flags, ['*']));
     if (!(args.service in model.services)) throw new UsageError('UNKNOWN_SERVICE', `no service "${args.service}" in ${model.project}`, `services: ${Object.keys(model.services).join(', ')}`);
     const engine = DockerEngine.fromEnv(process.env);
     await engine.ping();

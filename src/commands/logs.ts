@@ -28,7 +28,7 @@ export default class LogsCommand extends EnvctlCommand {
   async run(): Promise<{ lines: ServiceLogLine[] } | undefined> {
     const { flags, argv } = await this.parse(LogsCommand);
     if (flags.follow && this.jsonEnabled()) throw new UsageError('BAD_FLAGS', '--follow and --json cannot be combined', 'use --json without --follow for a snapshot');
-    const model = await loadDefinition({ cwd: process.cwd(), file: flags.file, env: flags.env, profiles: ['*'], processEnv: process.env });
+    const model = await loadDefinition(this.loadOptions(flags, ['*']));
     const engine = DockerEngine.fromEnv(process.env);
     const selection = { services: argv as string[], tail: flags.tail, since: flags.since ? parseSince(flags.since, Date.now()) : 0 };
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;

@@ -27,7 +27,7 @@ export default class PlanCommand extends EnvctlCommand {
   async run(): Promise<PlanResult> {
     const { flags } = await this.parse(PlanCommand);
     const { model, plan } = await preparePlan({
-      load: { cwd: process.cwd(), file: flags.file, env: flags.env, profiles: flags.profile, processEnv: process.env },
+      load: this.loadOptions(flags),
       engine: flags.offline ? undefined : DockerEngine.fromEnv(process.env),
       removeOrphans: flags['remove-orphans'],
     });

@@ -10,7 +10,7 @@ export default class StatusCommand extends EnvctlCommand {
 
   async run(): Promise<StatusResult> {
     const { flags } = await this.parse(StatusCommand);
-    const model = await loadDefinition({ cwd: process.cwd(), file: flags.file, env: flags.env, profiles: flags.profile, processEnv: process.env });
+    const model = await loadDefinition(this.loadOptions(flags));
     const status = await environmentStatus(model, DockerEngine.fromEnv(process.env), Date.now);
     if (!this.jsonEnabled()) process.stdout.write(renderStatusText(status));
     return status;

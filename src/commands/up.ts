@@ -32,7 +32,7 @@ export default class UpCommand extends EnvctlCommand {
     let result: UpResult;
     try {
       result = await upEnvironment({
-        load: { cwd: process.cwd(), file: flags.file, env: flags.env, profiles: flags.profile, processEnv: process.env },
+        load: this.loadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         removeOrphans: flags['remove-orphans'],
         waitTimeoutMs,

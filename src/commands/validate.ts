@@ -19,7 +19,7 @@ export default class ValidateCommand extends EnvctlCommand {
 
   async run(): Promise<ValidateResult> {
     const { flags } = await this.parse(ValidateCommand);
-    const models = await validateAllEnvironments({ cwd: process.cwd(), file: flags.file, env: flags.env, profiles: flags.profile, processEnv: process.env });
+    const models = await validateAllEnvironments(this.loadOptions(flags));
     const first = models[0]!;
     const warnings = dedupe(models.flatMap((model) => model.warnings));
     if (!this.jsonEnabled()) {

@@ -77,6 +77,8 @@ export interface NetworkModel {
 
 export interface EnvironmentModel {
   project: string;
+  /** The project whose name prefixes built images: the same as `project`, except for a pipeline's environments, which deploy the images the build stage made. */
+  imageProject: string;
   /** `default` when no `--env` was given. */
   env: string;
   /** Prefix for engine object names: `<project>` for the default env, `<project>-<env>` otherwise. */
@@ -89,8 +91,12 @@ export interface EnvironmentModel {
   networks: Record<string, NetworkModel>;
   features: Record<string, boolean>;
   pipeline: PipelineConfig | undefined;
+  /** The folder of the file that declared `pipeline:` (its commands run there, its paths are relative to it). */
+  pipelineDir: string;
   /** Environments the file declares (for `validate` and error hints). */
   environments: string[];
+  /** Extra labels on every object of this environment (e.g. `dev.envctl.run` for a pipeline's ephemeral environments). */
+  labels: Record<string, string>;
   warnings: Diagnostic[];
 }
 

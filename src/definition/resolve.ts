@@ -26,6 +26,8 @@ export interface LoadOptions {
   profiles?: readonly string[];
   /** The process environment (interpolation, `KEY` without a value). */
   processEnv: Readonly<Record<string, string | undefined>>;
+  /** `--project-name`; otherwise `ENVCTL_PROJECT_NAME`, otherwise `name:` or the folder. */
+  projectName?: string | undefined;
 }
 
 export async function findDefinitionFile(options: Pick<LoadOptions, 'cwd' | 'file' | 'processEnv'>): Promise<string> {
@@ -168,8 +170,9 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
 
   const projectDir = dirname(file.path);
   const envName = env ?? DEFAULT_ENV;
-  const includedModels = await resolveIncludes(file, input.include ?? [], env, options, context, locator, input.name);
-  const project = context.parent?.project ?? input.name ?? (includedModels.length === 1 ? includedModels[0]!.project : projectNameFromDir(projectDir));
+  const includedModels = await resolveIncludes(file, input.include ?? [], env, options, context, locator, (context.included ? undefined : checkProjectName(options.projectName ?? options.processEnv.ENVCTL_PROJECT_NAME)) ?? input.name);
+  const override = context.included ? undefined : checkProjectName(options.projectName ?? options.processEnv.ENVCTL_PROJECT_NAME);
+  const project = context.parent?.project ?? override ?? input.name ?? (includedModels.length === 1 ? includedModels[0]!.project : projectNameFromDir(projectDir));
   const prefix = context.parent?.prefix ?? (envName === DEFAULT_ENV ? project : `${project}-${envName}`);
   const activeProfiles = new Set(options.profiles ?? splitList(options.processEnv.ENVCTL_PROFILES ?? options.processEnv.COMPOSE_PROFILES));
 
@@ -219,6 +222,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
 
   const own: EnvironmentModel = {
     project,
+    imageProject: project,
     env: envName,
     prefix,
     file: file.path,
@@ -228,7 +232,9 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     networks,
     features: input.features,
     pipeline: input.pipeline,
+    pipelineDir: projectDir,
     environments: declared,
+    labels: {},
     warnings,
   };
   return includedModels.reduce(mergeIncluded, own);
@@ -292,6 +298,7 @@ function mergeIncluded(into: EnvironmentModel, included: EnvironmentModel): Envi
     networks: Object.assign(dict<NetworkModel>(), included.networks, into.networks),
     features: { ...included.features, ...into.features },
     pipeline: into.pipeline ?? included.pipeline,
+    pipelineDir: into.pipeline ? into.pipelineDir : included.pipeline ? included.pipelineDir : into.pipelineDir,
     environments: [...new Set([...into.environments, ...included.environments])],
     warnings: [...into.warnings, ...included.warnings],
   };
@@ -396,6 +403,14 @@ function toDict<T>(record: Record<string, T>): Record<string, T> {
 
 function isActive(profiles: readonly string[], active: ReadonlySet<string>): boolean {
   return profiles.length === 0 || profiles.some((profile) => active.has(profile) || active.has('*'));
+}
+
+function checkProjectName(name: string | undefined): string | undefined {
+  if (name === undefined || name === '') return undefined;
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
+    throw new UsageError('BAD_PROJECT_NAME', `invalid project name "${name}"`, 'use lowercase letters, digits, - and _, starting with a letter or digit');
+  }
+  return name;
 }
 
 function projectNameFromDir(dir: string): string {

@@ -19,6 +19,7 @@ export function containerSpecFor(model: EnvironmentModel, service: ServiceModel,
     env: service.environment,
     labels: {
       ...service.labels,
+      ...model.labels,
       [LABEL.project]: model.project,
       [LABEL.env]: model.env,
       [LABEL.service]: service.name,

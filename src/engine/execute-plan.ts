@@ -78,7 +78,7 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
           args: service.build!.args,
           target: service.build!.target,
           tag: action.image,
-          labels: { [LABEL.project]: model.project, [LABEL.service]: action.service, [LABEL.buildHash]: action.image.split(':')[1] ?? '' },
+          labels: { [LABEL.project]: model.imageProject, [LABEL.service]: action.service, [LABEL.buildHash]: action.image.split(':')[1] ?? '' },
         },
         (line) => emit({ type: 'build-log', at: at(), service: action.service, line }),
         signal,
@@ -110,7 +110,7 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
   // 3. Networks and volumes.
   for (const action of plan.actions) {
     if (action.kind !== 'create' || (action.subject !== 'network' && action.subject !== 'volume')) continue;
-    const labels = { [LABEL.project]: model.project, [LABEL.env]: model.env };
+    const labels = { ...model.labels, [LABEL.project]: model.project, [LABEL.env]: model.env };
     if (action.subject === 'network') {
       const network = model.networks[action.key]!;
       await engine.createNetwork({ ...network, labels: { ...network.labels, ...labels, [LABEL.network]: action.key } });

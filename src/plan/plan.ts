@@ -61,7 +61,7 @@ export function desiredImage(model: EnvironmentModel, service: ServiceModel, bui
   if (service.build) {
     const digest = buildDigests[service.name];
     if (!digest) throw new Error(`bug: no build digest for service ${service.name}`);
-    return builtImageRef(model.project, service.name, digest);
+    return builtImageRef(model.imageProject, service.name, digest);
   }
   return service.image!;
 }

@@ -25,7 +25,7 @@ export async function planAgainstEngine(model: EnvironmentModel, engine: Engine 
     if (service.build) buildDigests[service.name] = (await hashBuildInputs(service.build)).digest;
   }
   const imageRefs = Object.values(model.services).map((service) =>
-    service.build ? builtImageRef(model.project, service.name, buildDigests[service.name]!) : service.image!,
+    service.build ? builtImageRef(model.imageProject, service.name, buildDigests[service.name]!) : service.image!,
   );
   const observed = engine ? await observeEngine(engine, model, imageRefs) : EMPTY_OBSERVED_STATE;
   const plan = planEnvironment({ model, observed, buildDigests, removeOrphans, offline: !engine });

@@ -14,10 +14,11 @@
  */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import type { PhaseStatus, ProgressState, ServiceProgress } from './progress-store.js';
+import type { ProgressState, ServiceProgress } from './progress-store.js';
 import { phaseStatus } from './progress-store.js';
 import { elapsedText, formatElapsed, operationTitle, phaseWords } from './progress-text.js';
-import { expandTabs } from './sanitize.js';
+import type { RowWidths } from './view-parts.js';
+import { DoneLine, Line, OutputLines, StatusRow, TitleLine, WarningLines, widest } from './view-parts.js';
 
 export interface UpProgressProps {
   state: ProgressState;
@@ -27,78 +28,46 @@ export interface UpProgressProps {
   columns: number;
 }
 
-/** Static markers, no spinner: the view must not animate by itself. */
-const MARKER: Record<PhaseStatus, string> = { pending: '·', active: '●', ready: '✔', failed: '✖', idle: '–' };
-const COLOUR: Record<PhaseStatus, string> = { pending: 'gray', active: 'yellow', ready: 'green', failed: 'red', idle: 'gray' };
-
-const COLUMN_GAP = '  ';
-/** Build output sits under its service row, indented past the marker. */
-const BUILD_LOG_INDENT = '    ';
-
 export function UpProgress({ state, now, columns }: UpProgressProps): ReactNode {
   const width = Math.max(1, Math.floor(columns));
   const rows = state.services.map((service) => ({ service, elapsed: elapsedText(service, state, now) }));
-  const widths = {
+  const widths: RowWidths = {
     name: widest(rows.map((row) => row.service.name)),
-    phase: widest(rows.map((row) => phaseWords(row.service.phase))),
+    words: widest(rows.map((row) => phaseWords(row.service.phase))),
     elapsed: widest(rows.map((row) => row.elapsed)),
   };
   return (
     <Box flexDirection="column" width={width}>
       {state.operation !== undefined && (
-        <Line>
-          <Text bold>{operationTitle(state.operation)}</Text>
-          <Text dimColor>{`${COLUMN_GAP}${formatElapsed((state.done?.at ?? now) - state.operation.startedAt)}`}</Text>
-        </Line>
+        <TitleLine
+          title={operationTitle(state.operation)}
+          elapsed={formatElapsed((state.done?.at ?? now) - state.operation.startedAt)}
+        />
       )}
       {rows.map(({ service, elapsed }) => (
         <ServiceRow key={service.name} service={service} elapsed={elapsed} widths={widths} />
       ))}
       <ResourceLine resources={state.resources} />
-      {state.warnings.map((warning, index) => (
-        <Line key={`warning-${index}`}>
-          <Text color="yellow">{`⚠ ${warning}`}</Text>
-        </Line>
-      ))}
+      <WarningLines warnings={state.warnings} />
       {state.done !== undefined && <DoneLine done={state.done} />}
     </Box>
   );
 }
 
-function ServiceRow(props: {
-  service: ServiceProgress;
-  elapsed: string;
-  widths: { name: number; phase: number; elapsed: number };
-}): ReactNode {
+function ServiceRow(props: { service: ServiceProgress; elapsed: string; widths: RowWidths }): ReactNode {
   const { service, elapsed, widths } = props;
-  const status = phaseStatus(service.phase);
   const showBuildLog = service.phase === 'building' || service.phase === 'failed';
   return (
     <>
-      <Line>
-        <Text color={COLOUR[status]}>{MARKER[status]}</Text>{' '}
-        <Text bold>{service.name.padEnd(widths.name)}</Text>
-        {COLUMN_GAP}
-        <Text color={COLOUR[status]}>{phaseWords(service.phase).padEnd(widths.phase)}</Text>
-        {widths.elapsed > 0 && (
-          <>
-            {COLUMN_GAP}
-            <Text dimColor>{elapsed.padStart(widths.elapsed)}</Text>
-          </>
-        )}
-        {service.detail !== undefined && (
-          <>
-            {COLUMN_GAP}
-            <Text color={status === 'failed' ? 'red' : undefined}>{service.detail}</Text>
-          </>
-        )}
-      </Line>
-      {showBuildLog &&
-        service.buildLog.map((line, index) => (
-          <Line key={`${service.name}-log-${index}`}>
-            <Text dimColor>{`${BUILD_LOG_INDENT}${expandTabs(line)}`}</Text>
-          </Line>
-        ))}
+      <StatusRow
+        status={phaseStatus(service.phase)}
+        name={service.name}
+        words={phaseWords(service.phase)}
+        elapsed={elapsed}
+        detail={service.detail}
+        widths={widths}
+      />
+      {showBuildLog && <OutputLines lines={service.buildLog} keyPrefix={`${service.name}-log`} />}
     </>
   );
 }
@@ -113,22 +82,4 @@ function ResourceLine({ resources }: { resources: ProgressState['resources'] }):
       <Text dimColor>{`resources: ${parts.join(', ')}`}</Text>
     </Line>
   );
-}
-
-function DoneLine({ done }: { done: NonNullable<ProgressState['done']> }): ReactNode {
-  const [marker, colour] = done.ok ? ['✔', 'green'] : done.cancelled ? ['■', 'yellow'] : ['✖', 'red'];
-  return (
-    <Line>
-      <Text color={colour} bold>{`${marker} ${done.summary}`}</Text>
-    </Line>
-  );
-}
-
-/** One terminal line: never wraps, cut with `…` at the width of the enclosing box. */
-function Line({ children }: { children: ReactNode }): ReactNode {
-  return <Text wrap="truncate-end">{children}</Text>;
-}
-
-function widest(texts: readonly string[]): number {
-  return texts.reduce((max, text) => Math.max(max, text.length), 0);
 }

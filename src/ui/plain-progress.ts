@@ -41,11 +41,7 @@ export function plainProgressLines(event: EnvctlEvent, before: ProgressState, af
       if (previous !== undefined && previous.phase === current.phase && previous.detail === current.detail) return [];
       const timing = serviceTiming(current, after, event.at);
       const elapsed = phaseStatus(current.phase) === 'ready' || current.phase === 'built' ? timing : undefined;
-      return [
-        `${current.name}  ${phaseWords(current.phase)}` +
-          (elapsed === undefined ? '' : ` (${formatElapsed(elapsed.total)})`) +
-          (current.detail === undefined || current.detail === '' ? '' : `: ${current.detail}`),
-      ];
+      return [statusLine(current.name, phaseWords(current.phase), elapsed?.total, current.detail)];
     }
     case 'build-log': {
       const line = sanitizeLine(event.line);
@@ -55,9 +51,22 @@ export function plainProgressLines(event: EnvctlEvent, before: ProgressState, af
       return [`${event.kind} ${sanitizeLine(event.name)} ${event.action}`];
     case 'warning':
       return [`warning: ${sanitizeLine(event.message)}`];
-    case 'done': {
-      const outcome = event.ok ? 'done' : event.cancelled ? 'cancelled' : 'failed';
-      return [`${outcome}: ${sanitizeLine(event.summary)}`];
-    }
+    case 'done':
+      return [outcomeLine(event)];
   }
+}
+
+/** `<name>  <words>[ (<elapsed>)][: <detail>]`: a service's phase, a pipeline stage's status. */
+export function statusLine(name: string, words: string, elapsedMs: number | undefined, detail: string | undefined): string {
+  return (
+    `${name}  ${words}` +
+    (elapsedMs === undefined ? '' : ` (${formatElapsed(elapsedMs)})`) +
+    (detail === undefined || detail === '' ? '' : `: ${detail}`)
+  );
+}
+
+/** `done: <summary>`, `cancelled: <summary>` or `failed: <summary>`. */
+export function outcomeLine(done: { ok: boolean; cancelled: boolean; summary: string }): string {
+  const outcome = done.ok ? 'done' : done.cancelled ? 'cancelled' : 'failed';
+  return `${outcome}: ${sanitizeLine(done.summary)}`;
 }

@@ -2,18 +2,27 @@
  * The one way commands show progress: pick a mode once, at the edge, get an event sink. All
  * progress goes to stderr; stdout stays for results (`envctl up --json | jq` works).
  *
- * - tty:   the Ink view (UpProgress), redrawn as events arrive, at most ~10 times a second, and
- *          once a second while work is in progress so elapsed times advance. close() leaves the
- *          final frame on screen.
- * - plain: one line per meaningful event, no colour, no cursor movement (format: plain-progress.ts).
+ * - tty:   the Ink view (UpProgress, PipelineProgress), redrawn as events arrive, at most ~10
+ *          times a second, and once a second while work is in progress so elapsed times advance.
+ *          close() leaves the final frame on screen.
+ * - plain: one line per meaningful event, no colour, no cursor movement (formats:
+ *          plain-progress.ts, plain-pipeline.ts).
  * - json:  nothing on stderr (the command prints its result on stdout), unless ENVCTL_EVENTS=jsonl:
  *          then every event as one JSON line on stderr, for tools that follow progress.
+ *
+ * `up`/`down` and `pipeline` differ only in their events, state and views (a ProgressModel);
+ * the modes, throttling and clock are the same code.
  */
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { render } from 'ink';
+import type { FunctionComponent } from 'react';
 import { createElement } from 'react';
-import type { EnvctlEvent, EventSink } from '../events.js';
+import type { EnvctlEvent, EventSink, PipelineSink } from '../events.js';
+import { PipelineProgress } from './PipelineProgress.js';
+import type { PipelineSinkEvent, PipelineState } from './pipeline-store.js';
+import { foldPipelineEvent, hasRunningStage, initialPipelineState, isPipelineEvent } from './pipeline-store.js';
+import { plainPipelineLines } from './plain-pipeline.js';
 import { plainProgressLines } from './plain-progress.js';
 import type { ProgressState } from './progress-store.js';
 import { foldEvent, hasWorkInProgress, initialProgressState } from './progress-store.js';
@@ -34,11 +43,47 @@ export interface ProgressRendererOptions {
   clock?: () => number;
 }
 
-export interface ProgressRenderer {
-  sink: EventSink;
+export interface ProgressRenderer<Sink = EventSink> {
+  sink: Sink;
   /** Draws the last state and stops; later events are ignored. Safe to call more than once. */
   close(): Promise<void>;
 }
+
+export type PipelineRenderer = ProgressRenderer<PipelineSink>;
+
+type Renderer<E> = ProgressRenderer<(event: E) => void>;
+
+/** What the renderers need to know about one command's progress. */
+interface ProgressModel<E extends PipelineSinkEvent, S> {
+  initial(): S;
+  fold(state: S, event: E): S;
+  /** True while elapsed times advance on screen: the view is redrawn once a second. */
+  inProgress(state: S): boolean;
+  /** Whether the event's `at` is on the view's clock (`now`); events that are not do not move it. */
+  onViewClock(event: E): boolean;
+  View: FunctionComponent<{ state: S; now: number; columns: number }>;
+  plainLines(event: E, before: S, after: S): string[];
+}
+
+const UP_DOWN: ProgressModel<EnvctlEvent, ProgressState> = {
+  initial: initialProgressState,
+  fold: foldEvent,
+  inProgress: hasWorkInProgress,
+  onViewClock: () => true,
+  View: UpProgress,
+  plainLines: plainProgressLines,
+};
+
+// Forwarded up/down events may count from the start of the provisioning, not of the run: only
+// the pipeline's own events set the clock of the stage times.
+const PIPELINE: ProgressModel<PipelineSinkEvent, PipelineState> = {
+  initial: initialPipelineState,
+  fold: foldPipelineEvent,
+  inProgress: hasRunningStage,
+  onViewClock: isPipelineEvent,
+  View: PipelineProgress,
+  plainLines: plainPipelineLines,
+};
 
 /** Fewest ms between two redraws: at most ~10 frames a second. */
 const MIN_REDRAW_INTERVAL_MS = 100;
@@ -51,19 +96,41 @@ export function createProgressRenderer(
   streams: ProgressStreams,
   options: ProgressRendererOptions = {},
 ): ProgressRenderer {
+  return createRenderer(UP_DOWN, mode, streams, options);
+}
+
+/** The same modes for `envctl pipeline`: its stages, checks and output, its environments' progress folded in. */
+export function createPipelineRenderer(
+  mode: ProgressMode,
+  streams: ProgressStreams,
+  options: ProgressRendererOptions = {},
+): PipelineRenderer {
+  return createRenderer(PIPELINE, mode, streams, options);
+}
+
+function createRenderer<E extends PipelineSinkEvent, S>(
+  model: ProgressModel<E, S>,
+  mode: ProgressMode,
+  streams: ProgressStreams,
+  options: ProgressRendererOptions,
+): Renderer<E> {
   switch (mode) {
     case 'tty':
-      return createInkRenderer(streams, options.clock ?? (() => performance.now()));
+      return createInkRenderer(model, streams, options.clock ?? (() => performance.now()));
     case 'plain':
-      return createPlainRenderer(streams.stderr);
+      return createPlainRenderer(model, streams.stderr);
     case 'json':
       return (options.env ?? process.env).ENVCTL_EVENTS === 'jsonl' ? createJsonLinesRenderer(streams.stderr) : silentRenderer();
   }
 }
 
-function createInkRenderer(streams: ProgressStreams, clock: () => number): ProgressRenderer {
+function createInkRenderer<E extends PipelineSinkEvent, S>(
+  model: ProgressModel<E, S>,
+  streams: ProgressStreams,
+  clock: () => number,
+): Renderer<E> {
   const { stderr } = streams;
-  let state: ProgressState = initialProgressState();
+  let state = model.initial();
   let closing: Promise<void> | undefined;
   let pendingRedraw: NodeJS.Timeout | undefined;
   let ticker: NodeJS.Timeout | undefined;
@@ -78,7 +145,7 @@ function createInkRenderer(streams: ProgressStreams, clock: () => number): Progr
     return lastNow;
   };
   const columns = (): number => streams.columns ?? (('columns' in stderr && stderr.columns) || DEFAULT_COLUMNS);
-  const view = () => createElement(UpProgress, { state, now: eventNow(), columns: columns() });
+  const view = () => createElement(model.View, { state, now: eventNow(), columns: columns() });
 
   const ink = render(view(), { stdout: stderr, stderr, patchConsole: false, exitOnCtrlC: false, interactive: true });
 
@@ -95,7 +162,7 @@ function createInkRenderer(streams: ProgressStreams, clock: () => number): Progr
   };
   // The ticker runs only while something is in progress: a finished or idle view never changes.
   const updateTicker = (): void => {
-    const needed = closing === undefined && hasWorkInProgress(state);
+    const needed = closing === undefined && model.inProgress(state);
     if (needed && ticker === undefined) ticker = setInterval(requestRedraw, TICK_INTERVAL_MS).unref();
     if (!needed && ticker !== undefined) {
       clearInterval(ticker);
@@ -106,10 +173,10 @@ function createInkRenderer(streams: ProgressStreams, clock: () => number): Progr
   if (streams.columns === undefined) stderr.on('resize', onResize);
 
   return {
-    sink(event: EnvctlEvent): void {
+    sink(event: E): void {
       if (closing !== undefined) return;
-      anchor = { at: event.at, clockAt: clock() };
-      state = foldEvent(state, event);
+      if (model.onViewClock(event)) anchor = { at: event.at, clockAt: clock() };
+      state = model.fold(state, event);
       updateTicker();
       requestRedraw();
     },
@@ -127,14 +194,14 @@ function createInkRenderer(streams: ProgressStreams, clock: () => number): Progr
   };
 }
 
-function createPlainRenderer(stderr: ProgressStreams['stderr']): ProgressRenderer {
-  let state: ProgressState = initialProgressState();
+function createPlainRenderer<E extends PipelineSinkEvent, S>(model: ProgressModel<E, S>, stderr: ProgressStreams['stderr']): Renderer<E> {
+  let state = model.initial();
   let closed = false;
   return {
-    sink(event: EnvctlEvent): void {
+    sink(event: E): void {
       if (closed) return;
-      const next = foldEvent(state, event);
-      const lines = plainProgressLines(event, state, next);
+      const next = model.fold(state, event);
+      const lines = model.plainLines(event, state, next);
       state = next;
       if (lines.length > 0) stderr.write(`${lines.join('\n')}\n`);
     },
@@ -145,10 +212,10 @@ function createPlainRenderer(stderr: ProgressStreams['stderr']): ProgressRendere
   };
 }
 
-function createJsonLinesRenderer(stderr: ProgressStreams['stderr']): ProgressRenderer {
+function createJsonLinesRenderer(stderr: ProgressStreams['stderr']): Renderer<PipelineSinkEvent> {
   let closed = false;
   return {
-    sink(event: EnvctlEvent): void {
+    sink(event: PipelineSinkEvent): void {
       if (!closed) stderr.write(`${eventJsonLine(event)}\n`);
     },
     close(): Promise<void> {
@@ -158,7 +225,7 @@ function createJsonLinesRenderer(stderr: ProgressStreams['stderr']): ProgressRen
   };
 }
 
-function silentRenderer(): ProgressRenderer {
+function silentRenderer(): Renderer<unknown> {
   return { sink: () => undefined, close: () => Promise.resolve() };
 }
 
@@ -167,6 +234,6 @@ function silentRenderer(): ProgressRenderer {
  * (0x9b is a one-byte CSI to some terminals); escape those too, losslessly, since stderr is often
  * a terminal.
  */
-export function eventJsonLine(event: EnvctlEvent): string {
+export function eventJsonLine(event: PipelineSinkEvent): string {
   return JSON.stringify(event).replace(/[\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,17 +1,11 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { EnvctlEvent } from '../../../src/events.js';
 import { createProgressRenderer } from '../../../src/ui/render-progress.js';
+import { capturedStream, renderedOutput } from './support.js';
 
-/** Feeds events to a plain renderer writing into a PassThrough; returns what it wrote. */
-async function plainOutput(events: readonly EnvctlEvent[]): Promise<string> {
-  const stderr = new PassThrough();
-  const chunks: string[] = [];
-  stderr.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-  const renderer = createProgressRenderer('plain', { stderr });
-  for (const event of events) renderer.sink(event);
-  await renderer.close();
-  return chunks.join('');
+/** Feeds events to a plain renderer; returns what it wrote. */
+function plainOutput(events: readonly EnvctlEvent[]): Promise<string> {
+  return renderedOutput(createProgressRenderer, 'plain', events);
 }
 
 describe('plain progress lines', () => {
@@ -94,13 +88,11 @@ describe('plain progress lines', () => {
   });
 
   it('folds multi-line text onto one line and writes nothing after close', async () => {
-    const stderr = new PassThrough();
-    const chunks: string[] = [];
-    stderr.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-    const renderer = createProgressRenderer('plain', { stderr });
+    const { stream, output } = capturedStream();
+    const renderer = createProgressRenderer('plain', { stderr: stream });
     renderer.sink({ type: 'warning', at: 0, message: 'first line\nsecond line\r\n' });
     await renderer.close();
     renderer.sink({ type: 'warning', at: 1, message: 'too late' });
-    expect(chunks.join('')).toBe('warning: first line second line\n');
+    expect(output()).toBe('warning: first line second line\n');
   });
 });

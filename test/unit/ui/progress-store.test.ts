@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EnvctlEvent } from '../../../src/events.js';
 import type { ProgressState } from '../../../src/ui/progress-store.js';
 import { foldEvent, hasWorkInProgress, initialProgressState } from '../../../src/ui/progress-store.js';
+import { expectPureFold } from './support.js';
 
 const UP: EnvctlEvent = { type: 'operation', at: 0, operation: 'up', project: 'shop', env: 'local', services: ['db', 'web'] };
 
@@ -13,14 +14,6 @@ function service(state: ProgressState, name: string) {
   const found = state.services.find((candidate) => candidate.name === name);
   if (found === undefined) throw new Error(`no service ${name} in ${state.services.map((s) => s.name).join(', ')}`);
   return found;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 describe('foldEvent: one service', () => {
@@ -216,14 +209,7 @@ describe('foldEvent purity', () => {
       { type: 'warning', at: 60, message: 'w' },
       { type: 'done', at: 70, ok: true, cancelled: false, summary: 's' },
     ];
-    let state = deepFreeze(initialProgressState());
-    for (const event of events) {
-      const before = JSON.stringify(state);
-      const next = foldEvent(state, deepFreeze(event));
-      expect(JSON.stringify(state)).toBe(before);
-      expect(next).not.toBe(state);
-      state = deepFreeze(next);
-    }
+    expectPureFold(foldEvent, initialProgressState(), events);
   });
 });
 

@@ -1,9 +1,8 @@
-import { PassThrough } from 'node:stream';
-import stripAnsi from 'strip-ansi';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EnvctlEvent } from '../../../src/events.js';
 import type { UpProgressProps } from '../../../src/ui/UpProgress.js';
 import { createProgressRenderer } from '../../../src/ui/render-progress.js';
+import { closeForGood, expectJsonLines, fakeTerminal, renderedOutput, useFakeClock } from './support.js';
 
 // Count the view's renders and keep its last props: the renderer's throttling and ticking are
 // observable only through them.
@@ -22,35 +21,17 @@ vi.mock('../../../src/ui/UpProgress.js', async (importOriginal) => {
 
 const UP: EnvctlEvent = { type: 'operation', at: 0, operation: 'up', project: 'shop', env: 'local', services: ['db', 'web'] };
 
-function fakeTerminal(size: { columns: number; rows: number } = { columns: 80, rows: 30 }) {
-  const stream = Object.assign(new PassThrough(), { isTTY: true, ...size });
-  const chunks: string[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-  return { stream, output: () => chunks.join('') };
-}
-
 beforeEach(() => {
   views.renders = 0;
   views.last = undefined;
 });
 
 describe('tty renderer', () => {
-  let clock = 0;
-  beforeEach(() => {
-    clock = 0;
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-  const advance = (ms: number): void => {
-    clock += ms;
-    vi.advanceTimersByTime(ms);
-  };
+  const { now: clock, advance, moveClock } = useFakeClock();
 
   it('redraws at most every 100 ms however many events arrive', async () => {
     const { stream } = fakeTerminal();
-    const renderer = createProgressRenderer('tty', { stderr: stream }, { clock: () => clock });
+    const renderer = createProgressRenderer('tty', { stderr: stream }, { clock });
     const initial = views.renders;
     renderer.sink(UP);
     expect(views.renders).toBe(initial + 1);
@@ -66,7 +47,7 @@ describe('tty renderer', () => {
 
   it('ticks once a second while work is in progress, then stops', async () => {
     const { stream } = fakeTerminal();
-    const renderer = createProgressRenderer('tty', { stderr: stream }, { clock: () => clock });
+    const renderer = createProgressRenderer('tty', { stderr: stream }, { clock });
     renderer.sink(UP);
     renderer.sink({ type: 'service', at: 0, service: 'db', phase: 'creating' });
     advance(100);
@@ -76,7 +57,7 @@ describe('tty renderer', () => {
     // Elapsed times follow the clock between events.
     expect(views.last?.now).toBe(3100);
 
-    clock += 50;
+    moveClock(50);
     renderer.sink({ type: 'service', at: 3150, service: 'db', phase: 'healthy' });
     advance(100);
     const settled = views.renders;
@@ -87,7 +68,7 @@ describe('tty renderer', () => {
 
   it('does not tick while nothing is in progress', async () => {
     const { stream } = fakeTerminal();
-    const renderer = createProgressRenderer('tty', { stderr: stream }, { clock: () => clock });
+    const renderer = createProgressRenderer('tty', { stderr: stream }, { clock });
     renderer.sink(UP);
     advance(100);
     const idle = views.renders;
@@ -98,26 +79,14 @@ describe('tty renderer', () => {
 
   it('close leaves the final frame, stops ticking and ignores later events', async () => {
     const terminal = fakeTerminal({ columns: 60, rows: 30 });
-    const renderer = createProgressRenderer('tty', { stderr: terminal.stream }, { clock: () => clock });
+    const renderer = createProgressRenderer('tty', { stderr: terminal.stream }, { clock });
     renderer.sink(UP);
     renderer.sink({ type: 'service', at: 10, service: 'db', phase: 'creating' });
     renderer.sink({ type: 'service', at: 4210, service: 'db', phase: 'healthy' });
     renderer.sink({ type: 'service', at: 10, service: 'web', phase: 'starting' });
     renderer.sink({ type: 'service', at: 410, service: 'web', phase: 'failed', detail: 'exited (1)' });
     renderer.sink({ type: 'done', at: 4300, ok: false, cancelled: false, summary: 'web failed' });
-    const closed = renderer.close();
-    expect(renderer.close()).toBe(closed);
-    vi.useRealTimers();
-    await closed;
-
-    const rendersAtClose = views.renders;
-    const written = terminal.output();
-    renderer.sink({ type: 'warning', at: 5000, message: 'too late' });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    expect(views.renders).toBe(rendersAtClose);
-    expect(terminal.output()).toBe(written);
-
-    const lines = stripAnsi(written).trimEnd().split('\n');
+    const lines = await closeForGood(renderer, terminal, () => views.renders, { type: 'warning', at: 5000, message: 'too late' });
     expect(lines.slice(-4)).toEqual([
       'up shop (env local)  4.3s',
       '✔ db   healthy  4.2s',
@@ -128,13 +97,13 @@ describe('tty renderer', () => {
 
   it('draws for the given width, else the stream width, and follows a resize', async () => {
     const fixed = fakeTerminal({ columns: 100, rows: 30 });
-    const fixedRenderer = createProgressRenderer('tty', { stderr: fixed.stream, columns: 33 }, { clock: () => clock });
+    const fixedRenderer = createProgressRenderer('tty', { stderr: fixed.stream, columns: 33 }, { clock });
     fixedRenderer.sink(UP);
     expect(views.last?.columns).toBe(33);
     await fixedRenderer.close();
 
     const terminal = fakeTerminal({ columns: 70, rows: 30 });
-    const renderer = createProgressRenderer('tty', { stderr: terminal.stream }, { clock: () => clock });
+    const renderer = createProgressRenderer('tty', { stderr: terminal.stream }, { clock });
     renderer.sink(UP);
     expect(views.last?.columns).toBe(70);
     terminal.stream.columns = 41;
@@ -153,13 +122,7 @@ describe('json renderer', () => {
     { type: 'done', at: 30, ok: true, cancelled: false, summary: 'up' },
   ];
 
-  async function jsonOutput(env: Record<string, string | undefined>): Promise<string> {
-    const { stream, output } = fakeTerminal();
-    const renderer = createProgressRenderer('json', { stderr: stream }, { env });
-    for (const event of events) renderer.sink(event);
-    await renderer.close();
-    return output();
-  }
+  const jsonOutput = (env: Record<string, string | undefined>) => renderedOutput(createProgressRenderer, 'json', events, { env });
 
   it('writes nothing to stderr by default', async () => {
     expect(await jsonOutput({})).toBe('');
@@ -167,8 +130,6 @@ describe('json renderer', () => {
   });
 
   it('writes every event as one JSON line when ENVCTL_EVENTS=jsonl', async () => {
-    const lines = (await jsonOutput({ ENVCTL_EVENTS: 'jsonl' })).split('\n');
-    expect(lines.at(-1)).toBe('');
-    expect(lines.slice(0, -1).map((line) => JSON.parse(line) as unknown)).toEqual(events);
+    expectJsonLines(await jsonOutput({ ENVCTL_EVENTS: 'jsonl' }), events);
   });
 });

@@ -1,11 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { EnvctlEvent } from '../../../src/events.js';
 import { createProgressRenderer } from '../../../src/ui/render-progress.js';
 import { expandTabs, sanitizeLine, sanitizeTerminalText } from '../../../src/ui/sanitize.js';
+import { CLEAR_SCREEN, expectJsonLines, expectTerminalSafe, OSC52_CLIPBOARD, renderedOutput } from './support.js';
 
-const OSC52_CLIPBOARD = '\u001b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\u0007';
-const CLEAR_SCREEN = '\u001b[2J';
 const HOSTILE_LINE = `Step 2/4 : RUN make${OSC52_CLIPBOARD}${CLEAR_SCREEN} done`;
 
 describe('sanitizeTerminalText', () => {
@@ -60,29 +58,13 @@ describe('hostile container output never reaches the terminal', () => {
     { type: 'done', at: 50, ok: false, cancelled: false, summary: `failed${CLEAR_SCREEN}` },
   ];
 
-  async function rendered(mode: 'tty' | 'plain' | 'json', env: Record<string, string> = {}): Promise<string> {
-    const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 120, rows: 40 });
-    const chunks: string[] = [];
-    stderr.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
-    const renderer = createProgressRenderer(mode, { stderr }, { env });
-    for (const event of events) renderer.sink(event);
-    await renderer.close();
-    return chunks.join('');
-  }
-
   it.each(['tty', 'plain'] as const)('%s: no OSC 52, no clear-screen, the text still shows', async (mode) => {
-    const output = await rendered(mode);
+    const output = await renderedOutput(createProgressRenderer, mode, events, { env: {} });
     expect(output).toContain('Step 2/4 : RUN make done');
-    expect(output).not.toContain('\u001b]');
-    expect(output).not.toContain('Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==');
-    expect(output).not.toContain(CLEAR_SCREEN);
-    expect(output).not.toContain('\u0007');
-    expect(output).not.toContain('\u009b');
+    expectTerminalSafe(output);
   });
 
   it('jsonl: escape characters stay escaped inside JSON strings', async () => {
-    const output = await rendered('json', { ENVCTL_EVENTS: 'jsonl' });
-    expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
-    expect(output.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(events);
+    expectJsonLines(await renderedOutput(createProgressRenderer, 'json', events, { env: { ENVCTL_EVENTS: 'jsonl' } }), events);
   });
 });

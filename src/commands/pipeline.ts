@@ -1,0 +1,98 @@
+import { Flags } from '@oclif/core';
+import { EnvctlCommand } from '../cli/base-command.js';
+import { cancelOnSignals, sleep } from '../cli/cancellation.js';
+import { parseDurationMs } from '../definition/values.js';
+import { DockerEngine } from '../engine/docker-engine.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { STAGES } from '../events.js';
+import { writeJUnitFile } from '../pipeline/junit.js';
+import { notify } from '../pipeline/notify.js';
+import { runToJUnit } from '../pipeline/reports.js';
+import { runPipeline, type PipelineResult } from '../pipeline/runner.js';
+import { loadDefinition } from '../definition/resolve.js';
+import { createPipelineRenderer } from '../ui/render-progress.js';
+
+export default class PipelineCommand extends EnvctlCommand {
+  static override summary = 'Run the pipeline: build → integration → perf → staging, exactly as CI runs it.';
+  static override description =
+    'Stages come from the `pipeline:` section. Integration and perf run on fresh environments of their own (removed afterwards); staging converges the long-lived `<name>-staging` environment and runs its infrastructure checks. A failing stage skips the rest and exits 1; every run is recorded under .envctl/runs/<id>/ (see `envctl runs`). CI=true (or --ci) changes only the output.';
+  static override examples = ['<%= config.bin %> pipeline', '<%= config.bin %> pipeline --to integration --junit reports/envctl.xml', '<%= config.bin %> pipeline --only staging --json'];
+  static override flags = {
+    ...EnvctlCommand.definitionFlags,
+    from: Flags.string({ description: 'first stage to run', options: [...STAGES] }),
+    to: Flags.string({ description: 'last stage to run', options: [...STAGES] }),
+    only: Flags.string({ description: 'run just this stage', options: [...STAGES], exclusive: ['from', 'to'] }),
+    junit: Flags.string({ description: 'write a JUnit XML report here (one test case per stage, check and threshold)' }),
+    'keep-on-failure': Flags.boolean({ description: 'keep a failed stage’s ephemeral environment for inspection', default: false }),
+    ci: Flags.boolean({ description: 'render as in CI (plain lines); same as CI=true', default: false }),
+    'wait-timeout': Flags.string({ description: 'how long each service may take to become ready', default: '3m' }),
+  };
+
+  async run(): Promise<PipelineResult> {
+    const { flags } = await this.parse(PipelineCommand);
+    let waitTimeoutMs: number;
+    try {
+      waitTimeoutMs = parseDurationMs(flags['wait-timeout']);
+    } catch {
+      throw new UsageError('BAD_FLAG', `invalid --wait-timeout "${flags['wait-timeout']}"`, 'give a duration such as 90s or 5m');
+    }
+    const load = this.loadOptions(flags);
+    const mode = flags.ci && this.outputMode() === 'tty' ? 'plain' : this.outputMode();
+    const renderer = createPipelineRenderer(mode, { stderr: process.stderr });
+    const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: removing this run’s environments (press Ctrl-C again to force)' }));
+    let result: PipelineResult;
+    try {
+      result = await runPipeline({
+        load,
+        engine: DockerEngine.fromEnv(process.env),
+        from: flags.from as PipelineResult['failedStage'],
+        to: flags.to as PipelineResult['failedStage'],
+        only: flags.only as PipelineResult['failedStage'],
+        keepOnFailure: flags['keep-on-failure'],
+        ci: flags.ci || Boolean(process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0'),
+        emit: renderer.sink,
+        signal: cancellation.signal,
+        now: Date.now,
+        sleep,
+        random: Math.random,
+        waitTimeoutMs,
+      });
+    } finally {
+      cancellation.dispose();
+      await renderer.close();
+    }
+    if (flags.junit) await writeJUnitFile(flags.junit, runToJUnit(result.record));
+    const model = await loadDefinition(load);
+    const notifyConfig = model.pipeline?.notify;
+    if (notifyConfig) {
+      const outcome = await notify(
+        notifyConfig,
+        {
+          runId: result.runId,
+          project: result.project,
+          env: result.env,
+          status: result.status,
+          ...(result.failedStage ? { failedStage: result.failedStage } : {}),
+          ...(result.failedCheck ? { failedCheck: result.failedCheck } : {}),
+          startedAt: result.record.startedAt,
+          durationMs: result.durationMs,
+          stages: result.record.stages.map((stage) => ({ name: stage.name, status: stage.status, durationMs: stage.durationMs ?? 0 })),
+          recordPath: result.recordPath,
+        },
+        { cwd: model.projectDir, env: process.env, timeoutMs: 10_000, signal: AbortSignal.timeout(30_000) },
+      );
+      for (const sent of outcome.sent.filter((entry) => !entry.ok)) process.stderr.write(`warning: notification by ${sent.channel} failed: ${sent.detail}\n`);
+    }
+    if (!this.jsonEnabled()) {
+      const failed = result.record.stages.find((stage) => stage.status === 'failed');
+      if (failed) {
+        process.stderr.write(`\nstage ${failed.name} failed: ${failed.detail ?? ''}\n`);
+        for (const check of failed.results.filter((entry) => entry.status === 'failed')) process.stderr.write(`  ✗ ${check.name}: ${check.detail ?? ''}\n`);
+        if (failed.outputTail.length > 0) process.stderr.write(`last output of ${failed.name}:\n${failed.outputTail.slice(-20).map((line) => `  ${line}`).join('\n')}\n`);
+      }
+      process.stdout.write(`run ${result.runId} ${result.status} (${(result.durationMs / 1000).toFixed(1)}s); record: ${result.recordPath}\n`);
+    }
+    process.exitCode = result.status === 'passed' ? ExitCode.ok : result.status === 'cancelled' ? ExitCode.cancelled : ExitCode.failed;
+    return result;
+  }
+}

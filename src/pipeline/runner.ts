@@ -1,0 +1,401 @@
+/**
+ * `envctl pipeline`: build → integration → perf → staging (→ release), the same logic on a laptop
+ * and in CI (only the rendering differs). A failing stage skips the rest; every run leaves a record
+ * under `.envctl/runs/<id>/`; ephemeral environments are removed whatever happens (unless kept on
+ * failure for inspection).
+ */
+import { builtImageRef, hashBuildInputs } from '../definition/build-inputs.js';
+import type { EnvironmentModel } from '../definition/model.js';
+import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
+import type { PipelineConfig, StageCommand } from '../definition/schema.js';
+import { EnvctlError, UsageError } from '../errors.js';
+import { STAGES, type EnvctlEvent, type PipelineSink, type StageName } from '../events.js';
+import type { Engine } from '../engine/engine.js';
+import { LABEL } from '../labels.js';
+import { lockEnvironment } from '../state/lock.js';
+import { lastPassingFigures, newRunId, writeRunRecord, type RunRecord, type StageRecord } from '../state/runs.js';
+import { runChecks } from '../checks/run-checks.js';
+import type { CheckContext } from '../checks/types.js';
+import { deriveEnvironment, provision, serviceUrls, teardown, type Provisioned } from './environments.js';
+import { generateLoad, judgePerf, loadFiguresSchema } from './perf.js';
+import { runInImage, runOnHost, type CommandOutcome } from './run-command.js';
+import { desiredImage } from '../plan/plan.js';
+
+export interface PipelineOptions {
+  load: LoadOptions;
+  engine: Engine;
+  from?: StageName | undefined;
+  to?: StageName | undefined;
+  only?: StageName | undefined;
+  keepOnFailure: boolean;
+  ci: boolean;
+  emit: PipelineSink;
+  signal: AbortSignal;
+  /** Wall clock, ms since the epoch. */
+  now: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  random: () => number;
+  waitTimeoutMs: number;
+}
+
+export interface PipelineResult {
+  runId: string;
+  project: string;
+  env: string;
+  status: 'passed' | 'failed' | 'cancelled';
+  failedStage: StageName | undefined;
+  failedCheck: string | undefined;
+  durationMs: number;
+  record: RunRecord;
+  recordPath: string;
+}
+
+interface StageOutcome {
+  status: 'passed' | 'failed' | 'skipped';
+  detail: string | undefined;
+  results: StageRecord['results'];
+  figures?: Record<string, unknown>;
+  outputTail: string[];
+}
+
+/** Stages that run, in order: build always; the others when the definition declares them. */
+export function selectStages(pipeline: PipelineConfig | undefined, flags: { from?: StageName | undefined; to?: StageName | undefined; only?: StageName | undefined }): StageName[] {
+  const declared = STAGES.filter((stage) => stage === 'build' || pipeline?.[stage] !== undefined);
+  for (const [flag, stage] of [['--from', flags.from], ['--to', flags.to], ['--only', flags.only]] as const) {
+    if (stage !== undefined && !declared.includes(stage)) {
+      throw new UsageError('UNKNOWN_STAGE', `${flag} ${stage}: the definition declares no ${stage} stage`, `declared stages: ${declared.join(', ')}`);
+    }
+  }
+  if (flags.only) return [flags.only];
+  const start = flags.from ? declared.indexOf(flags.from) : 0;
+  const end = flags.to ? declared.indexOf(flags.to) : declared.length - 1;
+  if (end < start) throw new UsageError('BAD_STAGE_RANGE', `--to ${flags.to} comes before --from ${flags.from}`, `the order is ${declared.join(' → ')}`);
+  return declared.slice(start, end + 1);
+}
+
+export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  const model = await loadDefinition(options.load);
+  const stages = selectStages(model.pipeline, options);
+  await options.engine.ping();
+
+  const startedAt = options.now();
+  const at = () => Math.round(options.now() - startedAt);
+  const runId = newRunId(new Date(startedAt), options.random);
+  const record: RunRecord = {
+    version: 1,
+    id: runId,
+    project: model.project,
+    env: model.env,
+    definition: model.file,
+    ci: options.ci,
+    startedAt: new Date(startedAt).toISOString(),
+    status: 'running',
+    images: {},
+    stages: stages.map((name) => ({ name, status: 'pending', results: [], outputTail: [] })),
+  };
+  let recordPath = await writeRunRecord(model.projectDir, record);
+  options.emit({ type: 'pipeline', at: 0, runId, project: model.project, env: model.env, stages });
+
+  const context: StageContext = { options, model, runId, at, images: record.images };
+  let failedStage: StageName | undefined;
+  let failedCheck: string | undefined;
+  for (const [index, stage] of stages.entries()) {
+    const stageRecord = record.stages[index]!;
+    if (failedStage || options.signal.aborted) {
+      stageRecord.status = 'skipped';
+      stageRecord.detail = failedStage ? `skipped: ${failedStage} failed` : 'skipped: cancelled';
+      options.emit({ type: 'stage', at: at(), stage, status: 'skipped', detail: stageRecord.detail });
+      continue;
+    }
+    const stageStart = options.now();
+    stageRecord.status = 'running';
+    stageRecord.startedAt = new Date(stageStart).toISOString();
+    options.emit({ type: 'stage', at: at(), stage, status: 'running' });
+    let outcome: StageOutcome;
+    try {
+      outcome = await STAGE_RUNNERS[stage](context);
+    } catch (error) {
+      if (!(error instanceof EnvctlError) && !options.signal.aborted) throw error;
+      outcome = { status: 'failed', detail: options.signal.aborted ? 'cancelled' : error instanceof Error ? error.message : String(error), results: [], outputTail: [] };
+    }
+    Object.assign(stageRecord, { status: outcome.status, detail: outcome.detail, results: outcome.results, outputTail: outcome.outputTail, durationMs: Math.round(options.now() - stageStart) });
+    if (outcome.figures) stageRecord.figures = outcome.figures;
+    options.emit({ type: 'stage', at: at(), stage, status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) });
+    if (outcome.status === 'failed') {
+      failedStage = stage;
+      failedCheck = outcome.results.find((result) => result.status === 'failed')?.name;
+    }
+    recordPath = await writeRunRecord(model.projectDir, record);
+  }
+
+  const cancelled = options.signal.aborted;
+  record.status = cancelled ? 'cancelled' : failedStage ? 'failed' : 'passed';
+  record.finishedAt = new Date(options.now()).toISOString();
+  record.durationMs = at();
+  recordPath = await writeRunRecord(model.projectDir, record);
+  const summary = cancelled
+    ? `run ${runId} cancelled after ${seconds(record.durationMs)}`
+    : failedStage
+      ? `run ${runId}: ${failedStage} failed${failedCheck ? ` (${failedCheck})` : ''} after ${seconds(record.durationMs)}`
+      : `run ${runId}: ${stages.join(', ')} passed in ${seconds(record.durationMs)}`;
+  options.emit({ type: 'pipeline-done', at: at(), ok: record.status === 'passed', cancelled, summary });
+  return { runId, project: model.project, env: model.env, status: record.status, failedStage, failedCheck, durationMs: record.durationMs, record, recordPath };
+}
+
+interface StageContext {
+  options: PipelineOptions;
+  model: EnvironmentModel;
+  runId: string;
+  at: () => number;
+  /** Built image per service, filled by the build stage (and by provisioning if build was skipped). */
+  images: Record<string, string>;
+}
+
+const STAGE_RUNNERS: Record<StageName, (context: StageContext) => Promise<StageOutcome>> = {
+  build: buildStage,
+  integration: integrationStage,
+  perf: perfStage,
+  staging: stagingStage,
+  release: async () => ({ status: 'skipped', detail: 'the release stage runs with `envctl release` (not part of the pipeline yet)', results: [], outputTail: [] }),
+};
+
+async function buildStage(context: StageContext): Promise<StageOutcome> {
+  const { options, model } = context;
+  const output = outputCollector(context, 'build');
+  const results: StageRecord['results'] = [];
+  const built = Object.values(model.services).filter((service) => service.build);
+  const refs = new Map<string, string>();
+  for (const service of built) refs.set(service.name, builtImageRef(model.imageProject, service.name, (await hashBuildInputs(service.build!)).digest));
+  const existing = await options.engine.existingImages([...refs.values()]);
+  for (const service of built) {
+    const ref = refs.get(service.name)!;
+    context.images[service.name] = ref;
+    if (existing.has(ref)) {
+      results.push({ name: `image ${service.name}`, status: 'passed', detail: `unchanged (${ref})` });
+      emitCheck(context, 'build', `image ${service.name}`, 'passed', `unchanged (${ref})`);
+      continue;
+    }
+    const start = options.now();
+    try {
+      await options.engine.buildImage(
+        { ...service.build!, tag: ref, labels: { [LABEL.project]: model.project, [LABEL.service]: service.name, [LABEL.buildHash]: ref.split(':')[1] ?? '' } },
+        (line) => output.push(`${service.name} | ${line}`),
+        options.signal,
+      );
+    } catch (error) {
+      if (options.signal.aborted) throw error;
+      const detail = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      results.push({ name: `image ${service.name}`, status: 'failed', detail });
+      emitCheck(context, 'build', `image ${service.name}`, 'failed', detail);
+      return { status: 'failed', detail: `building ${service.name} failed`, results, outputTail: output.lines };
+    }
+    const detail = `built ${ref} in ${seconds(options.now() - start)}`;
+    results.push({ name: `image ${service.name}`, status: 'passed', detail, durationMs: Math.round(options.now() - start) });
+    emitCheck(context, 'build', `image ${service.name}`, 'passed', detail);
+  }
+  const command = model.pipeline?.build;
+  if (command) {
+    const outcome = await runStageCommand(context, 'build', command, undefined);
+    const result = commandResult(command, outcome);
+    results.push(result);
+    emitCheck(context, 'build', result.name, result.status === 'passed' ? 'passed' : 'failed', result.detail);
+    if (result.status === 'failed') return { status: 'failed', detail: result.detail, results, outputTail: output.lines.concat(outcome.outputTail).slice(-40) };
+  }
+  return { status: 'passed', detail: `${built.length} image(s), ${results.filter((result) => result.detail?.startsWith('unchanged')).length} unchanged`, results, outputTail: output.lines };
+}
+
+async function integrationStage(context: StageContext): Promise<StageOutcome> {
+  const command = context.model.pipeline!.integration!;
+  return withEphemeralEnvironment(context, 'integration', async (environment, output) => {
+    const outcome = await runStageCommand(context, 'integration', command, environment);
+    const result = commandResult(command, outcome);
+    emitCheck(context, 'integration', result.name, result.status === 'passed' ? 'passed' : 'failed', result.detail);
+    return { status: result.status === 'passed' ? 'passed' : 'failed', detail: result.detail, results: [result], outputTail: output.lines.concat(outcome.outputTail).slice(-40) };
+  });
+}
+
+async function perfStage(context: StageContext): Promise<StageOutcome> {
+  const config = context.model.pipeline!.perf!;
+  return withEphemeralEnvironment(context, 'perf', async (environment, output) => {
+    const container = environment.containers.find((candidate) => candidate.service === config.target);
+    const port = container?.ports.find((candidate) => candidate.protocol === 'tcp' && (config.port === undefined || candidate.target === config.port));
+    if (!container || !port) {
+      const detail = `service ${config.target} publishes no ${config.port ? `port ${config.port}` : 'port'} to send load to`;
+      return { status: 'failed', detail, results: [{ name: 'perf target', status: 'failed', detail }], outputTail: output.lines };
+    }
+    const url = `http://127.0.0.1:${port.published}${config.path}`;
+    output.push(`load: ${config.connections} connections for ${seconds(config.duration)} against ${config.target}${config.path}`);
+    const figures = await generateLoad({ url, durationMs: config.duration, connections: config.connections, signal: context.options.signal, onProgress: (line) => output.push(line) });
+    const previous = await lastPassingFigures(context.model.projectDir, context.model.project, context.model.env, 'perf', context.runId);
+    // A previous record that does not parse as figures is not a baseline (never trusted blindly).
+    const baseline = previous ? loadFiguresSchema.safeParse(previous.figures) : undefined;
+    if (previous && !baseline?.success) output.push(`ignoring the figures of run ${previous.runId}: they are not valid load figures`);
+    const verdict = judgePerf(figures, config.thresholds, baseline?.success ? baseline.data : undefined, config.tolerance);
+    for (const result of verdict.results) emitCheck(context, 'perf', result.name, result.status, result.detail);
+    const summary = `p50 ${figures.latencyMs.p50.toFixed(1)} ms, p95 ${figures.latencyMs.p95.toFixed(1)} ms, p99 ${figures.latencyMs.p99.toFixed(1)} ms, ${figures.rps.toFixed(0)} req/s, errors ${(figures.errorRate * 100).toFixed(2)}%`;
+    output.push(summary);
+    const failed = verdict.results.find((result) => result.status === 'failed');
+    return {
+      status: verdict.status,
+      detail: failed ? `${failed.name}: ${failed.detail}` : summary,
+      results: verdict.results,
+      figures: figures as unknown as Record<string, unknown>,
+      outputTail: output.lines,
+    };
+  });
+}
+
+async function stagingStage(context: StageContext): Promise<StageOutcome> {
+  const { options, model } = context;
+  const config = model.pipeline!.staging!;
+  const output = outputCollector(context, 'staging');
+  // Long-lived: `<name>-staging`, recreated only where images or configuration changed.
+  const staging = deriveEnvironment(model, { project: `${model.project}-staging` });
+  const lock = await lockEnvironment({ projectDir: model.projectDir, prefix: staging.prefix, command: `envctl pipeline ${context.runId}`, now: () => new Date(options.now()) });
+  try {
+    const environment = await provision(staging, { ...provisionOptions(context, output) });
+    const failure = provisioningFailure(environment);
+    if (failure) return { status: 'failed', detail: failure, results: [{ name: 'provision staging', status: 'failed', detail: failure }], outputTail: output.lines };
+    const checkContext: CheckContext = {
+      engine: options.engine,
+      containerOf: (service) => environment.containers.find((container) => container.service === service && container.state === 'running')?.id,
+      publishedAddress: (service, containerPort) => {
+        const container = environment.containers.find((candidate) => candidate.service === service);
+        const port = container?.ports.find((candidate) => candidate.protocol === 'tcp' && (containerPort === undefined || candidate.target === containerPort));
+        return port ? { host: port.hostIp === '0.0.0.0' || port.hostIp === '' ? '127.0.0.1' : port.hostIp, port: port.published } : undefined;
+      },
+      now: options.now,
+      sleep: options.sleep,
+      signal: options.signal,
+    };
+    const results = await runChecks(config.checks, checkContext, { timeoutMs: config.timeout, intervalMs: 500 }, (result) =>
+      emitCheck(context, 'staging', result.name, result.status, result.reasons.join('; ')),
+    );
+    const failed = results.filter((result) => result.status === 'failed');
+    return {
+      status: failed.length > 0 ? 'failed' : 'passed',
+      detail: failed.length > 0 ? `${failed.length} of ${results.length} check(s) failed: ${failed.map((result) => result.name).join(', ')}` : `${results.length} check(s) passed on ${staging.project}`,
+      results: results.map((result) => ({ name: result.name, status: result.status, detail: result.reasons.join('; '), durationMs: result.durationMs })),
+      outputTail: output.lines,
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Provisions a fresh environment for the stage, runs `body`, and always tears it down (unless kept on failure). */
+async function withEphemeralEnvironment(
+  context: StageContext,
+  stage: 'integration' | 'perf',
+  body: (environment: Provisioned, output: ReturnType<typeof outputCollector>) => Promise<StageOutcome>,
+): Promise<StageOutcome> {
+  const { options, model, runId } = context;
+  const output = outputCollector(context, stage);
+  const suffix = runId.slice(-4);
+  const ephemeral = deriveEnvironment(model, { project: `${model.project}-${stage === 'integration' ? 'it' : 'perf'}-${suffix}`, labels: { [LABEL.run]: runId } });
+  let outcome: StageOutcome | undefined;
+  try {
+    const environment = await provision(ephemeral, provisionOptions(context, output));
+    const failure = provisioningFailure(environment);
+    outcome = failure
+      ? { status: 'failed', detail: failure, results: [{ name: `provision ${stage} environment`, status: 'failed', detail: failure }], outputTail: output.lines }
+      : await body(environment, output);
+    return outcome;
+  } finally {
+    if (outcome?.status === 'failed' && options.keepOnFailure && !options.signal.aborted) {
+      output.push(`kept for inspection: envctl status --project-name ${ephemeral.project}${model.env === 'default' ? '' : ` --env ${model.env}`} (and \`envctl down --project-name ${ephemeral.project} --volumes\` to remove it)`);
+    } else {
+      await teardown(ephemeral, options.engine, options.emit, options.now);
+    }
+  }
+}
+
+function provisioningFailure(environment: Provisioned): string | undefined {
+  if (environment.result.ok) return undefined;
+  const failed = environment.result.services.filter((outcome) => outcome.status !== 'ready');
+  return failed.length === 0 ? 'cancelled' : failed.map((outcome) => `${outcome.service}: ${outcome.detail}`).join('; ');
+}
+
+function provisionOptions(context: StageContext, output: ReturnType<typeof outputCollector>) {
+  const { options } = context;
+  return {
+    engine: options.engine,
+    emit: (event: EnvctlEvent) => {
+      options.emit(event);
+      if (event.type === 'service' && event.phase === 'failed' && event.detail) output.keep(`${event.service} failed: ${event.detail}`);
+    },
+    signal: options.signal,
+    waitTimeoutMs: options.waitTimeoutMs,
+    now: options.now,
+    sleep: options.sleep,
+  };
+}
+
+async function runStageCommand(context: StageContext, stage: StageName, command: StageCommand, environment: Provisioned | undefined): Promise<CommandOutcome> {
+  const { options, model } = context;
+  const onLine = (line: string) => options.emit({ type: 'stage-output', at: context.at(), stage, line });
+  const baseEnv = { ENVCTL_RUN_ID: context.runId, ENVCTL_STAGE: stage, ...command.environment };
+  if (!command.service) {
+    const urls = environment ? serviceUrls(environment.model, environment.containers) : {};
+    return runOnHost({ command: command.run, cwd: model.pipelineDir, env: { ...baseEnv, ...urls }, timeoutMs: command.timeout, signal: options.signal, onLine });
+  }
+  const target = (environment?.model ?? model).services[command.service];
+  if (!target) throw new UsageError('UNKNOWN_SERVICE', `pipeline.${stage}.service: no service "${command.service}"`);
+  const image = context.images[command.service] ?? (target.build ? builtImageRef(model.imageProject, target.name, (await hashBuildInputs(target.build)).digest) : desiredImage(model, target, {}));
+  const network = environment ? Object.values(environment.model.networks).find((candidate) => candidate.key === 'default')?.name ?? Object.values(environment.model.networks)[0]?.name : undefined;
+  // Inside the environment's network, services are reached by name on their container ports.
+  const internalUrls = environment
+    ? Object.fromEntries(
+        Object.values(environment.model.services).flatMap((service) => {
+          const port = service.ports[0]?.target ?? Number.parseInt(service.expose[0] ?? '', 10);
+          return Number.isFinite(port) ? [[`ENVCTL_URL_${service.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, `http://${service.name}:${port}`]] : [];
+        }),
+      )
+    : {};
+  return runInImage({
+    engine: options.engine,
+    image,
+    command: command.run,
+    env: { ...baseEnv, ...internalUrls, ...(environment ? { ENVCTL_PROJECT: environment.model.project } : {}) },
+    labels: { [LABEL.project]: (environment?.model ?? model).project, [LABEL.env]: model.env, [LABEL.run]: context.runId },
+    namePrefix: `${(environment?.model ?? model).prefix}-${stage}`,
+    network,
+    timeoutMs: command.timeout,
+    signal: options.signal,
+    now: options.now,
+    sleep: options.sleep,
+    onLine,
+  });
+}
+
+function commandResult(command: StageCommand, outcome: CommandOutcome): StageRecord['results'][number] {
+  const name = `${command.service ? `${command.service}: ` : ''}${command.run.join(' ')}`;
+  if (outcome.problem) return { name, status: 'failed', detail: outcome.problem };
+  return outcome.exitCode === 0 ? { name, status: 'passed', detail: 'exited 0' } : { name, status: 'failed', detail: `exited ${outcome.exitCode}` };
+}
+
+function emitCheck(context: StageContext, stage: StageName, name: string, status: 'passed' | 'failed', detail: string | undefined): void {
+  context.options.emit({ type: 'check', at: context.at(), stage, name, status, ...(detail ? { detail } : {}) });
+}
+
+/** Collects a stage's output lines (emitted live, the tail kept for the record). */
+function outputCollector(context: StageContext, stage: StageName) {
+  const lines: string[] = [];
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > 40) lines.shift();
+  };
+  return {
+    stage,
+    lines,
+    keep,
+    push: (line: string) => {
+      keep(line);
+      context.options.emit({ type: 'stage-output', at: context.at(), stage, line });
+    },
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
