@@ -41,7 +41,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   // Every environment of the run: the project itself, its ephemeral ones and staging.
-  for (const suffix of ['', '-staging']) await removeProject(`${project}${suffix}`);
+  for (const suffix of ['-staging', '']) await removeProject(`${project}${suffix}`);
   const runContainers = await docker.listContainers({ all: true, filters: { label: [LABEL.run] } });
   for (const container of runContainers.filter((candidate) => candidate.Labels[LABEL.project]?.startsWith(project))) await removeProject(container.Labels[LABEL.project]!);
   await rm(dir, { recursive: true, force: true });
