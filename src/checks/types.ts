@@ -13,6 +13,7 @@ export interface CheckContext {
   containerOf(service: string): string | undefined;
   /** Where a service's container port is published on the host (its first published port when `containerPort` is undefined). */
   publishedAddress(service: string, containerPort?: number): { host: string; port: number } | undefined;
+  /** Wall clock, ms since the epoch (certificate validity is judged against it). */
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   signal: AbortSignal;

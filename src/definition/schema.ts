@@ -373,7 +373,7 @@ const checkSchema = z.union([
       const [service, path] = splitRef(check.http);
       return { kind: 'http' as const, name: check.name ?? `http ${check.http}`, service, path: path.startsWith('/') ? path : `/${path}`, port: check.port, status: check.status, contains: check.contains };
     }),
-  z.strictObject({ name: checkName, env: svcRef('env check', 'NAME'), value: z.string().optional(), matches: z.string().optional() }).transform((check) => {
+  z.strictObject({ name: checkName, env: svcRef('env check', 'NAME'), value: z.string().optional(), matches: z.string().refine(isRegExp, { error: 'matches is not a valid regular expression' }).optional() }).transform((check) => {
     const [service, variable] = splitRef(check.env);
     return { kind: 'env' as const, name: check.name ?? `env ${check.env}`, service, variable, value: check.value, matches: check.matches };
   }),
@@ -538,6 +538,15 @@ export const COMPOSE_BUILD_KEYS = [
   'network', 'no_cache', 'platforms', 'privileged', 'pull', 'secrets', 'shm_size', 'ssh', 'tags', 'ulimits',
 ];
 export const COMPOSE_NETWORK_ATTACH_KEYS = ['ipv4_address', 'ipv6_address', 'link_local_ips', 'mac_address', 'priority', 'gw_priority', 'driver_opts', 'interface_name'];
+
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function describe(input: unknown): string {
   if (input === null) return 'null';

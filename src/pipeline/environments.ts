@@ -44,6 +44,7 @@ export interface Provisioned {
 /** Plans and converges an environment, then reads back what runs (ports the engine chose). */
 export async function provision(model: EnvironmentModel, options: { engine: Engine; emit: EventSink; signal: AbortSignal; waitTimeoutMs: number; now: () => number; sleep: (ms: number, signal: AbortSignal) => Promise<void> }): Promise<Provisioned> {
   const prepared = await planAgainstEngine(model, options.engine, false);
+  options.emit({ type: 'operation', at: 0, operation: 'up', project: model.project, env: model.env, services: Object.keys(model.services) });
   const result = await executePlan({ engine: options.engine, model, plan: prepared.plan, emit: options.emit, signal: options.signal, waitTimeoutMs: options.waitTimeoutMs, now: options.now, sleep: options.sleep });
   const containers = await options.engine.listContainers(environmentLabels(model.project, model.env));
   return { model, result, containers };

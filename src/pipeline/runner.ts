@@ -103,7 +103,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const stageRecord = record.stages[index]!;
     if (failedStage || options.signal.aborted) {
       stageRecord.status = 'skipped';
-      stageRecord.detail = failedStage ? `skipped: ${failedStage} failed` : 'skipped: cancelled';
+      stageRecord.detail = failedStage ? `${failedStage} failed` : 'cancelled';
       options.emit({ type: 'stage', at: at(), stage, status: 'skipped', detail: stageRecord.detail });
       continue;
     }
