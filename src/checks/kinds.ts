@@ -162,7 +162,9 @@ async function attemptCertificate(check: Kind<'certificate'>, ctx: CheckContext,
 const SECRET_NAME = /pass|secret|token|key|credential|auth|private/i;
 
 function showEnvValue(variable: string, value: string): string {
-  return SECRET_NAME.test(variable) ? `(hidden, ${value.length} characters)` : quote(value);
+  if (SECRET_NAME.test(variable)) return `(hidden, ${value.length} characters)`;
+  // Credentials inside URLs (postgres://user:password@host) are never shown either.
+  return quote(value.replace(/(\/\/[^/:@\s]*):[^@/\s]*@/g, '$1:***@'));
 }
 
 async function attemptEnv(check: Kind<'env'>, ctx: CheckContext, remaining: Remaining): Promise<Attempt> {

@@ -292,3 +292,31 @@ function round(value: number, digits: number): number {
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The per-figure median of several runs' figures (undefined for none): the regression baseline,
+ * so one unusually fast run on a noisy machine does not make every later run "regress".
+ */
+export function medianFigures(runs: readonly LoadFigures[]): LoadFigures | undefined {
+  if (runs.length === 0) return undefined;
+  const median = (pick: (figures: LoadFigures) => number): number => {
+    const values = runs.map(pick).sort((a, b) => a - b);
+    const middle = Math.floor(values.length / 2);
+    return values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+  };
+  return {
+    requests: median((figures) => figures.requests),
+    responses: median((figures) => figures.responses),
+    errors: median((figures) => figures.errors),
+    errorRate: median((figures) => figures.errorRate),
+    rps: median((figures) => figures.rps),
+    latencyMs: {
+      p50: median((figures) => figures.latencyMs.p50),
+      p95: median((figures) => figures.latencyMs.p95),
+      p99: median((figures) => figures.latencyMs.p99),
+      mean: median((figures) => figures.latencyMs.mean),
+      max: median((figures) => figures.latencyMs.max),
+    },
+    durationMs: median((figures) => figures.durationMs),
+  };
+}

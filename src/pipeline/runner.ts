@@ -13,11 +13,11 @@ import { STAGES, type EnvctlEvent, type PipelineSink, type StageName } from '../
 import type { Engine } from '../engine/engine.js';
 import { LABEL } from '../labels.js';
 import { lockEnvironment } from '../state/lock.js';
-import { lastPassingFigures, newRunId, writeRunRecord, type RunRecord, type StageRecord } from '../state/runs.js';
+import { newRunId, recentPassingFigures, writeRunRecord, type RunRecord, type StageRecord } from '../state/runs.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { CheckContext } from '../checks/types.js';
 import { deriveEnvironment, provision, serviceUrls, teardown, type Provisioned } from './environments.js';
-import { generateLoad, judgePerf, loadFiguresSchema } from './perf.js';
+import { generateLoad, judgePerf, loadFiguresSchema, medianFigures } from './perf.js';
 import { runInImage, runOnHost, type CommandOutcome } from './run-command.js';
 import { desiredImage } from '../plan/plan.js';
 
@@ -142,6 +142,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   return { runId, project: model.project, env: model.env, status: record.status, failedStage, failedCheck, durationMs: record.durationMs, record, recordPath };
 }
 
+/** Passing runs whose median figures are the perf baseline. */
+const BASELINE_RUNS = 5;
+
 interface StageContext {
   options: PipelineOptions;
   model: EnvironmentModel;
@@ -226,11 +229,16 @@ async function perfStage(context: StageContext): Promise<StageOutcome> {
     const url = `http://127.0.0.1:${port.published}${config.path}`;
     output.push(`load: ${config.connections} connections for ${seconds(config.duration)} against ${config.target}${config.path}`);
     const figures = await generateLoad({ url, durationMs: config.duration, connections: config.connections, signal: context.options.signal, onProgress: (line) => output.push(line) });
-    const previous = await lastPassingFigures(context.model.projectDir, context.model.project, context.model.env, 'perf', context.runId);
-    // A previous record that does not parse as figures is not a baseline (never trusted blindly).
-    const baseline = previous ? loadFiguresSchema.safeParse(previous.figures) : undefined;
-    if (previous && !baseline?.success) output.push(`ignoring the figures of run ${previous.runId}: they are not valid load figures`);
-    const verdict = judgePerf(figures, config.thresholds, baseline?.success ? baseline.data : undefined, config.tolerance);
+    // Baseline: the median of the last passing runs (a record that does not parse is ignored, never trusted).
+    const previous = await recentPassingFigures(context.model.projectDir, context.model.project, context.model.env, 'perf', context.runId, BASELINE_RUNS);
+    const valid = previous.flatMap((run) => {
+      const parsed = loadFiguresSchema.safeParse(run.figures);
+      if (!parsed.success) output.push(`ignoring the figures of run ${run.runId}: they are not valid load figures`);
+      return parsed.success ? [parsed.data] : [];
+    });
+    const baseline = medianFigures(valid);
+    if (baseline) output.push(`baseline: median of ${valid.length} passing run(s)`);
+    const verdict = judgePerf(figures, config.thresholds, baseline, config.tolerance);
     for (const result of verdict.results) emitCheck(context, 'perf', result.name, result.status, result.detail);
     const summary = `p50 ${figures.latencyMs.p50.toFixed(1)} ms, p95 ${figures.latencyMs.p95.toFixed(1)} ms, p99 ${figures.latencyMs.p99.toFixed(1)} ms, ${figures.rps.toFixed(0)} req/s, errors ${(figures.errorRate * 100).toFixed(2)}%`;
     output.push(summary);

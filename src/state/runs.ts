@@ -97,12 +97,17 @@ export async function listRunRecords(projectDir: string): Promise<ReadRun[]> {
   return runs;
 }
 
-/** The figures of a stage in the newest passing run before `excludeId` (for regression checks). */
-export async function lastPassingFigures(projectDir: string, project: string, env: string, stage: string, excludeId: string): Promise<{ runId: string; figures: Record<string, unknown> } | undefined> {
+/**
+ * The figures of a stage in the newest passing runs before `excludeId` (at most `count`, newest
+ * first), for regression checks against a baseline that one lucky run cannot skew.
+ */
+export async function recentPassingFigures(projectDir: string, project: string, env: string, stage: string, excludeId: string, count: number): Promise<Array<{ runId: string; figures: Record<string, unknown> }>> {
+  const out: Array<{ runId: string; figures: Record<string, unknown> }> = [];
   for (const run of await listRunRecords(projectDir)) {
+    if (out.length >= count) break;
     if (!run.ok || run.record.id === excludeId || run.record.project !== project || run.record.env !== env) continue;
     const record = run.record.stages.find((candidate) => candidate.name === stage);
-    if (record?.status === 'passed' && record.figures) return { runId: run.record.id, figures: record.figures };
+    if (record?.status === 'passed' && record.figures) out.push({ runId: run.record.id, figures: record.figures });
   }
-  return undefined;
+  return out;
 }

@@ -226,6 +226,7 @@ describe('infrastructure checks on the real engine', () => {
         http('missing text', '/', { port: 3000, contains: 'goodbye' }),
         http('dead port', '/', { port: 3001 }),
         http('unpublished', '/', { port: 4000 }),
+        http('path like a host', '//127.0.0.2/'),
       ],
       FAIL,
     );
@@ -235,6 +236,8 @@ describe('infrastructure checks on the real engine', () => {
     expectFailed(results['dead port'], [new RegExp(`^GET http://127\\.0\\.0\\.1:${hostPort[3001]}/: 127\\.0\\.0\\.1:${hostPort[3001]} (closed the connection without answering|refused the connection|reset the connection)$`)]);
     expectFailed(results.unpublished, ['web does not publish container port 4000 on the host, so it cannot be reached over HTTP']);
     expect(results.unpublished!.attempts).toBe(1);
+    // The path is appended to the published address, never resolved against it.
+    expect(results['path like a host']).toMatchObject({ status: 'passed', reasons: [`GET ${base}//127.0.0.2/ answered 200`] });
   });
 
   it('command: the expected exit code and output pass; another exit code, a missing program and a hang fail', async () => {

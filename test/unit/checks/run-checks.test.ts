@@ -201,7 +201,7 @@ describe('reasons per kind', () => {
     expect(await runCheck(check, ctx, once)).toMatchObject({ status, reasons });
   });
 
-  const ENVIRON = 'PATH=/usr/bin\0LEVEL=debug\0DB_PASSWORD=hunter2\0MULTI=a\nb\0';
+  const ENVIRON = 'PATH=/usr/bin\0LEVEL=debug\0DB_PASSWORD=hunter2\0MULTI=a\nb\0DATABASE_URL=postgres://app:hunter2@db:5432/app\0';
   it.each([
     ['set', 'LEVEL', undefined, undefined, 'passed', ['LEVEL is "debug" in web']],
     ['equal', 'LEVEL', 'debug', '^de', 'passed', ['LEVEL is "debug" in web']],
@@ -210,6 +210,7 @@ describe('reasons per kind', () => {
     ['no match', 'LEVEL', undefined, '^(info|warn)$', 'failed', ['LEVEL is "debug" in web, which does not match /^(info|warn)$/']],
     ['a secret is never shown', 'DB_PASSWORD', 'letmein', undefined, 'failed', ['DB_PASSWORD is (hidden, 7 characters) in web, expected (hidden, 7 characters)']],
     ['a value with a newline is shown on one line', 'MULTI', 'ab', undefined, 'failed', ['MULTI is "a b" in web, expected "ab"']],
+    ['a password inside a URL is never shown', 'DATABASE_URL', undefined, '^mysql:', 'failed', ['DATABASE_URL is "postgres://app:***@db:5432/app" in web, which does not match /^mysql:/']],
   ] as const)('env: %s', async (_name, variable, value, matches, status, reasons) => {
     const engine = fakeEngine(() => ({ stdout: ENVIRON }));
     expect(await runCheck({ kind: 'env', name: 'env', service: 'web', variable, value, matches }, context(engine), once)).toMatchObject({ status, reasons });
