@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { envctl } from '../support/cli.js';
-import { docker, removeProject, uniqueProject } from '../support/docker.js';
+import { containerIdentities, docker, removeProject, uniqueProject } from '../support/docker.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const project = uniqueProject('demo');
@@ -25,15 +25,7 @@ afterAll(async () => {
   await removeProject(project);
 });
 
-async function containers(): Promise<Map<string, { id: string; startedAt: string }>> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`] } });
-  const out = new Map<string, { id: string; startedAt: string }>();
-  for (const container of list) {
-    const info = await docker.getContainer(container.Id).inspect();
-    out.set(container.Labels[LABEL.service]!, { id: container.Id, startedAt: info.State.StartedAt });
-  }
-  return out;
-}
+const containers = () => containerIdentities(project);
 
 describe('the demo environment', () => {
   it('comes up healthy from the repository root and serves its API from PostgreSQL', async () => {

@@ -16,7 +16,7 @@ import { upEnvironment, type UpResult } from '../../src/engine/up.js';
 import type { EnvctlEvent } from '../../src/events.js';
 import { LABEL } from '../../src/labels.js';
 import { lockEnvironment } from '../../src/state/lock.js';
-import { BASE_IMAGE, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { BASE_IMAGE, containerIdentities, docker, removeProject, uniqueProject } from '../support/docker.js';
 
 let dir: string;
 let project: string;
@@ -53,15 +53,7 @@ async function up(yaml: string, options: { waitTimeoutMs?: number; removeOrphans
   return { result, events };
 }
 
-async function containersById(): Promise<Map<string, { id: string; startedAt: string }>> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`] } });
-  const out = new Map<string, { id: string; startedAt: string }>();
-  for (const container of list) {
-    const info = await docker.getContainer(container.Id).inspect();
-    out.set(container.Labels[LABEL.service]!, { id: container.Id, startedAt: info.State.StartedAt });
-  }
-  return out;
-}
+const containersById = () => containerIdentities(project);
 
 /** A small health-gated topology on the locally built base image (no registry). */
 const TOPOLOGY = (level = 'info') => `

@@ -39,3 +39,14 @@ export async function leftovers(): Promise<string[]> {
   const images = (await docker.listImages({ filters: { label: [LABEL.project] } })).filter((i) => isTest(i.Labels)).map((i) => `image ${i.RepoTags?.[0] ?? i.Id}`);
   return [...containers, ...networks, ...volumes, ...images];
 }
+
+/** Each service's container id and start time: equal maps mean nothing was recreated or restarted. */
+export async function containerIdentities(project: string): Promise<Map<string, { id: string; startedAt: string }>> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`] } });
+  const out = new Map<string, { id: string; startedAt: string }>();
+  for (const container of list) {
+    const info = await docker.getContainer(container.Id).inspect();
+    out.set(container.Labels[LABEL.service]!, { id: container.Id, startedAt: info.State.StartedAt });
+  }
+  return out;
+}
