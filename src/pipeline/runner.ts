@@ -142,8 +142,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   return { runId, project: model.project, env: model.env, status: record.status, failedStage, failedCheck, durationMs: record.durationMs, record, recordPath };
 }
 
-/** Passing runs whose median figures are the perf baseline. */
+/** Passing runs whose median figures are the perf baseline (the newest this many), and the fewest that make one. */
 const BASELINE_RUNS = 5;
+const MIN_BASELINE_RUNS = 3;
 
 interface StageContext {
   options: PipelineOptions;
@@ -236,8 +237,9 @@ async function perfStage(context: StageContext): Promise<StageOutcome> {
       if (!parsed.success) output.push(`ignoring the figures of run ${run.runId}: they are not valid load figures`);
       return parsed.success ? [parsed.data] : [];
     });
-    const baseline = medianFigures(valid);
-    if (baseline) output.push(`baseline: median of ${valid.length} passing run(s)`);
+    // Fewer runs than that are too noisy a baseline on a shared laptop or CI runner.
+    const baseline = valid.length >= MIN_BASELINE_RUNS ? medianFigures(valid) : undefined;
+    output.push(baseline ? `baseline: median of ${valid.length} passing runs` : `regression not judged yet: ${valid.length} of ${MIN_BASELINE_RUNS} passing runs recorded`);
     const verdict = judgePerf(figures, config.thresholds, baseline, config.tolerance);
     for (const result of verdict.results) emitCheck(context, 'perf', result.name, result.status, result.detail);
     const summary = `p50 ${figures.latencyMs.p50.toFixed(1)} ms, p95 ${figures.latencyMs.p95.toFixed(1)} ms, p99 ${figures.latencyMs.p99.toFixed(1)} ms, ${figures.rps.toFixed(0)} req/s, errors ${(figures.errorRate * 100).toFixed(2)}%`;

@@ -112,7 +112,7 @@ describe('envctl pipeline (runner)', () => {
     expect(stageStatuses(first.result)).toEqual(['build:passed', 'integration:passed', 'perf:passed', 'staging:passed']);
     expect(first.result.status).toBe('passed');
     const output = first.events.filter((event): event is Extract<PipelineEvent, { type: 'stage-output' }> => event.type === 'stage-output').map((event) => event.line);
-    expect(output).toEqual(expect.arrayContaining(['unit tests pass', 'integration saw {"greeting":"hello"}']));
+    expect(output).toEqual(expect.arrayContaining(['unit tests pass', 'integration saw {"greeting":"hello"}', 'regression not judged yet: 0 of 3 passing runs recorded']));
     expect(first.result.record.stages.find((stage) => stage.name === 'perf')!.figures).toMatchObject({ requests: expect.any(Number), latencyMs: expect.any(Object) });
     expect(first.result.record.images.app).toMatch(new RegExp(`^${project}-app:[0-9a-f]{12}$`));
     const stored = await readRunRecord(dir, first.result.runId);
