@@ -313,7 +313,10 @@ async function withEphemeralEnvironment(
     return outcome;
   } finally {
     if (outcome?.status === 'failed' && options.keepOnFailure && !options.signal.aborted) {
-      output.push(`kept for inspection: envctl status --project-name ${ephemeral.project}${model.env === 'default' ? '' : ` --env ${model.env}`} (and \`envctl down --project-name ${ephemeral.project} --volumes\` to remove it)`);
+      const env = model.env === 'default' ? '' : ` --env ${model.env}`;
+      const message = `kept for inspection: envctl status --project-name ${ephemeral.project}${env} (and \`envctl down --project-name ${ephemeral.project}${env} --volumes\` to remove it)`;
+      output.push(message);
+      if (outcome.outputTail !== output.lines) outcome.outputTail.push(message);
     } else {
       await teardown(ephemeral, options.engine, options.emit, options.now);
     }

@@ -40,10 +40,11 @@ beforeEach(async () => {
   await writeFile(join(dir, 'check-url.mjs'), "const response = await fetch(`${process.env.ENVCTL_URL_APP}/`);\nconst body = await response.json();\nconsole.log('integration saw', JSON.stringify(body));\nprocess.exit(body.greeting === 'hello' ? 0 : 1);\n");
 });
 afterEach(async () => {
-  // Every environment of the run: the project itself, its ephemeral ones and staging.
-  for (const suffix of ['-staging', '']) await removeProject(`${project}${suffix}`);
+  // Every environment of the run: its ephemeral ones (kept on failure), staging, then the project
+  // itself, whose built images they use.
   const runContainers = await docker.listContainers({ all: true, filters: { label: [LABEL.run] } });
   for (const container of runContainers.filter((candidate) => candidate.Labels[LABEL.project]?.startsWith(project))) await removeProject(container.Labels[LABEL.project]!);
+  for (const suffix of ['-staging', '']) await removeProject(`${project}${suffix}`);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -61,7 +62,7 @@ pipeline:
 ${pipeline}`;
 }
 
-async function run(yaml: string, options: { only?: 'build' | 'integration' | 'perf' | 'staging'; signal?: AbortSignal } = {}): Promise<{ result: PipelineResult; events: Array<EnvctlEvent | PipelineEvent> }> {
+async function run(yaml: string, options: { only?: 'build' | 'integration' | 'perf' | 'staging'; signal?: AbortSignal; keepOnFailure?: boolean } = {}): Promise<{ result: PipelineResult; events: Array<EnvctlEvent | PipelineEvent> }> {
   const file = join(dir, 'envctl.yaml');
   await writeFile(file, yaml);
   const events: Array<EnvctlEvent | PipelineEvent> = [];
@@ -69,7 +70,7 @@ async function run(yaml: string, options: { only?: 'build' | 'integration' | 'pe
     load: { cwd: dir, file, processEnv: {} },
     engine,
     only: options.only,
-    keepOnFailure: false,
+    keepOnFailure: options.keepOnFailure ?? false,
     ci: true,
     emit: (event) => events.push(event),
     signal: options.signal ?? new AbortController().signal,
@@ -139,6 +140,28 @@ describe('envctl pipeline (runner)', () => {
     expect(result.failedCheck).toBe('node check-url.mjs');
     expect(result.record.stages[1]!.outputTail).toContain('integration saw {"greeting":"wrong"}');
     expect(await runLeftovers(result.runId)).toEqual([]);
+  });
+
+  it('runs stage commands inside a service image, reaching the services by name on the environment network', async () => {
+    const { result, events } = await run(
+      definition(`  build: { service: app, run: ["node", "-e", "console.log('in image', process.version)"] }
+  integration: { service: app, run: ["node", "-e", "fetch(process.env.ENVCTL_URL_APP).then(r => r.json()).then(b => { console.log('in network', b.greeting); process.exit(b.greeting === 'hello' ? 0 : 1) })"] }
+`),
+    );
+    expect(stageStatuses(result)).toEqual(['build:passed', 'integration:passed']);
+    const output = events.filter((event): event is Extract<PipelineEvent, { type: 'stage-output' }> => event.type === 'stage-output').map((event) => event.line);
+    expect(output).toEqual(expect.arrayContaining([expect.stringMatching(/^in image v24\./), 'in network hello']));
+    expect(await runLeftovers(result.runId)).toEqual([]);
+  });
+
+  it('keeps a failed integration environment with --keep-on-failure and says how to reach it', async () => {
+    const { result } = await run(definition('  integration: { run: ["node", "check-url.mjs"] }\n', { greeting: 'wrong' }), { keepOnFailure: true });
+    expect(result.failedStage).toBe('integration');
+    const kept = await docker.listContainers({ filters: { label: [`${LABEL.run}=${result.runId}`] } });
+    expect(kept.map((container) => container.Labels[LABEL.service])).toEqual(['app']);
+    const name = kept[0]!.Labels[LABEL.project]!;
+    expect(result.record.stages[1]!.outputTail).toContain(`kept for inspection: envctl status --project-name ${name} (and \`envctl down --project-name ${name} --volumes\` to remove it)`);
+    await removeProject(name);
   });
 
   it('fails the perf stage when a threshold is breached by a slow service', async () => {
