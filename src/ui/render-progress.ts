@@ -15,18 +15,14 @@
  */
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { render } from 'ink';
 import type { FunctionComponent } from 'react';
-import { createElement } from 'react';
 import type { EnvctlEvent, EventSink, PipelineSink } from '../events.js';
-import { PipelineProgress } from './PipelineProgress.js';
 import type { PipelineSinkEvent, PipelineState } from './pipeline-store.js';
 import { foldPipelineEvent, hasRunningStage, initialPipelineState, isPipelineEvent } from './pipeline-store.js';
 import { plainPipelineLines } from './plain-pipeline.js';
 import { plainProgressLines } from './plain-progress.js';
 import type { ProgressState } from './progress-store.js';
 import { foldEvent, hasWorkInProgress, initialProgressState } from './progress-store.js';
-import { UpProgress } from './UpProgress.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
 
@@ -47,13 +43,17 @@ export interface ProgressRenderer<Sink = EventSink> {
   sink: Sink;
   /** Draws the last state and stops; later events are ignored. Safe to call more than once. */
   close(): Promise<void>;
+  /** Resolves once the renderer draws (the terminal view loads its libraries first). */
+  ready?: Promise<void>;
 }
 
 export type PipelineRenderer = ProgressRenderer<PipelineSink>;
 
-type Renderer<E> = ProgressRenderer<(event: E) => void>;
+export type Renderer<E> = ProgressRenderer<(event: E) => void>;
 
 /** What the renderers need to know about one command's progress. */
+export type ViewModel<E extends PipelineSinkEvent, S> = Omit<ProgressModel<E, S>, 'loadView' | 'plainLines'>;
+
 interface ProgressModel<E extends PipelineSinkEvent, S> {
   initial(): S;
   fold(state: S, event: E): S;
@@ -61,7 +61,8 @@ interface ProgressModel<E extends PipelineSinkEvent, S> {
   inProgress(state: S): boolean;
   /** Whether the event's `at` is on the view's clock (`now`); events that are not do not move it. */
   onViewClock(event: E): boolean;
-  View: FunctionComponent<{ state: S; now: number; columns: number }>;
+  /** The Ink view, loaded on demand (only the tty renderer needs it). */
+  loadView(): Promise<FunctionComponent<{ state: S; now: number; columns: number }>>;
   plainLines(event: E, before: S, after: S): string[];
 }
 
@@ -70,7 +71,7 @@ const UP_DOWN: ProgressModel<EnvctlEvent, ProgressState> = {
   fold: foldEvent,
   inProgress: hasWorkInProgress,
   onViewClock: () => true,
-  View: UpProgress,
+  loadView: async () => (await import('./UpProgress.js')).UpProgress,
   plainLines: plainProgressLines,
 };
 
@@ -81,15 +82,10 @@ const PIPELINE: ProgressModel<PipelineSinkEvent, PipelineState> = {
   fold: foldPipelineEvent,
   inProgress: hasRunningStage,
   onViewClock: isPipelineEvent,
-  View: PipelineProgress,
+  loadView: async () => (await import('./PipelineProgress.js')).PipelineProgress,
   plainLines: plainPipelineLines,
 };
 
-/** Fewest ms between two redraws: at most ~10 frames a second. */
-const MIN_REDRAW_INTERVAL_MS = 100;
-/** How often elapsed times advance on screen while nothing else happens (ms). */
-const TICK_INTERVAL_MS = 1000;
-const DEFAULT_COLUMNS = 80;
 
 export function createProgressRenderer(
   mode: ProgressMode,
@@ -116,7 +112,7 @@ function createRenderer<E extends PipelineSinkEvent, S>(
 ): Renderer<E> {
   switch (mode) {
     case 'tty':
-      return createInkRenderer(model, streams, options.clock ?? (() => performance.now()));
+      return createLazyInkRenderer(model, streams, options.clock ?? (() => performance.now()));
     case 'plain':
       return createPlainRenderer(model, streams.stderr);
     case 'json':
@@ -124,73 +120,32 @@ function createRenderer<E extends PipelineSinkEvent, S>(
   }
 }
 
-function createInkRenderer<E extends PipelineSinkEvent, S>(
+/**
+ * Ink and React are loaded only when a terminal is drawn on (they are most of the CLI's start-up
+ * cost): events that arrive meanwhile are replayed once the view is ready.
+ */
+function createLazyInkRenderer<E extends PipelineSinkEvent, S>(
   model: ProgressModel<E, S>,
   streams: ProgressStreams,
   clock: () => number,
 ): Renderer<E> {
-  const { stderr } = streams;
-  let state = model.initial();
+  const buffered: E[] = [];
+  let inner: Renderer<E> | undefined;
   let closing: Promise<void> | undefined;
-  let pendingRedraw: NodeJS.Timeout | undefined;
-  let ticker: NodeJS.Timeout | undefined;
-  let lastRedrawAt = Number.NEGATIVE_INFINITY;
-  // Maps the clock onto the events' clock (`at`): the latest event's `at` plus the time since it arrived.
-  let anchor: { at: number; clockAt: number } | undefined;
-  let lastNow = 0;
-
-  const eventNow = (): number => {
-    if (anchor === undefined) return 0;
-    lastNow = Math.max(lastNow, anchor.at + (clock() - anchor.clockAt));
-    return lastNow;
-  };
-  const columns = (): number => streams.columns ?? (('columns' in stderr && stderr.columns) || DEFAULT_COLUMNS);
-  const view = () => createElement(model.View, { state, now: eventNow(), columns: columns() });
-
-  const ink = render(view(), { stdout: stderr, stderr, patchConsole: false, exitOnCtrlC: false, interactive: true });
-
-  const redraw = (): void => {
-    pendingRedraw = undefined;
-    lastRedrawAt = clock();
-    ink.rerender(view());
-  };
-  const requestRedraw = (): void => {
-    if (closing !== undefined || pendingRedraw !== undefined) return;
-    const wait = lastRedrawAt + MIN_REDRAW_INTERVAL_MS - clock();
-    if (wait <= 0) redraw();
-    else pendingRedraw = setTimeout(redraw, wait).unref();
-  };
-  // The ticker runs only while something is in progress: a finished or idle view never changes.
-  const updateTicker = (): void => {
-    const needed = closing === undefined && model.inProgress(state);
-    if (needed && ticker === undefined) ticker = setInterval(requestRedraw, TICK_INTERVAL_MS).unref();
-    if (!needed && ticker !== undefined) {
-      clearInterval(ticker);
-      ticker = undefined;
-    }
-  };
-  const onResize = (): void => requestRedraw();
-  if (streams.columns === undefined) stderr.on('resize', onResize);
-
+  const ready = Promise.all([import('./ink-renderer.js'), model.loadView()]).then(([module, View]) => {
+    inner = module.createInkRenderer({ ...model, View }, streams, clock);
+    for (const event of buffered.splice(0)) inner.sink(event);
+  });
   return {
     sink(event: E): void {
-      if (closing !== undefined) return;
-      if (model.onViewClock(event)) anchor = { at: event.at, clockAt: clock() };
-      state = model.fold(state, event);
-      updateTicker();
-      requestRedraw();
+      if (inner) inner.sink(event);
+      else buffered.push(event);
     },
     close(): Promise<void> {
-      if (closing !== undefined) return closing;
-      if (pendingRedraw !== undefined) clearTimeout(pendingRedraw);
-      pendingRedraw = undefined;
-      closing = ink.waitUntilExit().then(() => undefined);
-      updateTicker();
-      stderr.off('resize', onResize);
-      ink.rerender(view());
-      ink.unmount();
+      closing ??= ready.then(() => inner!.close());
       return closing;
     },
+    ready,
   };
 }
 

@@ -41,6 +41,7 @@ describe('tty pipeline renderer', () => {
   it('redraws at most every 100 ms however many lines a stage prints', async () => {
     const { stream } = fakeTerminal();
     const renderer = createPipelineRenderer('tty', { stderr: stream }, { clock });
+    await renderer.ready;
     const initial = views.renders;
     renderer.sink(RUN);
     expect(views.renders).toBe(initial + 1);
@@ -55,6 +56,7 @@ describe('tty pipeline renderer', () => {
   it('ticks once a second while a stage runs, through an inner done, and stops when no stage runs', async () => {
     const { stream } = fakeTerminal();
     const renderer = createPipelineRenderer('tty', { stderr: stream }, { clock });
+    await renderer.ready;
     renderer.sink(RUN);
     renderer.sink({ type: 'stage', at: 0, stage: 'integration', status: 'running' });
     advance(100);
@@ -82,6 +84,7 @@ describe('tty pipeline renderer', () => {
   it('keeps the run’s clock: forwarded events count from their own operation’s start', async () => {
     const { stream } = fakeTerminal();
     const renderer = createPipelineRenderer('tty', { stderr: stream }, { clock });
+    await renderer.ready;
     renderer.sink(RUN);
     advance(10_000);
     renderer.sink({ type: 'stage', at: 10_000, stage: 'integration', status: 'running' });
@@ -95,6 +98,7 @@ describe('tty pipeline renderer', () => {
   it('close leaves the final frame, stops ticking and ignores later events', async () => {
     const terminal = fakeTerminal({ columns: 60, rows: 30 });
     const renderer = createPipelineRenderer('tty', { stderr: terminal.stream }, { clock });
+    await renderer.ready;
     renderer.sink(RUN);
     renderer.sink({ type: 'stage', at: 0, stage: 'build', status: 'running' });
     renderer.sink({ type: 'stage', at: 1200, stage: 'build', status: 'passed' });

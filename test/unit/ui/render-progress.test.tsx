@@ -32,6 +32,7 @@ describe('tty renderer', () => {
   it('redraws at most every 100 ms however many events arrive', async () => {
     const { stream } = fakeTerminal();
     const renderer = createProgressRenderer('tty', { stderr: stream }, { clock });
+    await renderer.ready;
     const initial = views.renders;
     renderer.sink(UP);
     expect(views.renders).toBe(initial + 1);
@@ -48,6 +49,7 @@ describe('tty renderer', () => {
   it('ticks once a second while work is in progress, then stops', async () => {
     const { stream } = fakeTerminal();
     const renderer = createProgressRenderer('tty', { stderr: stream }, { clock });
+    await renderer.ready;
     renderer.sink(UP);
     renderer.sink({ type: 'service', at: 0, service: 'db', phase: 'creating' });
     advance(100);
@@ -69,6 +71,7 @@ describe('tty renderer', () => {
   it('does not tick while nothing is in progress', async () => {
     const { stream } = fakeTerminal();
     const renderer = createProgressRenderer('tty', { stderr: stream }, { clock });
+    await renderer.ready;
     renderer.sink(UP);
     advance(100);
     const idle = views.renders;
@@ -80,6 +83,7 @@ describe('tty renderer', () => {
   it('close leaves the final frame, stops ticking and ignores later events', async () => {
     const terminal = fakeTerminal({ columns: 60, rows: 30 });
     const renderer = createProgressRenderer('tty', { stderr: terminal.stream }, { clock });
+    await renderer.ready;
     renderer.sink(UP);
     renderer.sink({ type: 'service', at: 10, service: 'db', phase: 'creating' });
     renderer.sink({ type: 'service', at: 4210, service: 'db', phase: 'healthy' });
@@ -98,12 +102,14 @@ describe('tty renderer', () => {
   it('draws for the given width, else the stream width, and follows a resize', async () => {
     const fixed = fakeTerminal({ columns: 100, rows: 30 });
     const fixedRenderer = createProgressRenderer('tty', { stderr: fixed.stream, columns: 33 }, { clock });
+    await fixedRenderer.ready;
     fixedRenderer.sink(UP);
     expect(views.last?.columns).toBe(33);
     await fixedRenderer.close();
 
     const terminal = fakeTerminal({ columns: 70, rows: 30 });
     const renderer = createProgressRenderer('tty', { stderr: terminal.stream }, { clock });
+    await renderer.ready;
     renderer.sink(UP);
     expect(views.last?.columns).toBe(70);
     terminal.stream.columns = 41;
