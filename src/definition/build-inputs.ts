@@ -36,7 +36,13 @@ export async function buildContextFilter(build: Pick<BuildSpec, 'context' | 'doc
 /** envctl's state folder in a project (see state/); excluded from every build context. */
 const STATE_DIR = '.envctl';
 
-export async function hashBuildInputs(build: BuildSpec): Promise<BuildInputs> {
+/** Remembered file hashes (see state/hash-cache.ts); optional, hashing is the same without. */
+export interface FileHashLookup {
+  lookup(path: string, facts: { size: number; mtimeMs: number; ino: number }): string | undefined;
+  remember(path: string, facts: { size: number; mtimeMs: number; ino: number }, sha256: string): void;
+}
+
+export async function hashBuildInputs(build: BuildSpec, cache?: FileHashLookup): Promise<BuildInputs> {
   const included = await buildContextFilter(build);
   const dockerfile = posix.normalize(build.dockerfile.split(sep).join('/'));
   const files: string[] = [];
@@ -58,8 +64,15 @@ export async function hashBuildInputs(build: BuildSpec): Promise<BuildInputs> {
   for (const rel of files) {
     const absolute = join(build.context, rel);
     const info = await lstat(absolute);
-    const content = info.isSymbolicLink() ? `link:${await readlink(absolute)}` : await readFile(absolute);
-    const fileHash = createHash('sha256').update(content).digest('hex');
+    let fileHash: string;
+    if (info.isSymbolicLink()) {
+      fileHash = createHash('sha256').update(`link:${await readlink(absolute)}`).digest('hex');
+    } else {
+      const facts = { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
+      const known = cache?.lookup(absolute, facts);
+      fileHash = known ?? createHash('sha256').update(await readFile(absolute)).digest('hex');
+      if (known === undefined) cache?.remember(absolute, facts, fileHash);
+    }
     hash.update(`file ${rel} ${info.mode & 0o111 ? 'x' : '-'} ${fileHash}\n`);
   }
   return { digest: `sha256:${hash.digest('hex')}`, fileCount: files.length };

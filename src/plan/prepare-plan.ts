@@ -9,6 +9,7 @@ import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
 import type { Engine } from '../engine/engine.js';
 import { observeEngine } from '../engine/observe.js';
 import { EMPTY_OBSERVED_STATE, type ObservedState } from '../engine/types.js';
+import { FileHashCache } from '../state/hash-cache.js';
 import { planEnvironment, type Plan } from './plan.js';
 
 export interface PreparedPlan {
@@ -21,9 +22,12 @@ export interface PreparedPlan {
 /** Plans a loaded model against the engine (`undefined`: an empty engine, `--offline`). */
 export async function planAgainstEngine(model: EnvironmentModel, engine: Engine | undefined, removeOrphans: boolean): Promise<PreparedPlan> {
   const buildDigests: Record<string, string> = {};
+  const cache = await FileHashCache.load(model.projectDir, Date.now);
   for (const service of Object.values(model.services)) {
-    if (service.build) buildDigests[service.name] = (await hashBuildInputs(service.build)).digest;
+    if (service.build) buildDigests[service.name] = (await hashBuildInputs(service.build, cache)).digest;
   }
+  // The cache only saves time; a project folder that cannot be written to must not fail a plan.
+  await cache.save().catch(() => undefined);
   const imageRefs = Object.values(model.services).map((service) =>
     service.build ? builtImageRef(model.imageProject, service.name, buildDigests[service.name]!) : service.image!,
   );
