@@ -87,6 +87,8 @@ export interface EnvironmentModel {
   projectDir: string;
   /** Active services (profiles applied), in definition order. */
   services: Record<string, ServiceModel>;
+  /** Every service the definition declares, active or not (a disabled profile's service is no orphan). */
+  declaredServices: string[];
   volumes: Record<string, VolumeModel>;
   networks: Record<string, NetworkModel>;
   features: Record<string, boolean>;

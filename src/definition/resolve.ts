@@ -223,6 +223,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   const own: EnvironmentModel = {
     project,
     imageProject: project,
+    declaredServices: Object.keys(input.services),
     env: envName,
     prefix,
     file: file.path,
@@ -294,6 +295,7 @@ function mergeIncluded(into: EnvironmentModel, included: EnvironmentModel): Envi
   return {
     ...into,
     services: Object.assign(dict<ServiceModel>(), included.services, into.services),
+    declaredServices: [...new Set([...included.declaredServices, ...into.declaredServices])],
     volumes: Object.assign(dict<VolumeModel>(), included.volumes, into.volumes),
     networks: Object.assign(dict<NetworkModel>(), included.networks, into.networks),
     features: { ...included.features, ...into.features },

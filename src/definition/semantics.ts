@@ -89,7 +89,9 @@ export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>
   }
 
   out.push(...findCycles(input, locate));
-  out.push(...findPortClashes(input, isActive, locate));
+  // With every profile on (`*`: down, logs, exec look at all services) services that never run
+  // together may share a host port; that is no reason to refuse tearing them down.
+  if (!activeProfiles.has('*')) out.push(...findPortClashes(input, isActive, locate));
   return out;
 }
 

@@ -61,7 +61,9 @@ export class DockerEngine implements Engine {
   private readonly docker: Docker;
 
   constructor(private readonly endpoint: DockerEndpoint) {
-    this.docker = new Docker({ ...endpoint.options, timeout: CALL_TIMEOUT_MS });
+    // No client-wide timeout: docker-modem turns it into an idle timeout on every request, which
+    // would cut quiet builds, followed logs and long stops. Each call sets its own limit instead.
+    this.docker = new Docker(endpoint.options);
   }
 
   static fromEnv(env: Readonly<Record<string, string | undefined>>): DockerEngine {
@@ -106,10 +108,20 @@ export class DockerEngine implements Engine {
   }
 
   async existingImages(refs: readonly string[]): Promise<Set<string>> {
-    if (refs.length === 0) return new Set();
-    const images = await this.call('list images', () => this.docker.listImages());
-    const tags = new Set(images.flatMap((image) => image.RepoTags ?? []));
-    return new Set(refs.filter((ref) => tags.has(ref) || tags.has(ref.includes(':') ? ref : `${ref}:latest`)));
+    // Inspect resolves every form of reference the engine accepts (tags, digests, full names).
+    const present = await Promise.all(
+      [...new Set(refs)].map(async (ref) => {
+        const found = await this.call(`inspect image ${ref}`, () =>
+          this.docker
+            .getImage(ref)
+            .inspect()
+            .then(() => true)
+            .catch(ignoreStatus(404)),
+        );
+        return found ? ref : undefined;
+      }),
+    );
+    return new Set(present.filter((ref): ref is string => ref !== undefined));
   }
 
   async buildImage(spec: BuildSpec, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
@@ -139,6 +151,7 @@ export class DockerEngine implements Engine {
         abortSignal: signal,
       } as Docker.ImageBuildOptions);
     } catch (error) {
+      context.destroy();
       if (isConnectionError(error)) throw this.unreachable(error);
       throw new WorkFailedError('BUILD_FAILED', `building ${spec.tag} failed: ${messageOf(error)}`, undefined, error);
     }
@@ -177,9 +190,15 @@ export class DockerEngine implements Engine {
 
   async createContainer(spec: ContainerSpec): Promise<string> {
     const container = await this.call(`create container ${spec.name}`, () => this.docker.createContainer(toCreateOptions(spec)));
-    // Engines before API 1.44 attach one network at create time; the others are connected before start.
-    for (const network of spec.networks.slice(1)) {
-      await this.call(`connect ${spec.name} to ${network.name}`, () => this.docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases } }));
+    // Engines before API 1.44 attach one network at create time; the others are connected before
+    // start. A container that could not join them all is removed: its labels would claim it complete.
+    try {
+      for (const network of spec.networks.slice(1)) {
+        await this.call(`connect ${spec.name} to ${network.name}`, () => this.docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases } }));
+      }
+    } catch (error) {
+      await this.removeContainer(container.id).catch(() => undefined);
+      throw error;
     }
     return container.id;
   }

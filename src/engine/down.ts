@@ -34,7 +34,7 @@ export async function downEnvironment(options: DownOptions): Promise<DownResult>
   const startedAt = options.now();
   const at = () => Math.round(options.now() - startedAt);
   await engine.ping();
-  const lock = await lockEnvironment({ projectDir: model.projectDir, prefix: model.prefix, command: 'envctl down', now: () => new Date(options.now()) });
+  const lock = await lockEnvironment({ prefix: model.prefix, command: 'envctl down', now: () => new Date(options.now()) });
   try {
     const labels = environmentLabels(model.project, model.env);
     const containers = await engine.listContainers(labels);

@@ -159,7 +159,15 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     }
     const wanted = finalCondition(service, conditionsNeeded.get(action.name));
     if (action.kind !== 'keep') phase(action.name, wanted === 'service_healthy' ? 'health' : 'starting');
-    const readiness = await followUntilReady(options, containerId, wanted, tracker);
+    let readiness: Readiness;
+    try {
+      readiness = await followUntilReady(options, containerId, wanted, tracker);
+    } catch (error) {
+      // Dependants wait on this service's tracker: it must settle whatever happens.
+      phase(action.name, 'failed', messageOf(error));
+      outcome('failed', messageOf(error), containerId);
+      throw error;
+    }
     if (readiness.ok) {
       phase(action.name, action.kind === 'keep' ? 'unchanged' : readyPhase(wanted), readiness.detail);
       return outcome('ready', readiness.detail, containerId);

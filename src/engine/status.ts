@@ -43,7 +43,7 @@ export async function environmentStatus(model: EnvironmentModel, engine: Engine,
         ports: container.ports.map((port) => `${port.hostIp.includes(':') ? `[${port.hostIp}]` : port.hostIp}:${port.published}->${port.target}/${port.protocol}`),
         uptimeSeconds: details?.startedAt ? Math.max(0, Math.round((now() - Date.parse(details.startedAt)) / 1000)) : undefined,
         container: container.name,
-        orphan: !(service in model.services),
+        orphan: !model.declaredServices.includes(service),
       });
     }
   }

@@ -41,7 +41,7 @@ export async function upEnvironment(options: UpOptions): Promise<UpResult> {
   const startedAt = options.now();
   const model = await loadDefinition(options.load);
   const engineInfo = await options.engine.ping();
-  const lock = await lockEnvironment({ projectDir: model.projectDir, prefix: model.prefix, command: 'envctl up', now: () => new Date(options.now()) });
+  const lock = await lockEnvironment({ prefix: model.prefix, env: options.load.processEnv, command: 'envctl up', now: () => new Date(options.now()) });
   try {
     const prepared = await planAgainstEngine(model, options.engine, options.removeOrphans);
     checkImagesPresent(prepared);

@@ -261,7 +261,7 @@ async function stagingStage(context: StageContext): Promise<StageOutcome> {
   const output = outputCollector(context, 'staging');
   // Long-lived: `<name>-staging`, recreated only where images or configuration changed.
   const staging = deriveEnvironment(model, { project: `${model.project}-staging` });
-  const lock = await lockEnvironment({ projectDir: model.projectDir, prefix: staging.prefix, command: `envctl pipeline ${context.runId}`, now: () => new Date(options.now()) });
+  const lock = await lockEnvironment({ prefix: staging.prefix, env: options.load.processEnv, command: `envctl pipeline ${context.runId}`, now: () => new Date(options.now()) });
   try {
     const environment = await provision(staging, { ...provisionOptions(context, output) });
     const failure = provisioningFailure(environment);

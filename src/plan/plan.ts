@@ -124,7 +124,7 @@ export function planEnvironment({ model, observed, buildDigests, removeOrphans, 
   }
 
   for (const [name, containers] of byService) {
-    if (name in model.services) continue;
+    if (name in model.services || model.declaredServices.includes(name)) continue;
     for (const container of containers) {
       actions.push(
         removeOrphans

@@ -1,10 +1,12 @@
 /**
- * One writer per environment: `up`, `down` (and later pipeline and release) hold a lock under the
- * project's `.envctl/locks/`. A second writer is refused with the holder named; a lock left by a
- * process that no longer runs is reclaimed at once (and by proper-lockfile's staleness otherwise).
+ * One writer per environment: `up`, `down` and the pipeline's staging hold a lock named after the
+ * environment (project and env), in the user's state folder, so two definitions that drive the
+ * same containers (e.g. a root file that includes another) still exclude each other. A second
+ * writer is refused with the holder named; a lock left by a process that no longer runs is
+ * reclaimed at once (and by proper-lockfile's staleness otherwise).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
@@ -28,9 +30,19 @@ export function stateDir(projectDir: string): string {
   return join(projectDir, '.envctl');
 }
 
-export async function lockEnvironment(options: { projectDir: string; prefix: string; command: string; now: () => Date }): Promise<HeldLock> {
-  const dir = join(stateDir(options.projectDir), 'locks');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+/** Per-user state (locks): `$ENVCTL_STATE_HOME`, else `$XDG_STATE_HOME/envctl`, else `~/.local/state/envctl`. */
+export function userStateDir(env: Readonly<Record<string, string | undefined>>): string {
+  if (env.ENVCTL_STATE_HOME) return env.ENVCTL_STATE_HOME;
+  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'envctl');
+}
+
+export async function lockEnvironment(options: { prefix: string; command: string; now: () => Date; env?: Readonly<Record<string, string | undefined>> }): Promise<HeldLock> {
+  const dir = join(userStateDir(options.env ?? process.env), 'locks');
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new EnvironmentError('STATE_DIR', `cannot create the lock folder ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'set ENVCTL_STATE_HOME to a writable folder');
+  }
   const target = join(dir, options.prefix);
   const holderFile = `${target}.holder.json`;
   const attempt = () =>
@@ -40,7 +52,8 @@ export async function lockEnvironment(options: { projectDir: string; prefix: str
       update: STALE_MS / 3,
       retries: 0,
       onCompromised: () => {
-        // Another process took the lock over (ours went stale): keep going, the next write re-checks.
+        // Our lock went stale (the event loop was blocked for 15 s) and may have been taken over.
+        // The operation in progress finishes; its writes are idempotent and labelled.
       },
     });
   let release: () => Promise<void>;
@@ -50,8 +63,21 @@ export async function lockEnvironment(options: { projectDir: string; prefix: str
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
     const holder = await readHolder(holderFile);
     if (holder && holder.host === hostname() && !isAlive(holder.pid)) {
-      await rm(`${target}.lock`, { recursive: true, force: true });
-      release = await attempt();
+      // Reclaim atomically: of several processes finding the same dead holder, exactly one renames
+      // the lock away; the others then meet the winner's fresh lock and are refused.
+      const aside = `${target}.lock.stale-${process.pid}`;
+      const moved = await rename(`${target}.lock`, aside).then(
+        () => true,
+        () => false,
+      );
+      if (moved) await rm(aside, { recursive: true, force: true });
+      try {
+        release = await attempt();
+      } catch (retryError) {
+        if ((retryError as NodeJS.ErrnoException).code !== 'ELOCKED') throw retryError;
+        const winner = await readHolder(holderFile);
+        throw new EnvironmentError('LOCKED', `environment ${options.prefix} is locked by ${winner ? `PID ${winner.pid} (${winner.command})` : 'another envctl process'}`, 'wait for it to finish, or stop it');
+      }
     } else {
       const who = holder ? `PID ${holder.pid} (${holder.command}, since ${holder.since}${holder.host === hostname() ? '' : ` on ${holder.host}`})` : 'another envctl process';
       throw new EnvironmentError('LOCKED', `environment ${options.prefix} is locked by ${who}`, 'wait for it to finish, or stop it; a lock of a process that died is reclaimed automatically');

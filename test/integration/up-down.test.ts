@@ -186,7 +186,7 @@ describe('up', () => {
   it('refuses a second writer while the environment is locked, naming the holder', async () => {
     const file = await writeDefinition(topology());
     const model = await loadDefinition({ cwd: dir, file, processEnv: {} });
-    const held = await lockEnvironment({ projectDir: dir, prefix: model.prefix, command: 'envctl up', now: () => new Date() });
+    const held = await lockEnvironment({ prefix: model.prefix, command: 'envctl up', now: () => new Date() });
     try {
       await expect(up(topology())).rejects.toMatchObject({ code: 'LOCKED', exitCode: 3, message: expect.stringContaining(`locked by PID ${process.pid} (envctl up`) });
     } finally {

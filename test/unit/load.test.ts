@@ -191,3 +191,12 @@ describe('JSON Schema', () => {
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['services', 'volumes', 'networks', 'features', 'pipeline', 'environments']));
   });
 });
+
+describe('loading for teardown and inspection (every profile on)', () => {
+  it('accepts services of different profiles that publish the same host port', async () => {
+    const yaml = 'services:\n  v1: { image: api, ports: ["8080:80"], profiles: [v1] }\n  v2: { image: api, ports: ["8080:80"], profiles: [v2] }\n';
+    expect(Object.keys((await load(yaml, { profiles: ['v1'] })).services)).toEqual(['v1']);
+    expect(Object.keys((await load(yaml, { profiles: ['*'] })).services)).toEqual(['v1', 'v2']);
+    await expect(load(yaml, { profiles: ['v1', 'v2'] })).rejects.toMatchObject({ diagnostics: [expect.objectContaining({ code: 'PORT_CLASH' })] });
+  });
+});

@@ -220,3 +220,13 @@ describe('loopbackExposureWarning', () => {
     expect(loopbackExposureWarning('20.10.24', quiet)).toBeUndefined();
   });
 });
+
+describe('profiles and orphans', () => {
+  it('does not call the container of a disabled profile’s service an orphan', async () => {
+    const withDebug = await model(`${BASE}  debug:\n    image: busybox\n    profiles: [debug]\n`);
+    const debugOn = await loadDefinition({ cwd: dir, file: join(dir, 'envctl.yaml'), profiles: ['debug'], processEnv: {} });
+    const state = observed(debugOn, ['db', 'cache', 'web', 'debug'].map((name) => containerFrom(debugOn, name)));
+    const plan = planEnvironment({ model: withDebug, observed: state, buildDigests: {}, removeOrphans: true });
+    expect(plan.actions.filter((action) => action.kind === 'orphan' || action.kind === 'remove')).toEqual([]);
+  });
+});
