@@ -223,7 +223,7 @@ describe('loopbackExposureWarning', () => {
 
 describe('profiles and orphans', () => {
   it('does not call the container of a disabled profile’s service an orphan', async () => {
-    const withDebug = await model(`${BASE}  debug:\n    image: busybox\n    profiles: [debug]\n`);
+    const withDebug = await model(BASE.replace('volumes: { dbdata: {} }', '  debug:\n    image: busybox\n    profiles: [debug]\nvolumes: { dbdata: {} }'));
     const debugOn = await loadDefinition({ cwd: dir, file: join(dir, 'envctl.yaml'), profiles: ['debug'], processEnv: {} });
     const state = observed(debugOn, ['db', 'cache', 'web', 'debug'].map((name) => containerFrom(debugOn, name)));
     const plan = planEnvironment({ model: withDebug, observed: state, buildDigests: {}, removeOrphans: true });
