@@ -5,6 +5,7 @@
 import { styleText } from 'node:util';
 import { EnvctlError, type Diagnostic } from '../errors.js';
 import { DefinitionError } from '../errors.js';
+import { sanitizeTerminalText } from '../ui/sanitize.js';
 
 export interface TextStyle {
   color: boolean;
@@ -26,8 +27,9 @@ export function renderError(error: unknown, style: TextStyle & { debug: boolean 
     return `${body}\n\n${count} error${count === 1 ? '' : 's'} in the definition`;
   }
   if (error instanceof EnvctlError) {
-    const lines = [`${paint('red', 'error:')} ${error.message}`];
-    if (error.hint) lines.push(`  ${paint('cyan', 'hint:')} ${error.hint}`);
+    // Messages can carry container or build output: never let it send escapes to the terminal.
+    const lines = [`${paint('red', 'error:')} ${sanitizeTerminalText(error.message)}`];
+    if (error.hint) lines.push(`  ${paint('cyan', 'hint:')} ${sanitizeTerminalText(error.hint)}`);
     if (style.debug && error.stack) lines.push(paint('dim', error.stack));
     return lines.join('\n');
   }

@@ -9,7 +9,7 @@ import { writeJUnitFile } from '../pipeline/junit.js';
 import { notify } from '../pipeline/notify.js';
 import { runToJUnit } from '../pipeline/reports.js';
 import { runPipeline, type PipelineResult } from '../pipeline/runner.js';
-import { loadDefinition } from '../definition/resolve.js';
+import { sanitizeLine } from '../ui/sanitize.js';
 import { createPipelineRenderer } from '../ui/render-progress.js';
 
 export default class PipelineCommand extends EnvctlCommand {
@@ -61,9 +61,13 @@ export default class PipelineCommand extends EnvctlCommand {
       cancellation.dispose();
       await renderer.close();
     }
-    if (flags.junit) await writeJUnitFile(flags.junit, runToJUnit(result.record));
-    const model = await loadDefinition(load);
-    const notifyConfig = model.pipeline?.notify;
+    if (flags.junit) {
+      // A report that cannot be written is a warning: the run's own result and notification stand.
+      await writeJUnitFile(flags.junit, runToJUnit(result.record)).catch((error: unknown) =>
+        process.stderr.write(`warning: cannot write the JUnit report ${flags.junit}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`),
+      );
+    }
+    const notifyConfig = result.notify;
     if (notifyConfig) {
       const outcome = await notify(
         notifyConfig,
@@ -79,16 +83,17 @@ export default class PipelineCommand extends EnvctlCommand {
           stages: result.record.stages.map((stage) => ({ name: stage.name, status: stage.status, durationMs: stage.durationMs ?? 0 })),
           recordPath: result.recordPath,
         },
-        { cwd: model.projectDir, env: process.env, timeoutMs: 10_000, signal: AbortSignal.timeout(30_000) },
+        { cwd: result.projectDir, env: process.env, timeoutMs: 10_000, signal: AbortSignal.timeout(30_000) },
       );
       for (const sent of outcome.sent.filter((entry) => !entry.ok)) process.stderr.write(`warning: notification by ${sent.channel} failed: ${sent.detail}\n`);
     }
     if (!this.jsonEnabled()) {
       const failed = result.record.stages.find((stage) => stage.status === 'failed');
       if (failed) {
-        process.stderr.write(`\nstage ${failed.name} failed: ${failed.detail ?? ''}\n`);
-        for (const check of failed.results.filter((entry) => entry.status === 'failed')) process.stderr.write(`  ✗ ${check.name}: ${check.detail ?? ''}\n`);
-        if (failed.outputTail.length > 0) process.stderr.write(`last output of ${failed.name}:\n${failed.outputTail.slice(-20).map((line) => `  ${line}`).join('\n')}\n`);
+        // Details and output come from containers and commands: sanitised before they reach the terminal.
+        process.stderr.write(`\nstage ${failed.name} failed: ${sanitizeLine(failed.detail ?? '')}\n`);
+        for (const check of failed.results.filter((entry) => entry.status === 'failed')) process.stderr.write(`  ✗ ${sanitizeLine(check.name)}: ${sanitizeLine(check.detail ?? '')}\n`);
+        if (failed.outputTail.length > 0) process.stderr.write(`last output of ${failed.name}:\n${failed.outputTail.slice(-20).map((line) => `  ${sanitizeLine(line)}`).join('\n')}\n`);
       }
       process.stdout.write(`run ${result.runId} ${result.status} (${(result.durationMs / 1000).toFixed(1)}s); record: ${result.recordPath}\n`);
     }

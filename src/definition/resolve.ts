@@ -12,7 +12,7 @@ import { interpolateTree, type Variables } from './interpolate.js';
 import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
 import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type ResolvedDefinitionInput } from './schema.js';
 import { checkSemantics } from './semantics.js';
-import { parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
+import { fileDiagnostic, parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
 
 /** Looked for in the working directory, then in each parent, like Compose. */
 export const DEFINITION_FILE_NAMES = ['envctl.yaml', 'envctl.yml', 'compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
@@ -63,7 +63,14 @@ async function loadFile(options: LoadOptions): Promise<LoadedFile> {
   const text = await readDefinitionText(path, display);
   const { source, value } = parseDefinitionText(display, text);
   const dotenvPath = join(dirname(path), '.env');
-  const dotenv = (await exists(dotenvPath)) ? parseDotenv(await readFile(dotenvPath, 'utf8')) : {};
+  let dotenv: Record<string, string> = {};
+  if (await exists(dotenvPath)) {
+    try {
+      dotenv = parseDotenv(await readFile(dotenvPath, 'utf8'));
+    } catch (error) {
+      throw new DefinitionError([fileDiagnostic(displayPath(options.cwd, dotenvPath), 'DOTENV', `cannot read .env: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'the .env beside the definition must be a readable file')]);
+    }
+  }
   return { path, source, raw: stripExtensions(value, []) as Record<string, unknown>, dotenv };
 }
 

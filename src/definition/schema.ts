@@ -313,7 +313,7 @@ const perfSchema = z.strictObject({
       rps: z.number().positive().optional(),
     })
     .default({}),
-  tolerance: fraction.default(0.1).meta({ description: 'allowed regression against the last passing run' }),
+  tolerance: fraction.default(0.1).meta({ description: 'allowed regression against the median of recent passing runs' }),
 });
 
 const svcRef = (what: string, example: string) =>

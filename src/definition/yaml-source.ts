@@ -34,8 +34,13 @@ export interface ParsedSource {
 export async function readDefinitionText(path: string, display: string): Promise<string> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const info = await stat(path);
+    if (!info.isFile()) {
+      throw new DefinitionError([fileDiagnostic(display, 'NOT_A_FILE', 'the definition path is not a file', 'pass the YAML file itself with --file')]);
+    }
+    size = info.size;
   } catch (error) {
+    if (error instanceof DefinitionError) throw error;
     throw new DefinitionError([
       fileDiagnostic(display, 'FILE_NOT_FOUND', `cannot read the definition: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check the path given with --file'),
     ]);

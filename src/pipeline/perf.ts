@@ -1,7 +1,7 @@
 /**
  * The perf stage's measuring and judging: `generateLoad` drives autocannon against one URL for a
  * fixed time and connection count and returns the figures; `judgePerf` (pure) checks them against
- * the declared thresholds and against the last passing run's figures.
+ * the declared thresholds and against the baseline (the median of recent passing runs' figures).
  *
  * autocannon reports p50/p90/p97.5/p99 but not p95, and does not expose its histogram, so every
  * response's latency is also recorded here into an HDR histogram (µs resolution, 3 significant
@@ -165,7 +165,7 @@ const PERCENTILES = ['p50', 'p95', 'p99'] as const;
 /**
  * Judges measured figures. Thresholds are inclusive: a latency or error rate equal to its limit
  * passes, and so does a throughput equal to its minimum. One result per declared threshold, then,
- * when the last passing run's figures are given, one regression result per latency percentile
+ * when baseline figures are given, one regression result per latency percentile
  * and one for throughput:
  * - a percentile regresses when it rose by more than `tolerance` (fraction) of the previous value
  *   AND by more than LATENCY_REGRESSION_FLOOR_MS;
@@ -220,13 +220,13 @@ function judgeRegression(figures: LoadFigures, previous: LoadFigures, tolerance:
 
   for (const percentile of PERCENTILES) {
     const name = `${percentile} regression`;
-    const label = `${percentile} regression ≤ ${allowed} vs last passing run`;
+    const label = `${percentile} regression ≤ ${allowed} vs baseline`;
     if (figures.responses === 0) {
       results.push({ name, status: 'failed', detail: `${label}: no responses to measure` });
       continue;
     }
     if (previous.responses === 0) {
-      results.push({ name, status: 'passed', detail: `${label}: nothing to compare (the last passing run measured no responses)` });
+      results.push({ name, status: 'passed', detail: `${label}: nothing to compare (the baseline measured no responses)` });
       continue;
     }
     const value = figures.latencyMs[percentile];
@@ -247,7 +247,7 @@ function judgeRegression(figures: LoadFigures, previous: LoadFigures, tolerance:
   results.push({
     name: 'rps regression',
     status: -change > tolerance + EPSILON ? 'failed' : 'passed',
-    detail: `rps drop ≤ ${allowed} vs last passing run: ${figures.rps.toFixed(1)} req/s vs ${previous.rps.toFixed(1)} req/s (${formatChange(change)})`,
+    detail: `rps drop ≤ ${allowed} vs baseline: ${figures.rps.toFixed(1)} req/s vs ${previous.rps.toFixed(1)} req/s (${formatChange(change)})`,
   });
   return results;
 }

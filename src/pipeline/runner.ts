@@ -7,7 +7,7 @@
 import { builtImageRef, hashBuildInputs } from '../definition/build-inputs.js';
 import type { EnvironmentModel } from '../definition/model.js';
 import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
-import type { PipelineConfig, StageCommand } from '../definition/schema.js';
+import type { NotifyConfig, PipelineConfig, StageCommand } from '../definition/schema.js';
 import { EnvctlError, UsageError } from '../errors.js';
 import { STAGES, type EnvctlEvent, type PipelineSink, type StageName } from '../events.js';
 import type { Engine } from '../engine/engine.js';
@@ -48,6 +48,9 @@ export interface PipelineResult {
   durationMs: number;
   record: RunRecord;
   recordPath: string;
+  /** The `notify:` of the definition the run used (not re-read after the run). */
+  notify: NotifyConfig | undefined;
+  projectDir: string;
 }
 
 interface StageOutcome {
@@ -99,33 +102,46 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const context: StageContext = { options, model, runId, at, images: record.images };
   let failedStage: StageName | undefined;
   let failedCheck: string | undefined;
-  for (const [index, stage] of stages.entries()) {
-    const stageRecord = record.stages[index]!;
-    if (failedStage || options.signal.aborted) {
-      stageRecord.status = 'skipped';
-      stageRecord.detail = failedStage ? `${failedStage} failed` : 'cancelled';
-      options.emit({ type: 'stage', at: at(), stage, status: 'skipped', detail: stageRecord.detail });
-      continue;
+  try {
+    await runStages();
+  } catch (error) {
+    // A bug or a state write failure must not leave the record `running` for ever.
+    record.status = 'failed';
+    record.finishedAt = new Date(options.now()).toISOString();
+    record.durationMs = at();
+    await writeRunRecord(model.projectDir, record).catch(() => undefined);
+    throw error;
+  }
+
+  async function runStages(): Promise<void> {
+    for (const [index, stage] of stages.entries()) {
+      const stageRecord = record.stages[index]!;
+      if (failedStage || options.signal.aborted) {
+        stageRecord.status = 'skipped';
+        stageRecord.detail = failedStage ? `${failedStage} failed` : 'cancelled';
+        options.emit({ type: 'stage', at: at(), stage, status: 'skipped', detail: stageRecord.detail });
+        continue;
+      }
+      const stageStart = options.now();
+      stageRecord.status = 'running';
+      stageRecord.startedAt = new Date(stageStart).toISOString();
+      options.emit({ type: 'stage', at: at(), stage, status: 'running' });
+      let outcome: StageOutcome;
+      try {
+        outcome = await STAGE_RUNNERS[stage](context);
+      } catch (error) {
+        if (!(error instanceof EnvctlError) && !options.signal.aborted) throw error;
+        outcome = { status: 'failed', detail: options.signal.aborted ? 'cancelled' : error instanceof Error ? error.message : String(error), results: [], outputTail: [] };
+      }
+      Object.assign(stageRecord, { status: outcome.status, detail: outcome.detail, results: outcome.results, outputTail: outcome.outputTail, durationMs: Math.round(options.now() - stageStart) });
+      if (outcome.figures) stageRecord.figures = outcome.figures;
+      options.emit({ type: 'stage', at: at(), stage, status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) });
+      if (outcome.status === 'failed') {
+        failedStage = stage;
+        failedCheck = outcome.results.find((result) => result.status === 'failed')?.name;
+      }
+      recordPath = await writeRunRecord(model.projectDir, record);
     }
-    const stageStart = options.now();
-    stageRecord.status = 'running';
-    stageRecord.startedAt = new Date(stageStart).toISOString();
-    options.emit({ type: 'stage', at: at(), stage, status: 'running' });
-    let outcome: StageOutcome;
-    try {
-      outcome = await STAGE_RUNNERS[stage](context);
-    } catch (error) {
-      if (!(error instanceof EnvctlError) && !options.signal.aborted) throw error;
-      outcome = { status: 'failed', detail: options.signal.aborted ? 'cancelled' : error instanceof Error ? error.message : String(error), results: [], outputTail: [] };
-    }
-    Object.assign(stageRecord, { status: outcome.status, detail: outcome.detail, results: outcome.results, outputTail: outcome.outputTail, durationMs: Math.round(options.now() - stageStart) });
-    if (outcome.figures) stageRecord.figures = outcome.figures;
-    options.emit({ type: 'stage', at: at(), stage, status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) });
-    if (outcome.status === 'failed') {
-      failedStage = stage;
-      failedCheck = outcome.results.find((result) => result.status === 'failed')?.name;
-    }
-    recordPath = await writeRunRecord(model.projectDir, record);
   }
 
   const cancelled = options.signal.aborted;
@@ -139,7 +155,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       ? `run ${runId}: ${failedStage} failed${failedCheck ? ` (${failedCheck})` : ''} after ${seconds(record.durationMs)}`
       : `run ${runId}: ${stages.join(', ')} passed in ${seconds(record.durationMs)}`;
   options.emit({ type: 'pipeline-done', at: at(), ok: record.status === 'passed', cancelled, summary });
-  return { runId, project: model.project, env: model.env, status: record.status, failedStage, failedCheck, durationMs: record.durationMs, record, recordPath };
+  return { runId, project: model.project, env: model.env, status: record.status, failedStage, failedCheck, durationMs: record.durationMs, record, recordPath, notify: model.pipeline?.notify, projectDir: model.pipelineDir };
 }
 
 /** Passing runs whose median figures are the perf baseline (the newest this many), and the fewest that make one. */
@@ -370,7 +386,9 @@ async function runStageCommand(context: StageContext, stage: StageName, command:
     image,
     command: command.run,
     env: { ...baseEnv, ...internalUrls, ...(environment ? { ENVCTL_PROJECT: environment.model.project } : {}) },
-    labels: { [LABEL.project]: (environment?.model ?? model).project, [LABEL.env]: model.env, [LABEL.run]: context.runId },
+    // Without an environment (the build stage) the container belongs to the run, never to the
+    // developer's environment: `status`, `down` and `--remove-orphans` must not see it.
+    labels: { [LABEL.project]: environment ? environment.model.project : `${model.project}-run-${context.runId.slice(-4)}`, [LABEL.env]: model.env, [LABEL.run]: context.runId },
     namePrefix: `${(environment?.model ?? model).prefix}-${stage}`,
     network,
     timeoutMs: command.timeout,

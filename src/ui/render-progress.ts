@@ -132,12 +132,17 @@ function createLazyInkRenderer<E extends PipelineSinkEvent, S>(
   const buffered: E[] = [];
   let inner: Renderer<E> | undefined;
   let closing: Promise<void> | undefined;
-  const ready = Promise.all([import('./ink-renderer.js'), model.loadView()]).then(([module, View]) => {
-    inner = module.createInkRenderer({ ...model, View }, streams, clock);
-    for (const event of buffered.splice(0)) inner.sink(event);
-  });
+  const ready = Promise.all([import('./ink-renderer.js'), model.loadView()])
+    .then(([module, View]) => module.createInkRenderer({ ...model, View }, streams, clock))
+    // Progress must never take a command down: if the live view cannot start, print plain lines.
+    .catch(() => createPlainRenderer(model, streams.stderr))
+    .then((renderer) => {
+      inner = renderer;
+      for (const event of buffered.splice(0)) inner.sink(event);
+    });
   return {
     sink(event: E): void {
+      if (closing !== undefined) return;
       if (inner) inner.sink(event);
       else buffered.push(event);
     },

@@ -430,6 +430,7 @@ describe('no leaks, no crashes', () => {
         request.end();
       });
     for (let batch = 0; batch < 20; batch += 1) await Promise.all(Array.from({ length: 50 }, abortOne));
+    for (let i = 0; i < 10; i++) { console.log('DEBUG after aborts', baseline, openDescriptors(), JSON.stringify({ ...proxy.status(), metrics: undefined }), records.length); await sleep(500); }
     // Upgrade tunnels aborted by the client once established (reliability.md §2 row 35).
     const tunnelsAborted = await Promise.all(
       Array.from({ length: 20 }, async () => {

@@ -64,17 +64,17 @@ describe('judgePerf: regression against the last passing run', () => {
 
   type Case = { title: string; measured: LoadFigures; tolerance?: number; name: string; status: 'passed' | 'failed'; detail: string };
   const cases: Case[] = [
-    { title: 'p95 up within tolerance', measured: figures({ latencyMs: { p95: 42.1 } }), name: 'p95 regression', status: 'passed', detail: 'p95 regression ≤ 10% vs last passing run: 42.1 ms vs 40.0 ms (+5.3%)' },
-    { title: 'p95 up exactly by the tolerance', measured: figures({ latencyMs: { p95: 44 } }), name: 'p95 regression', status: 'passed', detail: 'p95 regression ≤ 10% vs last passing run: 44.0 ms vs 40.0 ms (+10.0%)' },
-    { title: 'p95 up beyond the tolerance', measured: figures({ latencyMs: { p95: 44.5 } }), name: 'p95 regression', status: 'failed', detail: 'p95 regression ≤ 10% vs last passing run: 44.5 ms vs 40.0 ms (+11.3%)' },
-    { title: 'p50 down (faster) passes', measured: figures({ latencyMs: { p50: 10 } }), name: 'p50 regression', status: 'passed', detail: 'p50 regression ≤ 10% vs last passing run: 10.0 ms vs 20.0 ms (-50.0%)' },
-    { title: 'p99 up beyond a wider tolerance', measured: figures({ latencyMs: { p99: 80 } }), tolerance: 0.25, name: 'p99 regression', status: 'failed', detail: 'p99 regression ≤ 25% vs last passing run: 80.0 ms vs 60.0 ms (+33.3%)' },
-    { title: 'p99 up within a wider tolerance', measured: figures({ latencyMs: { p99: 75 } }), tolerance: 0.25, name: 'p99 regression', status: 'passed', detail: 'p99 regression ≤ 25% vs last passing run: 75.0 ms vs 60.0 ms (+25.0%)' },
-    { title: 'throughput up passes', measured: figures({ rps: 300 }), name: 'rps regression', status: 'passed', detail: 'rps drop ≤ 10% vs last passing run: 300.0 req/s vs 200.0 req/s (+50.0%)' },
-    { title: 'throughput down exactly by the tolerance', measured: figures({ rps: 180 }), name: 'rps regression', status: 'passed', detail: 'rps drop ≤ 10% vs last passing run: 180.0 req/s vs 200.0 req/s (-10.0%)' },
-    { title: 'throughput down beyond the tolerance', measured: figures({ rps: 179 }), name: 'rps regression', status: 'failed', detail: 'rps drop ≤ 10% vs last passing run: 179.0 req/s vs 200.0 req/s (-10.5%)' },
-    { title: 'zero tolerance: any rise fails', measured: figures({ latencyMs: { p95: 42.5 } }), tolerance: 0, name: 'p95 regression', status: 'failed', detail: 'p95 regression ≤ 0% vs last passing run: 42.5 ms vs 40.0 ms (+6.3%)' },
-    { title: 'no responses now: latency regression fails', measured: figures({ responses: 0, requests: 3, errors: 3, errorRate: 1, rps: 0, latencyMs: { p50: 0, p95: 0, p99: 0, mean: 0, max: 0 } }), name: 'p50 regression', status: 'failed', detail: 'p50 regression ≤ 10% vs last passing run: no responses to measure' },
+    { title: 'p95 up within tolerance', measured: figures({ latencyMs: { p95: 42.1 } }), name: 'p95 regression', status: 'passed', detail: 'p95 regression ≤ 10% vs baseline: 42.1 ms vs 40.0 ms (+5.3%)' },
+    { title: 'p95 up exactly by the tolerance', measured: figures({ latencyMs: { p95: 44 } }), name: 'p95 regression', status: 'passed', detail: 'p95 regression ≤ 10% vs baseline: 44.0 ms vs 40.0 ms (+10.0%)' },
+    { title: 'p95 up beyond the tolerance', measured: figures({ latencyMs: { p95: 44.5 } }), name: 'p95 regression', status: 'failed', detail: 'p95 regression ≤ 10% vs baseline: 44.5 ms vs 40.0 ms (+11.3%)' },
+    { title: 'p50 down (faster) passes', measured: figures({ latencyMs: { p50: 10 } }), name: 'p50 regression', status: 'passed', detail: 'p50 regression ≤ 10% vs baseline: 10.0 ms vs 20.0 ms (-50.0%)' },
+    { title: 'p99 up beyond a wider tolerance', measured: figures({ latencyMs: { p99: 80 } }), tolerance: 0.25, name: 'p99 regression', status: 'failed', detail: 'p99 regression ≤ 25% vs baseline: 80.0 ms vs 60.0 ms (+33.3%)' },
+    { title: 'p99 up within a wider tolerance', measured: figures({ latencyMs: { p99: 75 } }), tolerance: 0.25, name: 'p99 regression', status: 'passed', detail: 'p99 regression ≤ 25% vs baseline: 75.0 ms vs 60.0 ms (+25.0%)' },
+    { title: 'throughput up passes', measured: figures({ rps: 300 }), name: 'rps regression', status: 'passed', detail: 'rps drop ≤ 10% vs baseline: 300.0 req/s vs 200.0 req/s (+50.0%)' },
+    { title: 'throughput down exactly by the tolerance', measured: figures({ rps: 180 }), name: 'rps regression', status: 'passed', detail: 'rps drop ≤ 10% vs baseline: 180.0 req/s vs 200.0 req/s (-10.0%)' },
+    { title: 'throughput down beyond the tolerance', measured: figures({ rps: 179 }), name: 'rps regression', status: 'failed', detail: 'rps drop ≤ 10% vs baseline: 179.0 req/s vs 200.0 req/s (-10.5%)' },
+    { title: 'zero tolerance: any rise fails', measured: figures({ latencyMs: { p95: 42.5 } }), tolerance: 0, name: 'p95 regression', status: 'failed', detail: 'p95 regression ≤ 0% vs baseline: 42.5 ms vs 40.0 ms (+6.3%)' },
+    { title: 'no responses now: latency regression fails', measured: figures({ responses: 0, requests: 3, errors: 3, errorRate: 1, rps: 0, latencyMs: { p50: 0, p95: 0, p99: 0, mean: 0, max: 0 } }), name: 'p50 regression', status: 'failed', detail: 'p50 regression ≤ 10% vs baseline: no responses to measure' },
   ];
 
   it.each(cases)('$title', ({ measured, tolerance, name, status, detail }) => {
@@ -100,9 +100,9 @@ describe('judgePerf: regression against the last passing run', () => {
 describe('judgePerf: the latency noise floor', () => {
   const fast = figures({ latencyMs: { p50: 0.8, p95: 1.2, p99: 2 }, rps: 5000 });
   const cases: Array<{ title: string; p50: number; status: 'passed' | 'failed'; detail: string }> = [
-    { title: '0.8 ms → 1.0 ms (+25%) is noise', p50: 1, status: 'passed', detail: 'p50 regression ≤ 10% vs last passing run: 1.0 ms vs 0.8 ms (+25.0%, within the 2 ms noise floor)' },
-    { title: `a rise of exactly ${LATENCY_REGRESSION_FLOOR_MS} ms is still noise`, p50: 0.8 + LATENCY_REGRESSION_FLOOR_MS, status: 'passed', detail: 'p50 regression ≤ 10% vs last passing run: 2.8 ms vs 0.8 ms (+250.0%, within the 2 ms noise floor)' },
-    { title: 'a rise just past the floor and the tolerance fails', p50: 2.9, status: 'failed', detail: 'p50 regression ≤ 10% vs last passing run: 2.9 ms vs 0.8 ms (+262.5%)' },
+    { title: '0.8 ms → 1.0 ms (+25%) is noise', p50: 1, status: 'passed', detail: 'p50 regression ≤ 10% vs baseline: 1.0 ms vs 0.8 ms (+25.0%, within the 2 ms noise floor)' },
+    { title: `a rise of exactly ${LATENCY_REGRESSION_FLOOR_MS} ms is still noise`, p50: 0.8 + LATENCY_REGRESSION_FLOOR_MS, status: 'passed', detail: 'p50 regression ≤ 10% vs baseline: 2.8 ms vs 0.8 ms (+250.0%, within the 2 ms noise floor)' },
+    { title: 'a rise just past the floor and the tolerance fails', p50: 2.9, status: 'failed', detail: 'p50 regression ≤ 10% vs baseline: 2.9 ms vs 0.8 ms (+262.5%)' },
   ];
 
   it.each(cases)('$title', ({ p50, status, detail }) => {

@@ -5,7 +5,7 @@
  */
 
 /** Placeholders, in the order they are applied (quoted text first: it may contain anything). */
-export const PLACEHOLDERS = { string: '<str>', uuid: '<uuid>', hex: '<hex>', number: '<num>' } as const;
+export const PLACEHOLDERS = { string: '<str>', time: '<time>', uuid: '<uuid>', hex: '<hex>', number: '<num>' } as const;
 
 // ANSI colour and cursor sequences some loggers add on a TTY.
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]/g;
@@ -14,19 +14,22 @@ const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]/g;
 const DOUBLE_QUOTED = /(?<!\w)"(?:[^"\\\n]|\\.)*"(?!\w)/g;
 const SINGLE_QUOTED = /(?<!\w)'(?:[^'\\\n]|\\.)*'(?!\w)/g;
 const BACKTICK_QUOTED = /(?<!\w)`[^`\n]*`(?!\w)/g;
+// ISO-8601 dates and date-times (the "T12" hour would otherwise stay glued to the letter).
+const TIMESTAMP = /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 const PREFIXED_HEX = /\b0x[0-9a-f]+\b/gi;
 // Bare hex runs of 8+ characters with at least one digit and one letter: ids, hashes, addresses.
 // Words that happen to be hex ("deadbeef", "accede") have no digit and stay; all-digit runs are numbers.
 const BARE_HEX = /\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi;
-// Digits not glued to a preceding letter, so "utf8", "sha256", "v2" and "h2c" stay; "42ms" becomes "<num>ms".
-const NUMBER = /(?<![A-Za-z_])\d+(?:\.\d+)?/g;
+// Whole digit runs not glued to a preceding letter, so "utf8", "sha256", "v2" and "h2c" stay;
+// "42ms" becomes "<num>ms".
+const NUMBER = /(?<![A-Za-z_\d])\d+(?:\.\d+)?/g;
 const SPACES = /\s+/g;
 
 /**
- * The fingerprint of one log line: quoted strings, UUIDs, hex values and numbers replaced by
- * `<str>`, `<uuid>`, `<hex>`, `<num>`; ANSI sequences removed; runs of whitespace collapsed.
- * Timestamps reduce to their punctuation (`<num>-<num>-<num>T<num>:<num>:<num>Z`), identical on every line.
+ * The fingerprint of one log line: quoted strings, ISO timestamps, UUIDs, hex values and numbers
+ * replaced by `<str>`, `<time>`, `<uuid>`, `<hex>`, `<num>`; ANSI sequences removed; runs of
+ * whitespace collapsed; so values that change from line to line leave no trace.
  */
 export function fingerprint(line: string): string {
   return line
@@ -34,6 +37,7 @@ export function fingerprint(line: string): string {
     .replace(DOUBLE_QUOTED, PLACEHOLDERS.string)
     .replace(SINGLE_QUOTED, PLACEHOLDERS.string)
     .replace(BACKTICK_QUOTED, PLACEHOLDERS.string)
+    .replace(TIMESTAMP, PLACEHOLDERS.time)
     .replace(UUID, PLACEHOLDERS.uuid)
     .replace(PREFIXED_HEX, PLACEHOLDERS.hex)
     .replace(BARE_HEX, PLACEHOLDERS.hex)

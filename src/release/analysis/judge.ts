@@ -420,7 +420,7 @@ function passedMessage(stats: VerdictStats, latency: LatencyTestStats): string {
 function fmt(value: number): string {
   if (Number.isInteger(value)) return String(value);
   const magnitude = Math.abs(value);
-  if (magnitude >= 1e-3 && magnitude < 1e6) return String(Number(value.toPrecision(3)));
+  if (magnitude >= 1e-4 && magnitude < 1e6) return String(Number(value.toPrecision(3)));
   return value.toExponential(2);
 }
 

@@ -252,7 +252,8 @@ function medianOfDifferences(xs: Float64Array, ys: Float64Array): number {
   const yDesc = ys.slice().reverse();
   const half = Math.floor(total / 2);
   if (total % 2 === 1) return kthSmallestDifference(xs, yDesc, half + 1);
-  return (kthSmallestDifference(xs, yDesc, half) + kthSmallestDifference(xs, yDesc, half + 1)) / 2;
+  const lower = kthSmallestDifference(xs, yDesc, half);
+  return (lower + smallestDifferenceAbove(xs, yDesc, lower, half)) / 2;
 }
 
 /**
@@ -268,6 +269,8 @@ function kthSmallestDifference(xs: Float64Array, yDesc: Float64Array, k: number)
   const hi = new Int32Array(rows).fill(cols);
   const countLe = new Int32Array(rows);
   const countLt = new Int32Array(rows);
+  const middles = new Float64Array(rows);
+  const widths = new Float64Array(rows);
   for (;;) {
     let below = 0;
     let remaining = 0;
@@ -282,7 +285,18 @@ function kthSmallestDifference(xs: Float64Array, yDesc: Float64Array, k: number)
       rest.sort();
       return rest[k - 1 - below]!;
     }
-    const pivot = weightedMedianOfRowMiddles(xs, yDesc, lo, hi, remaining);
+    // Each non-empty row's middle candidate, weighted by its number of candidates: pivoting on their
+    // weighted median removes at least a quarter of the remaining candidates every round.
+    let n = 0;
+    for (let i = 0; i < rows; i++) {
+      const width = hi[i]! - lo[i]!;
+      if (width > 0) {
+        middles[n] = xs[i]! - yDesc[(lo[i]! + hi[i]!) >>> 1]!;
+        widths[n] = width;
+        n++;
+      }
+    }
+    const pivot = weightedMedian(middles, widths, n, remaining / 2);
     // Staircase: counts per row of differences ≤ pivot (and < pivot); non-increasing down the rows.
     let totalLe = 0;
     let totalLt = 0;
@@ -306,27 +320,71 @@ function kthSmallestDifference(xs: Float64Array, yDesc: Float64Array, k: number)
   }
 }
 
-/**
- * Each non-empty row's middle candidate, weighted by its number of candidates; the weighted median
- * of those guarantees that every round removes at least a quarter of the remaining candidates.
- */
-function weightedMedianOfRowMiddles(xs: Float64Array, yDesc: Float64Array, lo: Int32Array, hi: Int32Array, remaining: number): number {
-  const values: number[] = [];
-  const weights: number[] = [];
+/** The (k+1)-th smallest difference given that `value` is the k-th: `value` again if it repeats, else the next larger one. */
+function smallestDifferenceAbove(xs: Float64Array, yDesc: Float64Array, value: number, k: number): number {
+  let countLe = 0;
+  let next = Infinity;
+  let j = yDesc.length;
   for (let i = 0; i < xs.length; i++) {
-    const width = hi[i]! - lo[i]!;
-    if (width > 0) {
-      values.push(xs[i]! - yDesc[(lo[i]! + hi[i]!) >>> 1]!);
-      weights.push(width);
+    while (j > 0 && xs[i]! - yDesc[j - 1]! > value) j--;
+    countLe += j;
+    // Row i's first difference above `value` sits at column j.
+    if (j < yDesc.length) next = Math.min(next, xs[i]! - yDesc[j]!);
+  }
+  return countLe > k ? value : next;
+}
+
+/**
+ * The smallest value whose cumulative weight (values ascending) reaches `half`, by quickselect with
+ * a median-of-three pivot and three-way partitioning: expected O(n), deterministic, reorders
+ * `values[0, n)` and `weights[0, n)` together in place.
+ */
+function weightedMedian(values: Float64Array, weights: Float64Array, n: number, half: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  let need = half;
+  for (;;) {
+    if (lo >= hi) return values[lo]!;
+    const a = values[lo]!;
+    const b = values[(lo + hi) >>> 1]!;
+    const c = values[hi]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    // Dutch national flag: [lo, lt) < pivot, [lt, i) = pivot, (gt, hi] > pivot.
+    let lt = lo;
+    let gt = hi;
+    let i = lo;
+    let weightLess = 0;
+    let weightEqual = 0;
+    while (i <= gt) {
+      const v = values[i]!;
+      if (v < pivot) {
+        weightLess += weights[i]!;
+        swap(values, weights, lt++, i++);
+      } else if (v > pivot) {
+        swap(values, weights, i, gt--);
+      } else {
+        weightEqual += weights[i]!;
+        i++;
+      }
+    }
+    if (need <= weightLess) {
+      hi = lt - 1;
+    } else if (need <= weightLess + weightEqual) {
+      return pivot;
+    } else {
+      need -= weightLess + weightEqual;
+      lo = gt + 1;
     }
   }
-  const order = values.map((_, index) => index).sort((a, b) => values[a]! - values[b]! || a - b);
-  let cumulative = 0;
-  for (const index of order) {
-    cumulative += weights[index]!;
-    if (2 * cumulative >= remaining) return values[index]!;
-  }
-  return values[order[order.length - 1]!]!;
+}
+
+function swap(values: Float64Array, weights: Float64Array, i: number, j: number): void {
+  const v = values[i]!;
+  values[i] = values[j]!;
+  values[j] = v;
+  const w = weights[i]!;
+  weights[i] = weights[j]!;
+  weights[j] = w;
 }
 
 /** Median (average of the two middle values for an even count). @throws RangeError when empty. */
