@@ -42,7 +42,8 @@ export async function downEnvironment(options: DownOptions): Promise<DownResult>
 
     const removedContainers: string[] = [];
     for (const level of stopLevels(model, containers)) {
-      await Promise.all(
+      // Every container of a level is settled before anything fails: the lock is not released under running removals.
+      const results = await Promise.allSettled(
         level.map(async (container) => {
           emit({ type: 'service', at: at(), service: container.service, phase: 'stopping' });
           await engine.stopContainer(container.id, stopTimeoutSeconds(model.services[container.service]));
@@ -51,6 +52,8 @@ export async function downEnvironment(options: DownOptions): Promise<DownResult>
           emit({ type: 'service', at: at(), service: container.service, phase: 'removed' });
         }),
       );
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
     }
 
     const removedNetworks: string[] = [];

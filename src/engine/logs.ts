@@ -48,15 +48,20 @@ export async function* followLogs(model: EnvironmentModel, engine: Engine, selec
     return { container, iterator };
   });
   const pending = new Map(sources.map((source, index) => [index, source.iterator.next().then((result) => ({ index, result }))]));
-  while (pending.size > 0) {
-    const { index, result } = await Promise.race(pending.values());
-    if (result.done) {
-      pending.delete(index);
-      continue;
+  try {
+    while (pending.size > 0) {
+      const { index, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(index);
+        continue;
+      }
+      const source = sources[index]!;
+      pending.set(index, source.iterator.next().then((next) => ({ index, result: next })));
+      yield { service: source.container.service, ...result.value };
     }
-    const source = sources[index]!;
-    pending.set(index, source.iterator.next().then((next) => ({ index, result: next })));
-    yield { service: source.container.service, ...result.value };
+  } finally {
+    // One stream failing (or the consumer stopping) closes the others: no stream keeps the process alive.
+    await Promise.allSettled(sources.map((source) => source.iterator.return?.()));
   }
 }
 
