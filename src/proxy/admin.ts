@@ -1,0 +1,185 @@
+/**
+ * The proxy's control API, on a unix socket only (reliability.md §3: never on the data port, like
+ * Envoy's admin endpoint). The socket file is 0600, so only its owner can connect.
+ *
+ * - `GET /healthz` → 200 `{"ok":true}`
+ * - `GET /status` → 200 with weights, step, in-flight count and per-arm metrics
+ * - `PUT /weights` with `{"canary":n,"baseline":n,"prod":n}` → 200 with the new weights, or 400 with
+ *   the reason (integers ≥ 0, exactly these three keys, sum 100); 413 beyond 4 KiB.
+ */
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { EnvironmentError } from '../errors.js';
+import { validateWeights } from './routing.js';
+import type { Weights } from './types.js';
+
+/** What the admin API needs from the proxy. */
+export interface AdminControl {
+  /** JSON-serialisable. */
+  status(): unknown;
+  /** Throws a RangeError naming the problem when the weights are invalid. */
+  setWeights(weights: Weights): void;
+}
+
+export interface AdminServer {
+  readonly socketPath: string;
+  /** Stops the API, closes its connections and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** Largest accepted `PUT /weights` body, in bytes. */
+const MAX_BODY_BYTES = 4096;
+/** How long a stale-socket probe may take before the path is considered taken, ms. */
+const PROBE_TIMEOUT_MS = 1000;
+
+export async function startAdminServer(socketPath: string, control: AdminControl): Promise<AdminServer> {
+  await removeStaleSocket(socketPath);
+  const server = createServer({ headersTimeout: 5000, requestTimeout: 10_000, maxHeaderSize: 8192 }, (request, response) => {
+    handle(request, response, control);
+  });
+  server.on('error', () => undefined);
+  await listenPrivately(server, socketPath);
+  return {
+    socketPath,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          unlink(socketPath).catch(() => undefined).finally(resolve);
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function handle(request: IncomingMessage, response: ServerResponse, control: AdminControl): void {
+  request.on('error', () => undefined);
+  response.on('error', () => undefined);
+  const path = (request.url ?? '/').split('?')[0];
+  const route = `${request.method ?? ''} ${path ?? ''}`;
+  switch (route) {
+    case 'GET /healthz':
+      return sendJson(response, 200, { ok: true });
+    case 'GET /status':
+      return sendJson(response, 200, control.status());
+    case 'PUT /weights':
+      return void readBody(request).then(
+        (body) => putWeights(body, response, control),
+        (error: unknown) => sendJson(response, error instanceof BodyTooLargeError ? 413 : 400, { error: (error as Error).message }),
+      );
+    default: {
+      const allowed = path === '/weights' ? 'PUT' : path === '/status' || path === '/healthz' ? 'GET' : undefined;
+      if (allowed) {
+        response.setHeader('allow', allowed);
+        return sendJson(response, 405, { error: `${request.method ?? ''} not allowed on ${path}; use ${allowed}` });
+      }
+      return sendJson(response, 404, { error: `no such endpoint: ${path ?? ''} (GET /status, GET /healthz, PUT /weights)` });
+    }
+  }
+}
+
+function putWeights(body: string, response: ServerResponse, control: AdminControl): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    return sendJson(response, 400, { error: `body is not JSON: ${(error as Error).message}` });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return sendJson(response, 400, { error: 'body must be a JSON object {"canary":n,"baseline":n,"prod":n}' });
+  }
+  let weights: Weights;
+  try {
+    weights = validateWeights(parsed as Weights);
+    control.setWeights(weights);
+  } catch (error) {
+    // RangeError: the weights are invalid. Anything else is a proxy bug, reported rather than thrown
+    // from a stream callback (it would become an unhandled rejection).
+    return sendJson(response, error instanceof RangeError ? 400 : 500, { error: (error as Error).message });
+  }
+  sendJson(response, 200, { weights });
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(new BodyTooLargeError(`body larger than ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+/**
+ * Binds with umask 0177 so the socket is created 0600 (no window in which others could connect),
+ * then chmods it anyway: `process.umask` cannot be changed in worker threads.
+ */
+async function listenPrivately(server: Server, socketPath: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new EnvironmentError('ADMIN_SOCKET_UNAVAILABLE', `cannot listen on the admin socket ${socketPath}: ${error.message}`, undefined, error)),
+    );
+    let previous: number | undefined;
+    try {
+      previous = process.umask(0o177);
+    } catch {
+      previous = undefined;
+    }
+    try {
+      // For a path, Node binds synchronously inside listen(), so the umask applies to the bind.
+      server.listen(socketPath, () => resolve());
+    } finally {
+      if (previous !== undefined) process.umask(previous);
+    }
+  });
+  await chmod(socketPath, 0o600);
+}
+
+/**
+ * A socket file left by a crashed proxy is removed; one that still answers belongs to a running proxy
+ * and is an error. Anything that is not a socket is never touched.
+ */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  const stats = await lstat(socketPath).catch(() => undefined);
+  if (!stats) return;
+  if (!stats.isSocket()) {
+    throw new EnvironmentError('ADMIN_SOCKET_UNAVAILABLE', `admin socket path ${socketPath} exists and is not a socket`, 'choose another path or remove the file');
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(socketPath);
+    const timer = setTimeout(() => {
+      probe.destroy();
+      resolve(true);
+    }, PROBE_TIMEOUT_MS);
+    probe.once('connect', () => {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (alive) {
+    throw new EnvironmentError('ADMIN_SOCKET_IN_USE', `admin socket ${socketPath} is in use by another proxy`, 'stop the other proxy or choose another socket path');
+  }
+  await unlink(socketPath);
+}

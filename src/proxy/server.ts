@@ -1,0 +1,776 @@
+/**
+ * The weighted reverse proxy of the release stage (canary.md §3.1-3.2, reliability.md rows 19-28).
+ * Plain `node:http` on both sides, no proxy library (the unmaintained http-proxy leaked sockets and
+ * crashed on peer errors).
+ *
+ * Per request: read the route key and any override, ask the Router for an arm, forward over that
+ * arm's keep-alive agent with bodies streamed both ways, and append one RequestRecord. The arm is
+ * fixed when the request arrives, so a weight change only affects later requests.
+ *
+ * Failure rules:
+ * - Nothing has been sent upstream until the connection is established (the body is piped only then).
+ *   A connect failure of GET/HEAD/OPTIONS is retried once on another arm with weight > 0; everything
+ *   else answers 502. Never a retry once connected (the upstream may have acted on the request).
+ * - One deadline per request (`upstreamTimeout`, retry included) up to the response headers → 504.
+ *   After the headers, `upstreamIdleTimeout` of silence cuts the response.
+ * - A client that goes away destroys the upstream request; an upstream that goes away mid-body
+ *   destroys the client response (a truncated body is never passed off as complete).
+ * - Request parsing is Node's strict llhttp (never `insecureHTTPParser`), plus: at most
+ *   `maxHeaderCount` header fields (431), and `Transfer-Encoding` must be exactly `chunked` (400).
+ *   Framing headers are regenerated upstream, never copied, so a request cannot be re-framed.
+ */
+import { Agent, createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { EnvironmentError } from '../errors.js';
+import { startAdminServer, type AdminServer } from './admin.js';
+import { createProxyMetrics, STATUS_CLIENT_CLOSED, STATUS_SWITCHING_PROTOCOLS, type MetricsSnapshot } from './metrics.js';
+import { parseTargetOverride, routeKeyOf, TARGET_HEADER } from './route-key.js';
+import { ARMS, type Arm, type RequestRecord, type Router, type UpstreamError, type Weights } from './types.js';
+
+export interface Upstream {
+  host: string;
+  port: number;
+}
+
+/** Timeouts in ms, sizes in bytes. */
+export interface ProxyLimits {
+  /** Client must send the complete request headers within this (slowloris) → 408 and close. */
+  headersTimeout: number;
+  /** Client must send the complete request, body included, within this → 408. ≥ headersTimeout. */
+  requestTimeout: number;
+  /** Idle client keep-alive connections are closed after this. */
+  keepAliveTimeout: number;
+  /** From the request's arrival to the upstream's response headers, retry included → 504. */
+  upstreamTimeout: number;
+  /** Once the response has started: no bytes either way for this long cuts it (0: never). */
+  upstreamIdleTimeout: number;
+  /**
+   * Idle upstream keep-alive sockets are closed after this. Keep it below the backends' own
+   * keep-alive timeout (Node's default is 5 s), or a request can race the backend's close.
+   */
+  upstreamFreeSocketTimeout: number;
+  /** `close()` lets in-flight requests and tunnels run this long, then cuts them. */
+  drainTimeout: number;
+  /** Request line + headers → 431 beyond. */
+  maxHeaderSize: number;
+  /** Header fields per request → 431 beyond. */
+  maxHeaderCount: number;
+}
+
+export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({
+  headersTimeout: 10_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 5_000,
+  upstreamTimeout: 10_000,
+  upstreamIdleTimeout: 60_000,
+  upstreamFreeSocketTimeout: 4_000,
+  drainTimeout: 10_000,
+  maxHeaderSize: 16_384,
+  maxHeaderCount: 100,
+});
+
+export interface ProxyOptions extends Partial<ProxyLimits> {
+  upstreams: Readonly<Record<Arm, Upstream>>;
+  router: Router;
+  /** Data-port address; default 127.0.0.1 (reliability.md §3) and an ephemeral port. */
+  host?: string;
+  port?: number;
+  /** Step number written into every record; change with `setStep`. Default 0. */
+  step?: number;
+  /** Called once per finished request, synchronously; exceptions go to `onError`. */
+  record?: (record: RequestRecord) => void;
+  /** Admin API unix socket (0600); none when omitted. */
+  adminSocketPath?: string;
+  /** Cookie whose value is the sticky client key when the router is sticky. Default `envctl_client`. */
+  stickyCookie?: string;
+  /** Problems that are not a request's: a record callback that threw, a server error. */
+  onError?: (error: Error) => void;
+}
+
+export interface ProxyStatus {
+  weights: Weights;
+  step: number;
+  /** HTTP requests between arrival and their record. */
+  inFlight: number;
+  /** Open upgrade (WebSocket) tunnels. */
+  tunnels: number;
+  draining: boolean;
+  metrics: MetricsSnapshot;
+}
+
+export interface ProxyHandle {
+  readonly host: string;
+  readonly port: number;
+  readonly adminSocketPath: string | undefined;
+  /** Validated (RangeError); applies to requests that arrive afterwards. */
+  setWeights(weights: Weights): void;
+  weights(): Weights;
+  setStep(step: number): void;
+  status(): ProxyStatus;
+  /**
+   * Drains: stops accepting, lets in-flight requests and tunnels finish for up to `drainTimeout`,
+   * then destroys what is left. Resolves when every socket is closed. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_STICKY_COOKIE = 'envctl_client';
+
+/** Methods that are safe to send twice (RFC 9110 §9.2.2), minus PUT/DELETE, which change state. */
+const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** When weights tie, a retry prefers the arm running the current, warm image. */
+const RETRY_PREFERENCE: readonly Arm[] = ['prod', 'baseline', 'canary'];
+
+/** RFC 9110 §7.6.1 plus the non-standard ones still seen in the wild. `proxy-*` is matched by prefix. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** Regenerated by the proxy (or, for Expect, already handled by Node), so never copied from the client. */
+const REGENERATED_REQUEST_HEADERS: ReadonlySet<string> = new Set(['content-length', 'x-forwarded-for', 'x-forwarded-proto', 'expect']);
+
+export const ARM_RESPONSE_HEADER = 'X-Envctl-Arm';
+/** A tunnel's far side gets this long to finish after the near side closed, ms. */
+const TUNNEL_CLOSE_GRACE_MS = 1000;
+
+const noop = (): void => undefined;
+
+export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
+  const limits: ProxyLimits = { ...DEFAULT_PROXY_LIMITS, ...definedLimits(options) };
+  if (limits.requestTimeout > 0 && limits.headersTimeout > limits.requestTimeout) {
+    throw new RangeError(`headersTimeout (${limits.headersTimeout} ms) must not exceed requestTimeout (${limits.requestTimeout} ms)`);
+  }
+  const host = options.host ?? '127.0.0.1';
+  const { router, upstreams } = options;
+  const stickyCookie = options.stickyCookie ?? DEFAULT_STICKY_COOKIE;
+  const reportError = (error: Error): void => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // The error sink itself failed; nothing sensible is left to tell.
+    }
+  };
+  const metrics = createProxyMetrics();
+  const agents = Object.fromEntries(
+    ARMS.map((arm) => [
+      arm,
+      new Agent({ keepAlive: true, timeout: limits.upstreamFreeSocketTimeout, scheduling: 'lifo', maxFreeSockets: 256 }),
+    ]),
+  ) as Record<Arm, Agent>;
+
+  let step = options.step ?? 0;
+  let seq = 0;
+  let inFlight = 0;
+  let draining = false;
+  /** Open upgrade tunnels: client socket → upstream socket (once the upstream accepted). */
+  const tunnels = new Map<Duplex, Duplex | undefined>();
+  let tunnelsDrained: (() => void) | undefined;
+
+  const emit = (record: Omit<RequestRecord, 'seq' | 'mirrored'>): void => {
+    seq += 1;
+    const full: RequestRecord = { seq, ...record, mirrored: false };
+    metrics.observe(full);
+    try {
+      options.record?.(full);
+    } catch (error) {
+      reportError(error as Error);
+    }
+  };
+
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      // Node enforces headersTimeout/requestTimeout on this tick (default 30 s): a quarter of the
+      // headers timeout closes a slowloris socket within 1.25 × headersTimeout.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.headersTimeout / 4))),
+      requireHostHeader: true,
+    },
+    (request, response) => onRequest(request, response),
+  );
+  // Node keeps at most this many header fields (and silently drops the rest); one more than the
+  // limit is enough to see that it was exceeded.
+  server.maxHeadersCount = limits.maxHeaderCount + 1;
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(request, socket, head));
+  server.on('error', reportError);
+
+  function onRequest(request: IncomingMessage, response: ServerResponse): void {
+    const startNs = process.hrtime.bigint();
+    request.on('error', noop);
+    response.on('error', noop);
+    if (draining) response.shouldKeepAlive = false;
+    const rejection = rejectionOf(request, limits.maxHeaderCount);
+    if (rejection) {
+      sendProxyError(response, rejection.status, rejection.message, undefined);
+      return;
+    }
+    const method = request.method ?? 'GET';
+    const path = originFormPath(request.url ?? '/');
+    if (path === undefined) {
+      sendProxyError(response, 400, 'invalid request target', undefined);
+      return;
+    }
+    const routeKey = routeKeyOf(method, path);
+    const decision = router.route({
+      routeKey,
+      override: parseTargetOverride(request.headers[TARGET_HEADER], request.headers.cookie),
+      stickyKey: cookieValue(request.headers.cookie, stickyCookie),
+    });
+    const headers = forwardRequestHeaders(request);
+    inFlight += 1;
+    new Exchange(request, response, { startNs, method, path, routeKey, headers }).attempt(decision.arm, decision.override, false);
+  }
+
+  /** One client request, over its one or two upstream attempts. */
+  class Exchange {
+    private finished = false;
+    private arm: Arm = 'prod';
+    private override = false;
+    private upstreamRequest: ClientRequest | undefined;
+    private ttfbNs: bigint | undefined;
+    private bytesOut = 0;
+    private readonly deadline: NodeJS.Timeout;
+
+    constructor(
+      private readonly request: IncomingMessage,
+      private readonly response: ServerResponse,
+      private readonly meta: { startNs: bigint; method: string; path: string; routeKey: string; headers: string[] },
+    ) {
+      this.deadline = setTimeout(() => this.onDeadline(), limits.upstreamTimeout);
+      response.on('close', () => {
+        // Closed before the whole response was handed to the kernel: the client went away.
+        if (!response.writableFinished) this.abandon();
+      });
+    }
+
+    attempt(arm: Arm, override: boolean, isRetry: boolean): void {
+      this.arm = arm;
+      this.override = override;
+      const upstream = upstreams[arm];
+      let upstreamRequest: ClientRequest;
+      try {
+        upstreamRequest = httpRequest({
+          host: upstream.host,
+          port: upstream.port,
+          method: this.meta.method,
+          path: this.meta.path,
+          headers: withHost(this.meta.headers, upstream),
+          agent: agents[arm],
+        });
+      } catch (error) {
+        // Node refused to build the request (a character its client rejects): the client's fault.
+        this.replyWithError(400, `cannot forward request: ${(error as Error).message}`, 'none');
+        return;
+      }
+      this.upstreamRequest = upstreamRequest;
+      let connected = false;
+      const current = (): boolean => !this.finished && this.upstreamRequest === upstreamRequest;
+      const onConnected = (): void => {
+        connected = true;
+        if (current()) this.request.pipe(upstreamRequest);
+      };
+      upstreamRequest.on('socket', (socket: Socket) => {
+        if (socket.connecting) socket.once('connect', onConnected);
+        else onConnected();
+      });
+      upstreamRequest.on('response', (upstreamResponse: IncomingMessage) => {
+        if (current()) this.onResponse(upstreamRequest, upstreamResponse);
+        else upstreamResponse.resume();
+      });
+      upstreamRequest.on('error', () => {
+        if (!current()) return;
+        if (!connected) this.onConnectFailure(isRetry);
+        else if (this.ttfbNs === undefined) this.replyWithError(502, 'upstream closed the connection before responding', 'reset');
+        // After the headers, the response's own close handler reports the reset.
+      });
+    }
+
+    /** Nothing was sent: retry once elsewhere if the method allows, else 502. */
+    private onConnectFailure(isRetry: boolean): void {
+      const retryArm =
+        !isRetry && !this.override && RETRYABLE_METHODS.has(this.meta.method) ? chooseRetryArm(this.arm, router.weights()) : undefined;
+      if (retryArm === undefined) {
+        this.replyWithError(502, 'upstream connection failed', 'connect');
+        return;
+      }
+      // The failed attempt is the first arm's bad event; the retry was not randomised, so its record
+      // is marked like an override and stays out of the statistics.
+      emit({ ...this.recordBase(), status: 502, upstreamError: 'connect', ttfbUs: 0, bytesOut: 0 });
+      this.attempt(retryArm, true, true);
+    }
+
+    private onResponse(upstreamRequest: ClientRequest, upstreamResponse: IncomingMessage): void {
+      this.ttfbNs = process.hrtime.bigint();
+      clearTimeout(this.deadline);
+      upstreamResponse.on('error', noop);
+      const status = upstreamResponse.statusCode ?? 502;
+      const { response } = this;
+      if (draining) response.shouldKeepAlive = false;
+      const headers = forwardResponseHeaders(upstreamResponse.rawHeaders);
+      headers.push(ARM_RESPONSE_HEADER, this.arm);
+      // The upstream's Date is forwarded; Node would add a second one.
+      response.sendDate = !headers.some((value, index) => index % 2 === 0 && value.toLowerCase() === 'date');
+      try {
+        response.writeHead(status, upstreamResponse.statusMessage, headers);
+      } catch (error) {
+        upstreamRequest.destroy();
+        this.replyWithError(502, `invalid upstream response: ${(error as Error).message}`, 'reset');
+        return;
+      }
+      upstreamResponse.on('data', (chunk: Buffer) => {
+        this.bytesOut += chunk.length;
+      });
+      upstreamResponse.on('close', () => {
+        if (!upstreamResponse.complete && !this.finished) {
+          // Never let a truncated body look complete: cut the client connection too.
+          response.destroy();
+          this.finish(status, 'reset');
+        }
+      });
+      if (limits.upstreamIdleTimeout > 0) {
+        upstreamRequest.setTimeout(limits.upstreamIdleTimeout, () => {
+          if (this.finished || this.upstreamRequest !== upstreamRequest) return;
+          upstreamRequest.destroy();
+          response.destroy();
+          this.finish(status, 'timeout');
+        });
+      }
+      response.on('finish', () => this.finish(status, 'none'));
+      upstreamResponse.pipe(response);
+    }
+
+    private onDeadline(): void {
+      if (this.finished || this.ttfbNs !== undefined) return;
+      this.upstreamRequest?.destroy();
+      this.replyWithError(504, `upstream did not respond within ${limits.upstreamTimeout} ms`, 'timeout');
+    }
+
+    /** The client closed its connection before the response was complete. */
+    private abandon(): void {
+      if (this.finished) return;
+      this.upstreamRequest?.destroy();
+      this.finish(STATUS_CLIENT_CLOSED, 'none');
+    }
+
+    private replyWithError(status: number, message: string, upstreamError: UpstreamError): void {
+      if (this.finished) return;
+      this.request.unpipe();
+      this.bytesOut = sendProxyError(this.response, status, message, this.arm);
+      this.finish(status, upstreamError);
+    }
+
+    private finish(status: number, upstreamError: UpstreamError): void {
+      if (this.finished) return;
+      this.finished = true;
+      clearTimeout(this.deadline);
+      inFlight -= 1;
+      const ttfbUs = this.ttfbNs === undefined ? 0 : nsToUs(this.ttfbNs - this.meta.startNs);
+      emit({ ...this.recordBase(), status, upstreamError, ttfbUs, bytesOut: this.bytesOut });
+      if (draining) closeIdleSoon();
+    }
+
+    private recordBase(): Omit<RequestRecord, 'seq' | 'mirrored' | 'status' | 'upstreamError' | 'ttfbUs' | 'bytesOut'> {
+      return {
+        tMonoNs: this.meta.startNs.toString(),
+        step,
+        arm: this.arm,
+        routeKey: this.meta.routeKey,
+        method: this.meta.method,
+        totalUs: nsToUs(process.hrtime.bigint() - this.meta.startNs),
+        override: this.override,
+      };
+    }
+  }
+
+  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const startNs = process.hrtime.bigint();
+    socket.on('error', noop);
+    request.on('error', noop);
+    if (draining) return void writeRawResponse(socket, 503, 'proxy is shutting down', undefined);
+    const rejection = rejectionOf(request, limits.maxHeaderCount);
+    if (rejection) return void writeRawResponse(socket, rejection.status, rejection.message, undefined);
+    const method = request.method ?? 'GET';
+    const path = originFormPath(request.url ?? '/');
+    if (path === undefined) return void writeRawResponse(socket, 400, 'invalid request target', undefined);
+    const routeKey = routeKeyOf(method, path);
+    const { arm, override } = router.route({
+      routeKey,
+      override: parseTargetOverride(request.headers[TARGET_HEADER], request.headers.cookie),
+      stickyKey: cookieValue(request.headers.cookie, stickyCookie),
+    });
+    const upstream = upstreams[arm];
+    let upstreamRequest: ClientRequest;
+    try {
+      upstreamRequest = httpRequest({
+        host: upstream.host,
+        port: upstream.port,
+        method,
+        path,
+        headers: withHost([...forwardRequestHeaders(request), 'Connection', 'Upgrade', 'Upgrade', request.headers.upgrade ?? ''], upstream),
+        // Upgraded sockets leave any pool; a dedicated connection keeps the agents' counts honest.
+        agent: false,
+      });
+    } catch (error) {
+      return void writeRawResponse(socket, 400, `cannot forward request: ${(error as Error).message}`, undefined);
+    }
+    tunnels.set(socket, undefined);
+
+    let finished = false;
+    let ttfbNs: bigint | undefined;
+    let bytesOut = 0;
+    let status = 0;
+    let upstreamError: UpstreamError = 'none';
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(deadline);
+      tunnels.delete(socket);
+      emit({
+        tMonoNs: startNs.toString(),
+        step,
+        arm,
+        routeKey,
+        method,
+        status,
+        upstreamError,
+        ttfbUs: ttfbNs === undefined ? 0 : nsToUs(ttfbNs - startNs),
+        totalUs: nsToUs(process.hrtime.bigint() - startNs),
+        bytesOut,
+        override,
+      });
+      if (tunnels.size === 0) tunnelsDrained?.();
+    };
+    const fail = (failStatus: number, message: string, error: UpstreamError): void => {
+      if (finished || ttfbNs !== undefined) return;
+      status = failStatus;
+      upstreamError = error;
+      upstreamRequest.destroy();
+      bytesOut = writeRawResponse(socket, failStatus, message, arm);
+      finish();
+    };
+
+    const deadline = setTimeout(() => fail(504, `upstream did not respond within ${limits.upstreamTimeout} ms`, 'timeout'), limits.upstreamTimeout);
+    let connected = false;
+    upstreamRequest.on('socket', (s: Socket) => {
+      if (s.connecting) s.once('connect', () => (connected = true));
+      else connected = true;
+    });
+    upstreamRequest.on('error', () => fail(502, connected ? 'upstream closed the connection before responding' : 'upstream connection failed', connected ? 'reset' : 'connect'));
+    socket.on('close', () => {
+      // An established tunnel finishes through linkTunnelEnds.
+      if (finished || status === STATUS_SWITCHING_PROTOCOLS) return;
+      upstreamRequest.destroy();
+      // Before the upstream answered, the client gave up; after a refusal, the relay was cut short.
+      if (ttfbNs === undefined) status = STATUS_CLIENT_CLOSED;
+      finish();
+    });
+
+    upstreamRequest.on('upgrade', (upstreamResponse: IncomingMessage, upgraded: Duplex, upstreamHead: Buffer) => {
+      upgraded.on('error', noop);
+      if (finished) return void upgraded.destroy();
+      ttfbNs = process.hrtime.bigint();
+      clearTimeout(deadline);
+      status = STATUS_SWITCHING_PROTOCOLS;
+      tunnels.set(socket, upgraded);
+      const headers = forwardResponseHeaders(upstreamResponse.rawHeaders);
+      headers.push('Connection', 'Upgrade', 'Upgrade', upstreamResponse.headers.upgrade ?? '', ARM_RESPONSE_HEADER, arm);
+      socket.write(rawHead(STATUS_SWITCHING_PROTOCOLS, upstreamResponse.statusMessage ?? 'Switching Protocols', headers));
+      if (upstreamHead.length > 0) socket.write(upstreamHead);
+      if (head.length > 0) upgraded.write(head);
+      upgraded.on('data', (chunk: Buffer) => {
+        bytesOut += chunk.length;
+      });
+      upgraded.pipe(socket);
+      socket.pipe(upgraded);
+      linkTunnelEnds(socket, upgraded, finish);
+    });
+
+    upstreamRequest.on('response', (upstreamResponse: IncomingMessage) => {
+      // The upstream declined the upgrade: relay its answer, then close (the connection's framing
+      // after a refused upgrade is not worth guessing).
+      upstreamResponse.on('error', noop);
+      if (finished) return void upstreamResponse.resume();
+      ttfbNs = process.hrtime.bigint();
+      clearTimeout(deadline);
+      status = upstreamResponse.statusCode ?? 502;
+      const headers = forwardResponseHeaders(upstreamResponse.rawHeaders);
+      headers.push('Connection', 'close', ARM_RESPONSE_HEADER, arm);
+      socket.write(rawHead(status, upstreamResponse.statusMessage ?? '', headers));
+      upstreamResponse.on('data', (chunk: Buffer) => {
+        bytesOut += chunk.length;
+      });
+      upstreamResponse.on('close', () => {
+        if (!upstreamResponse.complete) upstreamError = 'reset';
+        socket.end();
+        finish();
+      });
+      upstreamResponse.pipe(socket, { end: false });
+    });
+    upstreamRequest.end();
+  }
+
+  function closeIdleSoon(): void {
+    setImmediate(() => server.closeIdleConnections());
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onListenError = (error: NodeJS.ErrnoException): void => {
+      reject(
+        new EnvironmentError(
+          error.code === 'EADDRINUSE' ? 'PROXY_PORT_IN_USE' : 'PROXY_LISTEN_FAILED',
+          `the release proxy cannot listen on ${host}:${options.port ?? 0}: ${error.message}`,
+          error.code === 'EADDRINUSE' ? 'choose another proxy port or stop what is using it' : undefined,
+          error,
+        ),
+      );
+    };
+    server.once('error', onListenError);
+    server.listen({ host, port: options.port ?? 0 }, () => {
+      server.off('error', onListenError);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
+
+  const status = (): ProxyStatus => ({ weights: router.weights(), step, inFlight, tunnels: tunnels.size, draining, metrics: metrics.snapshot() });
+  const setWeights = (weights: Weights): void => router.setWeights(weights);
+
+  let admin: AdminServer | undefined;
+  if (options.adminSocketPath !== undefined) {
+    try {
+      admin = await startAdminServer(options.adminSocketPath, { status, setWeights });
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= drain();
+    return closing;
+  };
+
+  async function drain(): Promise<void> {
+    draining = true;
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Connections whose response was already under way when the drain began stay keep-alive; close
+    // them as soon as they go idle.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const tunnelsClosed = new Promise<void>((resolve) => {
+      tunnelsDrained = resolve;
+      if (tunnels.size === 0) resolve();
+    });
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+      for (const [client, upstream] of tunnels) {
+        client.destroy();
+        upstream?.destroy();
+      }
+    }, limits.drainTimeout);
+    await Promise.all([serverClosed, tunnelsClosed, admin?.close()]);
+    clearInterval(sweep);
+    clearTimeout(deadline);
+    for (const agent of Object.values(agents)) agent.destroy();
+  }
+
+  return {
+    host,
+    port,
+    adminSocketPath: admin?.socketPath,
+    setWeights,
+    weights: () => router.weights(),
+    setStep: (next: number) => {
+      step = next;
+    },
+    status,
+    close,
+  };
+}
+
+/** The limits given in the options, without the `undefined` ones (so defaults stay). */
+function definedLimits(options: Partial<ProxyLimits>): Partial<ProxyLimits> {
+  const keys = Object.keys(DEFAULT_PROXY_LIMITS) as (keyof ProxyLimits)[];
+  return Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+}
+
+/** Why the proxy refuses a request that Node's parser accepted, if it does. */
+function rejectionOf(request: IncomingMessage, maxHeaderCount: number): { status: number; message: string } | undefined {
+  if (request.rawHeaders.length / 2 > maxHeaderCount) {
+    return { status: 431, message: `more than ${maxHeaderCount} header fields` };
+  }
+  const transferEncoding = request.headers['transfer-encoding'];
+  // Only plain `chunked` is forwarded: other codings (and `chunked, chunked`) are how smuggling
+  // payloads disagree between hops (RFC 9112 §6.3).
+  if (transferEncoding !== undefined && transferEncoding.trim().toLowerCase() !== 'chunked') {
+    return { status: 400, message: 'unsupported Transfer-Encoding (only "chunked")' };
+  }
+  return undefined;
+}
+
+/** `http://host/p?q` (absolute-form) → `/p?q`; origin-form and `*` unchanged; undefined if unusable. */
+function originFormPath(url: string): string | undefined {
+  if (url.startsWith('/') || url === '*') return url;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.pathname}${parsed.search}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Header names listed in `Connection` (lower-case): hop-by-hop by declaration. */
+function connectionTokens(rawHeaders: readonly string[]): Set<string> {
+  const tokens = new Set<string>();
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    if (rawHeaders[index]!.toLowerCase() !== 'connection') continue;
+    for (const token of rawHeaders[index + 1]!.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) tokens.add(name);
+    }
+  }
+  return tokens;
+}
+
+function isHopByHop(lowerName: string, tokens: ReadonlySet<string>): boolean {
+  return HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-') || tokens.has(lowerName);
+}
+
+/**
+ * The client's headers as sent upstream (flat raw list, names as received): hop-by-hop removed,
+ * framing regenerated from what Node parsed (never copied), `X-Forwarded-For` replaced by the
+ * client's address, `X-Forwarded-Proto: http`. `Expect` is dropped: Node already answered
+ * `100 Continue`. Host is added later, per upstream, if the client sent none.
+ */
+function forwardRequestHeaders(request: IncomingMessage): string[] {
+  const raw = request.rawHeaders;
+  const tokens = connectionTokens(raw);
+  const headers: string[] = [];
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index]!;
+    const lower = name.toLowerCase();
+    // Host stays even if `Connection` names it: the backend needs it, and it is not hop-by-hop.
+    if (lower === 'host' || (!REGENERATED_REQUEST_HEADERS.has(lower) && !isHopByHop(lower, tokens))) headers.push(name, raw[index + 1]!);
+  }
+  if (request.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
+  else if (request.headers['content-length'] !== undefined) headers.push('Content-Length', request.headers['content-length']);
+  headers.push('X-Forwarded-For', request.socket.remoteAddress ?? '', 'X-Forwarded-Proto', 'http');
+  return headers;
+}
+
+function withHost(headers: readonly string[], upstream: Upstream): string[] {
+  const hasHost = headers.some((value, index) => index % 2 === 0 && value.toLowerCase() === 'host');
+  return hasHost ? [...headers] : ['Host', `${upstream.host}:${upstream.port}`, ...headers];
+}
+
+/** The upstream's response headers for the client: hop-by-hop and any spoofed arm header removed. */
+function forwardResponseHeaders(rawHeaders: readonly string[]): string[] {
+  const tokens = connectionTokens(rawHeaders);
+  const armHeader = ARM_RESPONSE_HEADER.toLowerCase();
+  const headers: string[] = [];
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const lower = rawHeaders[index]!.toLowerCase();
+    if (lower !== armHeader && !isHopByHop(lower, tokens)) headers.push(rawHeaders[index]!, rawHeaders[index + 1]!);
+  }
+  return headers;
+}
+
+/** Another arm that currently takes traffic: the highest weight, ties to the stable image. */
+function chooseRetryArm(failed: Arm, weights: Weights): Arm | undefined {
+  let best: Arm | undefined;
+  for (const arm of RETRY_PREFERENCE) {
+    if (arm !== failed && weights[arm] > 0 && (best === undefined || weights[arm] > weights[best])) best = arm;
+  }
+  return best;
+}
+
+/** A proxy-generated error (plain text, connection closed after it); returns the body's size. */
+function sendProxyError(response: ServerResponse, status: number, message: string, arm: Arm | undefined): number {
+  if (response.headersSent) {
+    response.destroy();
+    return 0;
+  }
+  const body = `${message}\n`;
+  const headers: Record<string, string | number> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  };
+  if (arm) headers[ARM_RESPONSE_HEADER] = arm;
+  response.writeHead(status, headers);
+  response.end(body);
+  return Buffer.byteLength(body);
+}
+
+/** The same on a raw socket (upgrade requests have no ServerResponse); returns the body's size. */
+function writeRawResponse(socket: Duplex, status: number, message: string, arm: Arm | undefined): number {
+  const body = `${message}\n`;
+  const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Connection', 'close'];
+  if (arm) headers.push(ARM_RESPONSE_HEADER, arm);
+  if (socket.writable) socket.end(rawHead(status, statusText(status), headers) + body);
+  else socket.destroy();
+  return Buffer.byteLength(body);
+}
+
+function rawHead(status: number, message: string, headers: readonly string[]): string {
+  let head = `HTTP/1.1 ${status} ${message}\r\n`;
+  for (let index = 0; index + 1 < headers.length; index += 2) head += `${headers[index]}: ${headers[index + 1]}\r\n`;
+  return `${head}\r\n`;
+}
+
+function statusText(status: number): string {
+  const texts: Record<number, string> = { 400: 'Bad Request', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+  return texts[status] ?? 'Error';
+}
+
+/**
+ * Either side ending or closing shuts the tunnel down: both sides are ended (bytes already written
+ * still flush) and destroyed after a short grace if a peer never closes. The HTTP server's sockets
+ * are half-open capable, so without this a client's FIN would leave the tunnel open forever.
+ * An error on either side destroys both at once.
+ */
+function linkTunnelEnds(client: Duplex, upstream: Duplex, onClosed: () => void): void {
+  let open = 2;
+  let grace: NodeJS.Timeout | undefined;
+  const shutDown = (): void => {
+    if (grace) return;
+    upstream.unpipe(client);
+    client.unpipe(upstream);
+    client.end();
+    upstream.end();
+    grace = setTimeout(() => {
+      client.destroy();
+      upstream.destroy();
+    }, TUNNEL_CLOSE_GRACE_MS).unref();
+  };
+  for (const side of [client, upstream]) {
+    side.once('end', shutDown);
+    side.once('close', () => {
+      shutDown();
+      open -= 1;
+      if (open === 0) {
+        clearTimeout(grace);
+        onClosed();
+      }
+    });
+    side.once('error', () => {
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+}
+
+/** The first cookie called `name`; empty values count as absent. */
+function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
+  for (const pair of cookieHeader?.split(';') ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+function nsToUs(ns: bigint): number {
+  return Number(ns / 1000n);
+}
