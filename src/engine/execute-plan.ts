@@ -8,6 +8,7 @@ import type { DependencyCondition, EnvironmentModel, ServiceModel } from '../def
 import type { EventSink, ServicePhase } from '../events.js';
 import { LABEL } from '../labels.js';
 import type { Plan, PlanAction, ServiceAction } from '../plan/plan.js';
+import { buildServiceImage } from './build-image.js';
 import { containerSpecFor, stopTimeoutSeconds } from './container-spec.js';
 import type { Engine } from './engine.js';
 import type { ContainerStatus } from './types.js';
@@ -71,18 +72,7 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     const service = model.services[action.service]!;
     phase(action.service, 'building', action.image);
     try {
-      await engine.buildImage(
-        {
-          context: service.build!.context,
-          dockerfile: service.build!.dockerfile,
-          args: service.build!.args,
-          target: service.build!.target,
-          tag: action.image,
-          labels: { [LABEL.project]: model.imageProject, [LABEL.service]: action.service, [LABEL.buildHash]: action.image.split(':')[1] ?? '' },
-        },
-        (line) => emit({ type: 'build-log', at: at(), service: action.service, line }),
-        signal,
-      );
+      await buildServiceImage(engine, model, service, action.image, (line) => emit({ type: 'build-log', at: at(), service: action.service, line }), signal);
       phase(action.service, 'built', action.image);
     } catch (error) {
       if (signal.aborted) break;

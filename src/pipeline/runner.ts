@@ -4,7 +4,7 @@
  * under `.envctl/runs/<id>/`; ephemeral environments are removed whatever happens (unless kept on
  * failure for inspection).
  */
-import { builtImageRef, hashBuildInputs } from '../definition/build-inputs.js';
+import { buildServiceImage, builtImageRefs } from '../engine/build-image.js';
 import type { EnvironmentModel } from '../definition/model.js';
 import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
 import type { NotifyConfig, PipelineConfig, StageCommand } from '../definition/schema.js';
@@ -184,11 +184,10 @@ async function buildStage(context: StageContext): Promise<StageOutcome> {
   const output = outputCollector(context, 'build');
   const results: StageRecord['results'] = [];
   const built = Object.values(model.services).filter((service) => service.build);
-  const refs = new Map<string, string>();
-  for (const service of built) refs.set(service.name, builtImageRef(model.imageProject, service.name, (await hashBuildInputs(service.build!)).digest));
-  const existing = await options.engine.existingImages([...refs.values()]);
+  const refs = await builtImageRefs(model, options.now);
+  const existing = await options.engine.existingImages(Object.values(refs).map((image) => image.ref));
   for (const service of built) {
-    const ref = refs.get(service.name)!;
+    const ref = refs[service.name]!.ref;
     context.images[service.name] = ref;
     if (existing.has(ref)) {
       results.push({ name: `image ${service.name}`, status: 'passed', detail: `unchanged (${ref})` });
@@ -197,11 +196,7 @@ async function buildStage(context: StageContext): Promise<StageOutcome> {
     }
     const start = options.now();
     try {
-      await options.engine.buildImage(
-        { ...service.build!, tag: ref, labels: { [LABEL.project]: model.project, [LABEL.service]: service.name, [LABEL.buildHash]: ref.split(':')[1] ?? '' } },
-        (line) => output.push(`${service.name} | ${line}`),
-        options.signal,
-      );
+      await buildServiceImage(options.engine, model, service, ref, (line) => output.push(`${service.name} | ${line}`), options.signal);
     } catch (error) {
       if (options.signal.aborted) throw error;
       const detail = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -370,7 +365,7 @@ async function runStageCommand(context: StageContext, stage: StageName, command:
   }
   const target = (environment?.model ?? model).services[command.service];
   if (!target) throw new UsageError('UNKNOWN_SERVICE', `pipeline.${stage}.service: no service "${command.service}"`);
-  const image = context.images[command.service] ?? (target.build ? builtImageRef(model.imageProject, target.name, (await hashBuildInputs(target.build)).digest) : desiredImage(model, target, {}));
+  const image = context.images[command.service] ?? (target.build ? (await builtImageRefs(model, options.now))[target.name]!.ref : desiredImage(model, target, {}));
   const network = environment ? Object.values(environment.model.networks).find((candidate) => candidate.key === 'default')?.name ?? Object.values(environment.model.networks)[0]?.name : undefined;
   // Inside the environment's network, services are reached by name on their container ports.
   const internalUrls = environment

@@ -3,13 +3,12 @@
  * empty one when offline), then plan. The definition is loaded (and validated) by the caller first,
  * so bad input never reaches the engine.
  */
-import { builtImageRef, hashBuildInputs } from '../definition/build-inputs.js';
 import type { EnvironmentModel } from '../definition/model.js';
 import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
 import type { Engine } from '../engine/engine.js';
 import { observeEngine } from '../engine/observe.js';
 import { EMPTY_OBSERVED_STATE, type ObservedState } from '../engine/types.js';
-import { FileHashCache } from '../state/hash-cache.js';
+import { builtImageRefs } from '../engine/build-image.js';
 import { planEnvironment, type Plan } from './plan.js';
 
 export interface PreparedPlan {
@@ -21,16 +20,9 @@ export interface PreparedPlan {
 
 /** Plans a loaded model against the engine (`undefined`: an empty engine, `--offline`). */
 export async function planAgainstEngine(model: EnvironmentModel, engine: Engine | undefined, removeOrphans: boolean): Promise<PreparedPlan> {
-  const buildDigests: Record<string, string> = {};
-  const cache = await FileHashCache.load(model.projectDir, Date.now);
-  for (const service of Object.values(model.services)) {
-    if (service.build) buildDigests[service.name] = (await hashBuildInputs(service.build, cache)).digest;
-  }
-  // The cache only saves time; a project folder that cannot be written to must not fail a plan.
-  await cache.save().catch(() => undefined);
-  const imageRefs = Object.values(model.services).map((service) =>
-    service.build ? builtImageRef(model.imageProject, service.name, buildDigests[service.name]!) : service.image!,
-  );
+  const built = await builtImageRefs(model, Date.now);
+  const buildDigests = Object.fromEntries(Object.entries(built).map(([service, image]) => [service, image.digest]));
+  const imageRefs = Object.values(model.services).map((service) => built[service.name]?.ref ?? service.image!);
   const observed = engine ? await observeEngine(engine, model, imageRefs) : EMPTY_OBSERVED_STATE;
   const plan = planEnvironment({ model, observed, buildDigests, removeOrphans, offline: !engine });
   return { model, plan, observed, buildDigests };
