@@ -8,6 +8,7 @@ import type { DependencyCondition, EnvironmentModel, ServiceModel } from '../def
 import type { EventSink, ServicePhase } from '../events.js';
 import { LABEL } from '../labels.js';
 import type { Plan, PlanAction, ServiceAction } from '../plan/plan.js';
+import { resourceConfigHash } from '../plan/hash.js';
 import { buildServiceImage } from './build-image.js';
 import { containerSpecFor, stopTimeoutSeconds } from './container-spec.js';
 import type { Engine } from './engine.js';
@@ -103,10 +104,10 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     const labels = { ...model.labels, [LABEL.project]: model.project, [LABEL.env]: model.env };
     if (action.subject === 'network') {
       const network = model.networks[action.key]!;
-      await engine.createNetwork({ ...network, labels: { ...network.labels, ...labels, [LABEL.network]: action.key } });
+      await engine.createNetwork({ ...network, labels: { ...network.labels, ...labels, [LABEL.network]: action.key, [LABEL.configHash]: resourceConfigHash(network) } });
     } else {
       const volume = model.volumes[action.key]!;
-      await engine.createVolume({ ...volume, labels: { ...volume.labels, ...labels, [LABEL.volume]: action.key } });
+      await engine.createVolume({ ...volume, labels: { ...volume.labels, ...labels, [LABEL.volume]: action.key, [LABEL.configHash]: resourceConfigHash(volume) } });
     }
     emit({ type: 'resource', at: at(), kind: action.subject, name: action.name, action: 'created' });
   }

@@ -93,3 +93,9 @@ export function changedFields(recorded: Partial<Record<string, string>>, desired
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/** The configuration of a network or volume as created (a changed one is reported, never silently kept). */
+export function resourceConfigHash(resource: { driver: string; driverOpts: Record<string, string>; labels: Record<string, string>; internal?: boolean; attachable?: boolean }): string {
+  const canonical = { driver: resource.driver, driverOpts: resource.driverOpts, labels: resource.labels, internal: resource.internal ?? null, attachable: resource.attachable ?? null };
+  return sha256(stringify(canonical) ?? 'null').slice(0, 16);
+}

@@ -7,7 +7,7 @@ import { builtImageRef } from '../definition/build-inputs.js';
 import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
 import type { ObservedContainer, ObservedState } from '../engine/types.js';
 import { LABEL } from '../labels.js';
-import { changedFields, hashService, parseFieldHashes, type HashedField, type ServiceHash } from './hash.js';
+import { changedFields, hashService, parseFieldHashes, resourceConfigHash, type HashedField, type ServiceHash } from './hash.js';
 
 export type PlanAction =
   | { kind: 'build'; subject: 'image'; name: string; service: string; image: string; reason: string }
@@ -81,13 +81,13 @@ export function planEnvironment({ model, observed, buildDigests, removeOrphans, 
   const observedNetworks = new Map(observed.networks.filter((network) => network.key).map((network) => [network.key!, network]));
   for (const network of Object.values(model.networks)) {
     if (network.external) actions.push({ kind: 'external', subject: 'network', name: network.name, key: network.key, reason: 'external, not managed by envctl' });
-    else if (observedNetworks.has(network.key)) actions.push({ kind: 'keep', subject: 'network', name: network.name, key: network.key, reason: 'exists' });
+    else if (observedNetworks.has(network.key)) actions.push({ kind: 'keep', subject: 'network', name: network.name, key: network.key, reason: keptReason(observedNetworks.get(network.key)!.labels, resourceConfigHash(network), warnings, `network ${network.name}`, '`envctl down` and `up` recreate it') });
     else actions.push({ kind: 'create', subject: 'network', name: network.name, key: network.key, reason: 'new network' });
   }
   const observedVolumes = new Map(observed.volumes.filter((volume) => volume.key).map((volume) => [volume.key!, volume]));
   for (const volume of Object.values(model.volumes)) {
     if (volume.external) actions.push({ kind: 'external', subject: 'volume', name: volume.name, key: volume.key, reason: 'external, not managed by envctl' });
-    else if (observedVolumes.has(volume.key)) actions.push({ kind: 'keep', subject: 'volume', name: volume.name, key: volume.key, reason: 'exists' });
+    else if (observedVolumes.has(volume.key)) actions.push({ kind: 'keep', subject: 'volume', name: volume.name, key: volume.key, reason: keptReason(observedVolumes.get(volume.key)!.labels, resourceConfigHash(volume), warnings, `volume ${volume.name}`, 'its data is kept; `envctl down --volumes` and `up` recreate it empty') });
     else actions.push({ kind: 'create', subject: 'volume', name: volume.name, key: volume.key, reason: 'new volume' });
   }
 
@@ -147,6 +147,17 @@ export function planEnvironment({ model, observed, buildDigests, removeOrphans, 
     actions.push({ kind: 'orphan', subject: 'volume', name: volume.name, key: volume.key, reason: 'not in the definition (kept: `envctl down --volumes` removes it)' });
   }
   return { project: model.project, env: model.env, actions, warnings };
+}
+
+/**
+ * Networks and volumes are never recreated by a plan (containers use them; volumes hold data): a
+ * changed configuration is kept, and said so.
+ */
+function keptReason(labels: Record<string, string>, desired: string, warnings: string[], what: string, remedy: string): string {
+  const recorded = labels[LABEL.configHash];
+  if (recorded === undefined || recorded === desired) return 'exists';
+  warnings.push(`${what}: its configuration changed in the definition; ${remedy}`);
+  return 'exists (configuration changed, kept)';
 }
 
 /** Services in dependency order (dependencies first), ties in definition order. Cycles were rejected at validation. */

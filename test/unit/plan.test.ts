@@ -230,3 +230,18 @@ describe('profiles and orphans', () => {
     expect(plan.actions.filter((action) => action.kind === 'orphan' || action.kind === 'remove')).toEqual([]);
   });
 });
+
+describe('network and volume configuration', () => {
+  it('keeps a volume whose configuration changed, and says so (data is never dropped by a plan)', async () => {
+    const { resourceConfigHash } = await import('../../src/plan/hash.js');
+    const before = await model(BASE);
+    const after = await model(BASE.replace('volumes: { dbdata: {} }', 'volumes: { dbdata: { driver_opts: { type: tmpfs, device: tmpfs } } }'));
+    const state = observed(before, ['db', 'cache', 'web'].map((name) => containerFrom(before, name)));
+    const volumes = state.volumes.map((volume) => ({ ...volume, labels: { [LABEL.configHash]: resourceConfigHash(before.volumes[volume.key!]!) } }));
+    const unchanged = planEnvironment({ model: before, observed: { ...state, volumes }, buildDigests: {}, removeOrphans: false });
+    expect(unchanged.actions.find((action) => action.subject === 'volume')!.reason).toBe('exists');
+    const changed = planEnvironment({ model: after, observed: { ...state, volumes }, buildDigests: {}, removeOrphans: false });
+    expect(changed.actions.find((action) => action.subject === 'volume')).toMatchObject({ kind: 'keep', reason: 'exists (configuration changed, kept)' });
+    expect(changed.warnings).toContain('volume shop_dbdata: its configuration changed in the definition; its data is kept; `envctl down --volumes` and `up` recreate it empty');
+  });
+});
