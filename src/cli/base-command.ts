@@ -23,11 +23,17 @@ export abstract class EnvctlCommand extends Command {
     env: Flags.string({ char: 'e', description: 'environment overlay to apply (from `environments:`); default: the base definition', env: 'ENVCTL_ENV' }),
     profile: Flags.string({ description: 'enable services of this profile (repeatable)', multiple: true }),
     'project-name': Flags.string({ char: 'p', description: 'project name (default: `name:` in the definition, or its folder)', env: 'ENVCTL_PROJECT_NAME' }),
+    'allow-privileged': Flags.boolean({ description: 'allow bind mounts of /, /etc and the Docker socket (root-equivalent)', default: false }),
   };
 
   /** The definition to load, from the definition flags; `profiles` overrides `--profile` (e.g. `['*']` for down). */
-  protected loadOptions(flags: { file?: string | undefined; env?: string | undefined; profile?: string[] | undefined; 'project-name'?: string | undefined }, profiles?: string[]): LoadOptions {
-    return { cwd: process.cwd(), file: flags.file, env: flags.env, profiles: profiles ?? flags.profile, processEnv: process.env, projectName: flags['project-name'] };
+  protected loadOptions(
+    flags: { file?: string | undefined; env?: string | undefined; profile?: string[] | undefined; 'project-name'?: string | undefined; 'allow-privileged'?: boolean | undefined },
+    profiles?: string[],
+  ): LoadOptions {
+    // Looking at or removing what runs (`*` profiles: down, logs, exec) never needs the opt-in.
+    const inspecting = profiles?.includes('*') ?? false;
+    return { cwd: process.cwd(), file: flags.file, env: flags.env, profiles: profiles ?? flags.profile, processEnv: process.env, projectName: flags['project-name'], allowPrivileged: inspecting || flags['allow-privileged'] };
   }
 
   /** tty: Ink on stderr; plain: lines (no TTY or CI=true); json: one JSON document on stdout. */

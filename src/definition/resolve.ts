@@ -28,6 +28,8 @@ export interface LoadOptions {
   processEnv: Readonly<Record<string, string | undefined>>;
   /** `--project-name`; otherwise `ENVCTL_PROJECT_NAME`, otherwise `name:` or the folder. */
   projectName?: string | undefined;
+  /** `--allow-privileged`: bind mounts of `/`, `/etc` or the Docker socket are refused without it. */
+  allowPrivileged?: boolean | undefined;
 }
 
 export async function findDefinitionFile(options: Pick<LoadOptions, 'cwd' | 'file' | 'processEnv'>): Promise<string> {
@@ -210,6 +212,16 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     if (build) {
       const problem = await checkBuildContext(build.context, build.dockerfile);
       if (problem) fileProblems.push(diagnosticAt(locator, ['services', name, 'build'], 'BUILD_CONTEXT', problem, 'paths are relative to the definition file'));
+    }
+    if (!options.allowPrivileged) {
+      services[name]!.mounts.forEach((mount, index) => {
+        const reason = mount.type === 'bind' && mount.source ? privilegedHostPath(mount.source) : undefined;
+        if (reason) {
+          fileProblems.push(
+            diagnosticAt(locator, ['services', name, 'volumes', index], 'PRIVILEGED_MOUNT', `service "${name}" mounts ${mount.source}: ${reason}`, 'remove the mount, or pass --allow-privileged if you really mean it'),
+          );
+        }
+      });
     }
   }
   if (fileProblems.length > 0) throw new DefinitionError(fileProblems);
@@ -451,6 +463,18 @@ function pick<T extends object, K extends keyof T>(object: T, keys: readonly K[]
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Host paths a container must not get without an explicit opt-in: the whole filesystem, the host's
+ * configuration, and the Docker socket (access to it is root on the host).
+ */
+function privilegedHostPath(source: string): string | undefined {
+  const path = resolvePath(source);
+  if (path === '/') return 'the host’s whole filesystem';
+  if (path === '/etc' || path.startsWith('/etc/')) return 'the host’s configuration';
+  if (/^\/(var\/)?run\/docker\.sock$/.test(path) || path === '/var/run' || path === '/run') return 'the Docker socket gives root on the host';
+  return undefined;
 }
 
 async function checkBuildContext(context: string, dockerfile: string): Promise<string | undefined> {

@@ -200,3 +200,23 @@ describe('loading for teardown and inspection (every profile on)', () => {
     await expect(load(yaml, { profiles: ['v1', 'v2'] })).rejects.toMatchObject({ diagnostics: [expect.objectContaining({ code: 'PORT_CLASH' })] });
   });
 });
+
+describe('privileged host paths', () => {
+  const cases: Array<[string, string]> = [
+    ['the whole filesystem', '/:/host'],
+    ['the host configuration', '/etc/ssl:/certs:ro'],
+    ['the Docker socket', '/var/run/docker.sock:/var/run/docker.sock'],
+  ];
+  it.each(cases)('refuses a bind mount of %s without --allow-privileged (exit 2)', async (_what, volume) => {
+    const yaml = `services:\n  web: { image: web, volumes: ["${volume}"] }\n`;
+    await expect(load(yaml)).rejects.toMatchObject({ exitCode: 2, diagnostics: [expect.objectContaining({ code: 'PRIVILEGED_MOUNT', line: 2 })] });
+    const file = join(dir, 'envctl.yaml');
+    const allowed = await loadDefinition({ cwd: dir, file, processEnv: {}, allowPrivileged: true });
+    expect(allowed.services.web!.mounts[0]!.type).toBe('bind');
+  });
+
+  it('allows ordinary bind mounts', async () => {
+    const model = await load('services:\n  web: { image: web, volumes: ["./src:/app/src:ro", "/tmp/cache:/cache"] }\n');
+    expect(model.services.web!.mounts.map((mount) => mount.source)).toEqual([join(dir, 'src'), '/tmp/cache']);
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * The release audit files under `.envctl/releases/<id>/` (canary.md §3.6): the thin I/O around the
+ * pure aggregation and replay.
+ * - `events.jsonl`: append-only, one JSON object per line, keys sorted at every level (replays diff
+ *   cleanly), each append written and fsync'd before the next starts;
+ * - `requests.jsonl.gz`: one `RequestRecord` per line through a gzip stream; `flush()` makes
+ *   everything written so far readable after a crash; the reader (validating each line) accepts a
+ *   cut-off file and reports a truncated last line instead of failing;
+ * - `verdict.json`: written atomically (temp file, fsync, rename).
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlibConstants, createGzip, gunzipSync } from 'node:zlib';
+import stringify from 'safe-stable-stringify';
+import writeFileAtomic from 'write-file-atomic';
+import { z } from 'zod';
+import { WorkFailedError } from '../../errors.js';
+import { ARMS, type RequestRecord } from '../../proxy/types.js';
+import type { Verdict } from '../analysis/judge.js';
+import { renderVerdictJson } from './replay.js';
+
+export interface EventLog {
+  /** Appends one line and fsyncs it; appends run in call order. */
+  append(event: Readonly<Record<string, unknown>>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One `events.jsonl` line: keys sorted at every level, no spaces, newline-terminated. */
+export function renderEventLine(event: Readonly<Record<string, unknown>>): string {
+  return `${stringify(event)}\n`;
+}
+
+/** Opens (creating if needed) an `events.jsonl` for appending. */
+export async function openEventLog(path: string): Promise<EventLog> {
+  const handle = await openOrFail(path, 'a');
+  let tail: Promise<void> = Promise.resolve();
+  const appendNow = async (line: string): Promise<void> => {
+    try {
+      await handle.write(line);
+      await handle.sync();
+    } catch (error) {
+      throw writeError(path, error);
+    }
+  };
+  return {
+    append(event) {
+      const line = renderEventLine(event);
+      // Chained so concurrent appends never interleave; a failed append does not block the next.
+      const next = tail.then(() => appendNow(line));
+      tail = next.catch(() => undefined);
+      return next;
+    },
+    async close() {
+      await tail;
+      await handle.close();
+    },
+  };
+}
+
+export interface RequestLogWriter {
+  write(record: RequestRecord): Promise<void>;
+  /** Sync-flushes the gzip stream, so a crash after it loses nothing written before it. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Creates (truncating) a `requests.jsonl.gz`. */
+export function createRequestLogWriter(path: string): RequestLogWriter {
+  const gzip = createGzip();
+  const done = pipeline(gzip, createWriteStream(path)).catch((error: unknown) => {
+    throw writeError(path, error);
+  });
+  // Surfaced by close(); keeps an early failure from being an unhandled rejection meanwhile.
+  done.catch(() => undefined);
+  return {
+    async write(record) {
+      if (!gzip.write(`${JSON.stringify(record)}\n`)) await once(gzip, 'drain');
+    },
+    async flush() {
+      await new Promise<void>((resolve) => gzip.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
+    },
+    async close() {
+      gzip.end();
+      await done;
+    },
+  };
+}
+
+export interface RequestLog {
+  records: RequestRecord[];
+  /** The unreadable last line of a file cut off mid-write (1-based line number), or null. */
+  truncated: { line: number; text: string } | null;
+  /** True when the gzip stream itself ended early (no gzip trailer: the writer did not close). */
+  incompleteGzip: boolean;
+}
+
+const requestRecordSchema = z.strictObject({
+  seq: z.number().int(),
+  tMonoNs: z.string().regex(/^\d+$/),
+  step: z.number().int(),
+  arm: z.enum(ARMS),
+  routeKey: z.string(),
+  method: z.string(),
+  status: z.number().int(),
+  upstreamError: z.enum(['none', 'connect', 'reset', 'timeout']),
+  ttfbUs: z.number(),
+  totalUs: z.number(),
+  bytesOut: z.number(),
+  override: z.boolean(),
+  mirrored: z.boolean(),
+}) satisfies z.ZodType<RequestRecord>;
+
+/**
+ * Reads a `requests.jsonl.gz`. A cut-off gzip stream and an unreadable final line (no newline
+ * after it) are what a crash leaves and are reported, not thrown; a bad line anywhere else is
+ * corruption and throws `RECORDING_CORRUPT` naming the line.
+ */
+export async function readRequestLog(path: string): Promise<RequestLog> {
+  let compressed: Buffer;
+  try {
+    compressed = await readFile(path);
+  } catch (error) {
+    throw new WorkFailedError('RECORDING_READ', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check that the release folder is complete', error);
+  }
+  // Whole-file and in memory: a release's recording is a few MB, and zlib's streams cannot tell a
+  // cut-off stream apart once a sync flush has recovered its data. The sync flush decompresses what
+  // a cut-off stream holds; the strict pass says whether the trailer was there.
+  let text: string;
+  let incompleteGzip = false;
+  try {
+    text = gunzipSync(compressed).toString('utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') {
+      throw new WorkFailedError('RECORDING_CORRUPT', `${path} is not a gzip file: ${(error as Error).message}`, 'the recording was edited or damaged; replay needs the original file', error);
+    }
+    incompleteGzip = true;
+    text = gunzipSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8');
+  }
+
+  const lines = text.split('\n');
+  // Text after the last newline (usually none) is the last line, possibly cut off mid-write.
+  const last = lines.pop() ?? '';
+  const records: RequestRecord[] = [];
+  lines.forEach((line, index) => {
+    const record = parseRecord(line);
+    if (record === null) throw new WorkFailedError('RECORDING_CORRUPT', `${path}:${index + 1}: not a request record: ${preview(line)}`, 'the recording was edited or damaged; replay needs the original file');
+    records.push(record);
+  });
+  if (last === '') return { records, truncated: null, incompleteGzip };
+  // A complete record missing only its newline was fully written; anything else was cut off.
+  const record = parseRecord(last);
+  if (record === null) return { records, truncated: { line: lines.length + 1, text: last }, incompleteGzip };
+  records.push(record);
+  return { records, truncated: null, incompleteGzip };
+}
+
+/** Writes `verdict.json` atomically, in the form `envctl release judge --replay` compares byte for byte. */
+export async function writeVerdictFile(path: string, verdicts: readonly Verdict[]): Promise<void> {
+  try {
+    await writeFileAtomic(path, renderVerdictJson(verdicts));
+  } catch (error) {
+    throw writeError(path, error);
+  }
+}
+
+function parseRecord(text: string): RequestRecord | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const parsed = requestRecordSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+function preview(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+async function openOrFail(path: string, flags: string): Promise<FileHandle> {
+  try {
+    return await open(path, flags);
+  } catch (error) {
+    throw writeError(path, error);
+  }
+}
+
+function writeError(path: string, error: unknown): WorkFailedError {
+  if (error instanceof WorkFailedError) return error;
+  return new WorkFailedError('STATE_WRITE', `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check free space and permissions of the .envctl folder', error);
+}
