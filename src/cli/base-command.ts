@@ -3,7 +3,8 @@
  * made once at the edge, and the one error handler (exit codes from design.md).
  */
 import { Command, Flags } from '@oclif/core';
-import { EnvctlError, ExitCode } from '../errors.js';
+import { parseDurationMs } from '../definition/values.js';
+import { EnvctlError, ExitCode, UsageError } from '../errors.js';
 import { renderDiagnostic, renderError } from './render-error.js';
 import type { LoadOptions } from '../definition/resolve.js';
 import type { Diagnostic } from '../errors.js';
@@ -39,7 +40,7 @@ export abstract class EnvctlCommand extends Command {
   /** tty: Ink on stderr; plain: lines (no TTY or CI=true); json: one JSON document on stdout. */
   protected outputMode(): OutputMode {
     if (this.jsonEnabled()) return 'json';
-    if (!process.stderr.isTTY || isTruthy(process.env.CI)) return 'plain';
+    if (!process.stderr.isTTY || isCi(process.env)) return 'plain';
     return 'tty';
   }
 
@@ -72,6 +73,22 @@ export abstract class EnvctlCommand extends Command {
     process.stderr.write(`${renderError(error, { color: this.colorOnStderr(), debug: true })}\n`);
     process.exitCode = ExitCode.failed;
   }
+}
+
+/** `--wait-timeout`-style flags: a Go-style duration, parsed at the edge into milliseconds. */
+export const durationFlag = Flags.custom<number>({
+  parse: async (input) => {
+    try {
+      return parseDurationMs(input);
+    } catch {
+      throw new UsageError('BAD_FLAG', `invalid duration "${input}"`, 'give a duration such as 90s or 5m');
+    }
+  },
+});
+
+/** Whether this runs in CI (`CI` set to anything but empty, 0 or false). */
+export function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
+  return isTruthy(env.CI);
 }
 
 function isTruthy(value: string | undefined): boolean {

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { EnvctlCommand } from '../cli/base-command.js';
+import { durationFlag, EnvctlCommand, isCi } from '../cli/base-command.js';
 import { cancelOnSignals, sleep } from '../cli/cancellation.js';
 import { parseDurationMs } from '../definition/values.js';
 import { DockerEngine } from '../engine/docker-engine.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { STAGES } from '../events.js';
 import { writeJUnitFile } from '../pipeline/junit.js';
 import { notify } from '../pipeline/notify.js';
@@ -25,17 +25,12 @@ export default class PipelineCommand extends EnvctlCommand {
     junit: Flags.string({ description: 'write a JUnit XML report here (one test case per stage, check and threshold)' }),
     'keep-on-failure': Flags.boolean({ description: 'keep a failed stage’s ephemeral environment for inspection', default: false }),
     ci: Flags.boolean({ description: 'render as in CI (plain lines); same as CI=true', default: false }),
-    'wait-timeout': Flags.string({ description: 'how long each service may take to become ready', default: '3m' }),
+    'wait-timeout': durationFlag({ description: 'how long each service may take to become ready (e.g. 90s, 5m)', default: parseDurationMs('3m') }),
   };
 
   async run(): Promise<PipelineResult> {
     const { flags } = await this.parse(PipelineCommand);
-    let waitTimeoutMs: number;
-    try {
-      waitTimeoutMs = parseDurationMs(flags['wait-timeout']);
-    } catch {
-      throw new UsageError('BAD_FLAG', `invalid --wait-timeout "${flags['wait-timeout']}"`, 'give a duration such as 90s or 5m');
-    }
+    const waitTimeoutMs = flags['wait-timeout'];
     const load = this.loadOptions(flags);
     const mode = flags.ci && this.outputMode() === 'tty' ? 'plain' : this.outputMode();
     const renderer = createPipelineRenderer(mode, { stderr: process.stderr });
@@ -49,7 +44,7 @@ export default class PipelineCommand extends EnvctlCommand {
         to: flags.to as PipelineResult['failedStage'],
         only: flags.only as PipelineResult['failedStage'],
         keepOnFailure: flags['keep-on-failure'],
-        ci: flags.ci || Boolean(process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0'),
+        ci: flags.ci || isCi(process.env),
         emit: renderer.sink,
         signal: cancellation.signal,
         now: Date.now,

@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
-import { EnvctlCommand } from '../cli/base-command.js';
+import { durationFlag, EnvctlCommand } from '../cli/base-command.js';
 import { cancelOnSignals, sleep } from '../cli/cancellation.js';
 import { parseDurationMs } from '../definition/values.js';
 import { DockerEngine } from '../engine/docker-engine.js';
 import { upEnvironment, type UpResult } from '../engine/up.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
 import { sanitizeLine } from '../ui/sanitize.js';
 
@@ -15,18 +15,13 @@ export default class UpCommand extends EnvctlCommand {
   static override examples = ['<%= config.bin %> up', '<%= config.bin %> up --env ci --wait-timeout 3m', '<%= config.bin %> up --remove-orphans --json'];
   static override flags = {
     ...EnvctlCommand.definitionFlags,
-    'wait-timeout': Flags.string({ description: 'how long each service may take to become ready (e.g. 90s, 5m)', default: '2m' }),
+    'wait-timeout': durationFlag({ description: 'how long each service may take to become ready (e.g. 90s, 5m)', default: parseDurationMs('2m') }),
     'remove-orphans': Flags.boolean({ description: 'remove containers and networks of services no longer in the definition', default: false }),
   };
 
   async run(): Promise<UpResult> {
     const { flags } = await this.parse(UpCommand);
-    let waitTimeoutMs: number;
-    try {
-      waitTimeoutMs = parseDurationMs(flags['wait-timeout']);
-    } catch {
-      throw new UsageError('BAD_FLAG', `invalid --wait-timeout "${flags['wait-timeout']}"`, 'give a duration such as 90s or 5m');
-    }
+    const waitTimeoutMs = flags['wait-timeout'];
     const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
     const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: letting running operations finish (press Ctrl-C again to force)' }));
     let result: UpResult;

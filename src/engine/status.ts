@@ -33,15 +33,16 @@ export async function environmentStatus(model: EnvironmentModel, engine: Engine,
       rows.push({ service, state: 'not created', health: undefined, image: model.services[service]?.image, ports: [], uptimeSeconds: undefined, container: undefined, orphan: false });
       continue;
     }
-    for (const container of mine) {
-      const details = container.state === 'running' ? await engine.inspectContainer(container.id) : undefined;
+    const details = await Promise.all(mine.map((container) => (container.state === 'running' ? engine.inspectContainer(container.id) : undefined)));
+    for (const [index, container] of mine.entries()) {
+      const started = details[index]?.startedAt;
       rows.push({
         service,
         state: container.state,
         health: container.health,
         image: container.image,
         ports: container.ports.map((port) => `${port.hostIp.includes(':') ? `[${port.hostIp}]` : port.hostIp}:${port.published}->${port.target}/${port.protocol}`),
-        uptimeSeconds: details?.startedAt ? Math.max(0, Math.round((now() - Date.parse(details.startedAt)) / 1000)) : undefined,
+        uptimeSeconds: started ? Math.max(0, Math.round((now() - Date.parse(started)) / 1000)) : undefined,
         container: container.name,
         orphan: !model.declaredServices.includes(service),
       });

@@ -15,7 +15,7 @@ import { LABEL } from '../labels.js';
 import { lockEnvironment } from '../state/lock.js';
 import { newRunId, recentPassingFigures, writeRunRecord, type RunRecord, type StageRecord } from '../state/runs.js';
 import { runChecks } from '../checks/run-checks.js';
-import type { CheckContext } from '../checks/types.js';
+import { checkContextFor } from '../checks/context.js';
 import { deriveEnvironment, provision, serviceUrls, teardown, type Provisioned } from './environments.js';
 import { generateLoad, judgePerf, loadFiguresSchema, medianFigures } from './perf.js';
 import { runInImage, runOnHost, type CommandOutcome } from './run-command.js';
@@ -277,18 +277,14 @@ async function stagingStage(context: StageContext): Promise<StageOutcome> {
     const environment = await provision(staging, { ...provisionOptions(context, output) });
     const failure = provisioningFailure(environment);
     if (failure) return { status: 'failed', detail: failure, results: [{ name: 'provision staging', status: 'failed', detail: failure }], outputTail: output.lines };
-    const checkContext: CheckContext = {
+    const checkContext = checkContextFor({
       engine: options.engine,
-      containerOf: (service) => environment.containers.find((container) => container.service === service && container.state === 'running')?.id,
-      publishedAddress: (service, containerPort) => {
-        const container = environment.containers.find((candidate) => candidate.service === service);
-        const port = container?.ports.find((candidate) => candidate.protocol === 'tcp' && (containerPort === undefined || candidate.target === containerPort));
-        return port ? { host: port.hostIp === '0.0.0.0' || port.hostIp === '' ? '127.0.0.1' : port.hostIp, port: port.published } : undefined;
-      },
+      containers: environment.containers,
+      declaredPorts: Object.fromEntries(Object.values(staging.services).map((service) => [service.name, service.ports.map((port) => port.target)])),
       now: options.now,
       sleep: options.sleep,
       signal: options.signal,
-    };
+    });
     const results = await runChecks(config.checks, checkContext, { timeoutMs: config.timeout, intervalMs: 500 }, (result) =>
       emitCheck(context, 'staging', result.name, result.status, result.reasons.join('; ')),
     );
