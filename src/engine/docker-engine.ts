@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { getJson, type ApiEndpoint } from './engine-api.js';
 import { EnvironmentError, WorkFailedError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { PassThrough, type Readable } from 'node:stream';
@@ -58,12 +59,22 @@ export function resolveDockerEndpoint(env: Readonly<Record<string, string | unde
 }
 
 export class DockerEngine implements Engine {
-  private readonly docker: Docker;
+  private client: Promise<Docker> | undefined;
 
-  constructor(private readonly endpoint: DockerEndpoint) {
-    // No client-wide timeout: docker-modem turns it into an idle timeout on every request, which
-    // would cut quiet builds, followed logs and long stops. Each call sets its own limit instead.
-    this.docker = new Docker(endpoint.options);
+  constructor(private readonly endpoint: DockerEndpoint) {}
+
+  /**
+   * dockerode, loaded on first use by a write or a stream (reads use engine-api.ts). No client-wide
+   * timeout: docker-modem turns it into an idle timeout on every request, which would cut quiet
+   * builds, followed logs and long stops. Each call sets its own limit instead.
+   */
+  private docker(): Promise<Docker> {
+    this.client ??= import('dockerode').then((module) => new module.default(this.endpoint.options));
+    return this.client;
+  }
+
+  private get<T>(path: string, query: Record<string, string> = {}): Promise<T> {
+    return getJson<T>(this.endpoint.options as ApiEndpoint, path, query);
   }
 
   static fromEnv(env: Readonly<Record<string, string | undefined>>): DockerEngine {
@@ -72,8 +83,8 @@ export class DockerEngine implements Engine {
 
   async ping(): Promise<EngineInfo> {
     try {
-      await withTimeout(this.docker.ping(), PING_TIMEOUT_MS, 'ping');
-      const version = await withTimeout(this.docker.version(), PING_TIMEOUT_MS, 'version');
+      await withTimeout(this.get('/_ping'), PING_TIMEOUT_MS, 'ping');
+      const version = await withTimeout(this.get<{ Version: string; ApiVersion: string; Os: string; Arch: string }>('/version'), PING_TIMEOUT_MS, 'version');
       return { version: version.Version, apiVersion: version.ApiVersion, os: `${version.Os}/${version.Arch}`, endpoint: this.endpoint.display };
     } catch (error) {
       throw this.unreachable(error);
@@ -81,7 +92,7 @@ export class DockerEngine implements Engine {
   }
 
   async listContainers(labels: Record<string, string>): Promise<ObservedContainer[]> {
-    const list = await this.call('list containers', () => this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } }));
+    const list = await this.call('list containers', () => this.get<Docker.ContainerInfo[]>('/containers/json', { all: '1', filters: JSON.stringify({ label: labelFilters(labels) }) }));
     return list.map((container) => ({
       id: container.Id,
       name: (container.Names[0] ?? '').replace(/^\//, ''),
@@ -98,12 +109,12 @@ export class DockerEngine implements Engine {
   }
 
   async listNetworks(labels: Record<string, string>): Promise<ObservedNetwork[]> {
-    const list = await this.call('list networks', () => this.docker.listNetworks({ filters: { label: labelFilters(labels) } }));
+    const list = await this.call('list networks', () => this.get<Docker.NetworkInspectInfo[]>('/networks', { filters: JSON.stringify({ label: labelFilters(labels) }) }));
     return list.map((network) => ({ id: network.Id, name: network.Name, key: network.Labels?.[LABEL.network], labels: network.Labels ?? {} }));
   }
 
   async listVolumes(labels: Record<string, string>): Promise<ObservedVolume[]> {
-    const result = await this.call('list volumes', () => this.docker.listVolumes({ filters: { label: labelFilters(labels) } }));
+    const result = await this.call('list volumes', () => this.get<{ Volumes: Docker.VolumeInspectInfo[] | null }>('/volumes', { filters: JSON.stringify({ label: labelFilters(labels) }) }));
     return (result.Volumes ?? []).map((volume) => ({ name: volume.Name, key: volume.Labels?.[LABEL.volume], labels: volume.Labels ?? {} }));
   }
 
@@ -112,9 +123,7 @@ export class DockerEngine implements Engine {
     const present = await Promise.all(
       [...new Set(refs)].map(async (ref) => {
         const found = await this.call(`inspect image ${ref}`, () =>
-          this.docker
-            .getImage(ref)
-            .inspect()
+          this.get(`/images/${encodeURIComponent(ref)}/json`)
             .then(() => true)
             .catch(ignoreStatus(404)),
         );
@@ -125,6 +134,7 @@ export class DockerEngine implements Engine {
   }
 
   async buildImage(spec: BuildSpec, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+    const docker = await this.docker();
     const included = await buildContextFilter(spec);
     const context = pack(spec.context, {
       ignore: (name) => {
@@ -140,7 +150,7 @@ export class DockerEngine implements Engine {
     };
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+      stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
         t: spec.tag,
         dockerfile: spec.dockerfile,
         buildargs: spec.args,
@@ -156,7 +166,7 @@ export class DockerEngine implements Engine {
       throw new WorkFailedError('BUILD_FAILED', `building ${spec.tag} failed: ${messageOf(error)}`, undefined, error);
     }
     await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(
+      docker.modem.followProgress(
         stream,
         (error: Error | null) => (error ? reject(error) : resolve()),
         (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
@@ -171,30 +181,35 @@ export class DockerEngine implements Engine {
   }
 
   async createNetwork(spec: { name: string; driver: string; driverOpts: Record<string, string>; internal: boolean; attachable: boolean; labels: Record<string, string> }): Promise<void> {
+    const docker = await this.docker();
     await this.call(`create network ${spec.name}`, () =>
-      this.docker.createNetwork({ Name: spec.name, Driver: spec.driver, Options: spec.driverOpts, Internal: spec.internal, Attachable: spec.attachable, Labels: spec.labels, CheckDuplicate: true }),
+      docker.createNetwork({ Name: spec.name, Driver: spec.driver, Options: spec.driverOpts, Internal: spec.internal, Attachable: spec.attachable, Labels: spec.labels, CheckDuplicate: true }),
     );
   }
 
   async removeNetwork(name: string): Promise<void> {
-    await this.call(`remove network ${name}`, () => ignoreNotFound(this.docker.getNetwork(name).remove()));
+    const docker = await this.docker();
+    await this.call(`remove network ${name}`, () => ignoreNotFound(docker.getNetwork(name).remove()));
   }
 
   async createVolume(spec: { name: string; driver: string; driverOpts: Record<string, string>; labels: Record<string, string> }): Promise<void> {
-    await this.call(`create volume ${spec.name}`, () => this.docker.createVolume({ Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels }));
+    const docker = await this.docker();
+    await this.call(`create volume ${spec.name}`, () => docker.createVolume({ Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels }));
   }
 
   async removeVolume(name: string): Promise<void> {
-    await this.call(`remove volume ${name}`, () => ignoreNotFound(this.docker.getVolume(name).remove()));
+    const docker = await this.docker();
+    await this.call(`remove volume ${name}`, () => ignoreNotFound(docker.getVolume(name).remove()));
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const container = await this.call(`create container ${spec.name}`, () => this.docker.createContainer(toCreateOptions(spec)));
+    const docker = await this.docker();
+    const container = await this.call(`create container ${spec.name}`, () => docker.createContainer(toCreateOptions(spec)));
     // Engines before API 1.44 attach one network at create time; the others are connected before
     // start. A container that could not join them all is removed: its labels would claim it complete.
     try {
       for (const network of spec.networks.slice(1)) {
-        await this.call(`connect ${spec.name} to ${network.name}`, () => this.docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases } }));
+        await this.call(`connect ${spec.name} to ${network.name}`, () => docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases } }));
       }
     } catch (error) {
       await this.removeContainer(container.id).catch(() => undefined);
@@ -204,24 +219,28 @@ export class DockerEngine implements Engine {
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.call(`start container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).start().catch(ignoreStatus(304)));
+    const docker = await this.docker();
+    await this.call(`start container ${id.slice(0, 12)}`, () => docker.getContainer(id).start().catch(ignoreStatus(304)));
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    const docker = await this.docker();
     // The engine waits up to the grace period itself; give the HTTP call that long plus margin.
-    await this.call(`stop container ${id.slice(0, 12)}`, () => ignoreNotFound(this.docker.getContainer(id).stop({ t: timeoutSeconds }).catch(ignoreStatus(304))), (timeoutSeconds + 15) * 1000);
+    await this.call(`stop container ${id.slice(0, 12)}`, () => ignoreNotFound(docker.getContainer(id).stop({ t: timeoutSeconds }).catch(ignoreStatus(304))), (timeoutSeconds + 15) * 1000);
   }
 
   async removeContainer(id: string): Promise<void> {
-    await this.call(`remove container ${id.slice(0, 12)}`, () => ignoreNotFound(this.docker.getContainer(id).remove({ force: true, v: true })));
+    const docker = await this.docker();
+    await this.call(`remove container ${id.slice(0, 12)}`, () => ignoreNotFound(docker.getContainer(id).remove({ force: true, v: true })));
   }
 
   async renameContainer(id: string, name: string): Promise<void> {
-    await this.call(`rename container ${id.slice(0, 12)} to ${name}`, () => this.docker.getContainer(id).rename({ name }));
+    const docker = await this.docker();
+    await this.call(`rename container ${id.slice(0, 12)} to ${name}`, () => docker.getContainer(id).rename({ name }));
   }
 
   async inspectContainer(id: string): Promise<ContainerStatus> {
-    const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).inspect());
+    const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.get<Docker.ContainerInspectInfo>(`/containers/${encodeURIComponent(id)}/json`));
     const health = info.State.Health;
     const lastProbe = health?.Log?.at(-1);
     return {
@@ -238,22 +257,24 @@ export class DockerEngine implements Engine {
   }
 
   async containerLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }): Promise<LogLine[]> {
+    const docker = await this.docker();
     const buffer = await this.call(`read logs of ${id.slice(0, 12)}`, () =>
-      this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, ...(options.tail !== undefined ? { tail: options.tail } : {}), since: options.since ?? 0, timestamps: options.timestamps ?? false }),
+      docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, ...(options.tail !== undefined ? { tail: options.tail } : {}), since: options.since ?? 0, timestamps: options.timestamps ?? false }),
     );
     const lines: LogLine[] = [];
-    for await (const line of demuxLines(bufferStream(buffer as unknown as Buffer), this.docker, options.timestamps ?? false)) lines.push(line);
+    for await (const line of demuxLines(bufferStream(buffer as unknown as Buffer), docker, options.timestamps ?? false)) lines.push(line);
     return lines;
   }
 
   async *followLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }, signal: AbortSignal): AsyncIterable<LogLine> {
+    const docker = await this.docker();
     const stream = (await this.call(`follow logs of ${id.slice(0, 12)}`, () =>
-      this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, ...(options.tail !== undefined ? { tail: options.tail } : {}), since: options.since ?? 0, timestamps: options.timestamps ?? false, abortSignal: signal } as Docker.ContainerLogsOptions & { follow: true }),
+      docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, ...(options.tail !== undefined ? { tail: options.tail } : {}), since: options.since ?? 0, timestamps: options.timestamps ?? false, abortSignal: signal } as Docker.ContainerLogsOptions & { follow: true }),
     )) as unknown as Readable;
     const stop = () => stream.destroy();
     signal.addEventListener('abort', stop, { once: true });
     try {
-      yield* demuxLines(stream, this.docker, options.timestamps ?? false);
+      yield* demuxLines(stream, docker, options.timestamps ?? false);
     } finally {
       signal.removeEventListener('abort', stop);
       stream.destroy();
@@ -261,7 +282,8 @@ export class DockerEngine implements Engine {
   }
 
   async exec(id: string, options: ExecOptions): Promise<number> {
-    const container = this.docker.getContainer(id);
+    const docker = await this.docker();
+    const container = docker.getContainer(id);
     const exec = await this.call(`exec in ${id.slice(0, 12)}`, () =>
       container.exec({
         Cmd: options.command,
@@ -284,7 +306,7 @@ export class DockerEngine implements Engine {
       stream.on('error', () => resolve());
     });
     if (options.tty) stream.pipe(options.stdout, { end: false });
-    else this.docker.modem.demuxStream(stream, options.stdout, options.stderr);
+    else docker.modem.demuxStream(stream, options.stdout, options.stderr);
     if (options.stdin) {
       options.stdin.pipe(stream);
       options.stdin.on('end', () => (stream as unknown as { end?: () => void }).end?.());
