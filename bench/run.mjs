@@ -25,9 +25,13 @@ import { BenchResources } from './lib/resources.mjs';
 import { TOPOLOGY_IMAGE } from './lib/topology.mjs';
 import { cliStart } from './scenarios/cli-start.mjs';
 import { demo } from './scenarios/demo.mjs';
+import { pipeline } from './scenarios/pipeline.mjs';
+import { proxy } from './scenarios/proxy.mjs';
+import { releaseJudge } from './scenarios/release-judge.mjs';
+import { scale } from './scenarios/scale.mjs';
 import { topology10 } from './scenarios/topology-10.mjs';
 
-const SCENARIOS = [topology10, demo, cliStart];
+const SCENARIOS = [topology10, demo, cliStart, scale, proxy, pipeline, releaseJudge];
 /** Scenarios with a docker-compose side: docker-compose is only looked for (and installed) for them. */
 const NEEDS_COMPOSE = new Set([topology10.name, cliStart.name]);
 const DEFAULT_REPS = 5;

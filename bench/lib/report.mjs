@@ -14,13 +14,20 @@ export function withStatistics(scenarioResults) {
     measurements: scenario.measurements.map((measurement) => {
       const envctl = { ...measurement.envctl, ...summarise(measurement.envctl.samples) };
       if (envctl.internalMs?.length > 0) envctl.internalMedian = summarise(envctl.internalMs).median;
+      if (measurement.p90 && envctl.samples.length > 0) envctl.p90 = nearestRank(envctl.samples, 0.9);
       const peer = measurement.peer ? { ...measurement.peer, ...summarise(measurement.peer.samples) } : null;
       return { ...measurement, envctl, peer, ratio: peer ? ratio(envctl.median, peer.median) : null };
     }),
   }));
 }
 
-/** Issue 3's targets, judged on this run's medians (informative: timings never gate tests). */
+/** The q-quantile (nearest rank). */
+function nearestRank(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Issue 3's and issue 9's targets, judged on this run's medians (informative: timings never gate tests). */
 export function judgeTargets(scenarios) {
   const find = (scenario, measurement) => scenarios.find((s) => s.name === scenario)?.measurements.find((m) => m.name === measurement);
   const targets = [];
@@ -32,6 +39,19 @@ export function judgeTargets(scenarios) {
   if (down?.envctl.median != null) {
     targets.push({ target: '`down` of ten services under 5 s (topology-10)', value: `${down.envctl.median} ms`, met: down.envctl.median < 5_000 });
   }
+  const plan1000 = find('scale', 'plan --offline 1000');
+  if (plan1000?.envctl.median != null) {
+    targets.push({ target: '`plan` of 1000 services under 1 s (scale, --offline, wall clock)', value: `${plan1000.envctl.median} ms`, met: plan1000.envctl.median < 1_000 });
+  }
+  const proxyRps = find('proxy', 'requests/s vs HAProxy');
+  if (proxyRps?.ratio != null) {
+    targets.push({ target: "proxy throughput at least 0.5× HAProxy's (proxy, 50 connections)", value: `${proxyRps.ratio.toFixed(2)}×`, met: proxyRps.ratio >= 0.5 });
+  }
+  const addedP50 = find('proxy', 'p50 latency vs direct');
+  if (addedP50?.envctl.median != null && addedP50.peer?.median != null) {
+    const added = addedP50.envctl.median - addedP50.peer.median;
+    targets.push({ target: 'proxy adds under 1 ms to p50 latency vs direct (proxy)', value: `+${(added / 1000).toFixed(2)} ms`, met: added < 1_000 });
+  }
   return targets;
 }
 
@@ -41,19 +61,19 @@ export function renderMarkdown(report) {
     `Run: \`${report.command}\`: ${report.options.reps} reps after 1 warm-up per scenario, tools interleaved (A B A B); ${formatDuration(report.durationMs)}; load average ${report.machine.loadAverageAtStart.join(' ')} at start, ${report.loadAverageAtEnd.join(' ')} at end.`,
     '',
   );
-  lines.push('| scenario | measurement | envctl median ms (min–max) | peer | peer median ms (min–max) | envctl / peer |');
+  lines.push('| scenario | measurement | envctl median (min–max) | peer | peer median (min–max) | envctl / peer |');
   lines.push('| --- | --- | ---: | --- | ---: | ---: |');
   for (const scenario of report.scenarios) {
     for (const measurement of scenario.measurements) {
       const peer = measurement.peer;
       lines.push(
-        `| ${scenario.name} | ${measurement.name} | ${formatSide(measurement.envctl)} | ${peer ? peer.tool : '—'} | ${peer ? formatSide(peer) : '—'} | ${measurement.ratio != null ? measurement.ratio.toFixed(2) : '—'} |`,
+        `| ${scenario.name} | ${measurement.name} | ${formatSide(measurement.envctl, measurement.unit)} | ${peer ? peer.tool : '—'} | ${peer ? formatSide(peer, measurement.unit) : '—'} | ${measurement.ratio != null ? `${measurement.ratio.toFixed(2)}${measurement.better === 'higher' ? ' (higher is better)' : ''}` : '—'} |`,
       );
     }
   }
-  lines.push('', 'Times are wall-clock from starting the command to the end state (for `up`: every container running and healthy). A ratio below 1 means envctl is faster.');
+  lines.push('', 'Values are in ms unless a unit is given. Times are wall-clock from starting the command to the end state (for `up`: every container running and healthy). A ratio below 1 means envctl is faster, except where marked "higher is better" (throughput: above 1 envctl does more).');
   if (report.targets.length > 0) {
-    lines.push('', '## Targets (issue 3)', '');
+    lines.push('', '## Targets (issues 3 and 9)', '');
     for (const target of report.targets) lines.push(`- ${target.target}: ${target.value}: ${target.met ? 'met' : 'NOT met'}`);
   }
   const notes = report.scenarios.flatMap((scenario) => [
@@ -88,9 +108,10 @@ export async function writeReport(dir, report, markdown) {
   return paths;
 }
 
-function formatSide(side) {
-  if (side.median == null) return side.warmup.length > 0 ? `${side.warmup.join(', ')} (warm-up only)` : '—';
-  return `${side.median} (${side.min}–${side.max})`;
+function formatSide(side, unit = 'ms') {
+  const suffix = unit === 'ms' ? '' : ` ${unit}`;
+  if (side.median == null) return side.warmup.length > 0 ? `${side.warmup.join(', ')}${suffix} (warm-up only)` : '—';
+  return `${side.median}${suffix} (${side.min}–${side.max})${side.p90 != null ? `, p90 ${side.p90}` : ''}`;
 }
 
 function formatDuration(ms) {
