@@ -11,7 +11,7 @@ import { diagnosticAt, didYouMean, fileLocator, issuesToDiagnostics, type Locato
 import { interpolateTree, type Variables } from './interpolate.js';
 import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
 import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type ResolvedDefinitionInput } from './schema.js';
-import { checkSemantics } from './semantics.js';
+import { checkSemantics, profileActive } from './semantics.js';
 import { fileDiagnostic, parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
 
 /** Looked for in the working directory, then in each parent, like Compose. */
@@ -97,24 +97,26 @@ interface IncludeContext {
 /** Validates the base definition and every environment overlay; returns the models of each. */
 export async function validateAllEnvironments(options: LoadOptions): Promise<EnvironmentModel[]> {
   const file = await loadFile(options);
+  const attempt = (name: string | undefined) => resolveEnvironment(file, name, options, { chain: [file.path] }).catch((error: unknown) => error as Error);
   // Environments declared by the file or by the files it includes (known once the base resolves).
-  const base = options.env ? undefined : await resolveEnvironment(file, undefined, options, { chain: [file.path] }).catch((error: unknown) => error);
-  const declared = base && !(base instanceof Error) ? (base as EnvironmentModel).environments : environmentNames(file.raw);
+  const base = options.env ? undefined : await attempt(undefined);
+  const declared = base && !(base instanceof Error) ? base.environments : environmentNames(file.raw);
   const names = options.env ? [options.env] : [undefined, ...declared];
   const models: EnvironmentModel[] = [];
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const name of names) {
-    try {
-      models.push(await resolveEnvironment(file, name, options, { chain: [file.path] }));
-    } catch (error) {
-      if (!(error instanceof DefinitionError)) throw error;
-      for (const diagnostic of error.diagnostics) {
-        const id = `${diagnostic.file}:${diagnostic.line}:${diagnostic.col}:${diagnostic.message}`;
-        if (!seen.has(id)) {
-          seen.add(id);
-          diagnostics.push(name ? { ...diagnostic, message: `${diagnostic.message} (environment ${name})` } : diagnostic);
-        }
+    const result = name === undefined && base !== undefined ? base : await attempt(name);
+    if (!(result instanceof Error)) {
+      models.push(result);
+      continue;
+    }
+    if (!(result instanceof DefinitionError)) throw result;
+    for (const diagnostic of result.diagnostics) {
+      const id = `${diagnostic.file}:${diagnostic.line}:${diagnostic.col}:${diagnostic.message}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        diagnostics.push(name ? { ...diagnostic, message: `${diagnostic.message} (environment ${name})` } : diagnostic);
       }
     }
   }
@@ -179,8 +181,8 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
 
   const projectDir = dirname(file.path);
   const envName = env ?? DEFAULT_ENV;
-  const includedModels = await resolveIncludes(file, input.include ?? [], env, options, context, locator, (context.included ? undefined : checkProjectName(options.projectName ?? options.processEnv.ENVCTL_PROJECT_NAME)) ?? input.name);
   const override = context.included ? undefined : checkProjectName(options.projectName ?? options.processEnv.ENVCTL_PROJECT_NAME);
+  const includedModels = await resolveIncludes(file, input.include ?? [], env, options, context, locator, override ?? input.name);
   const project = context.parent?.project ?? override ?? input.name ?? (includedModels.length === 1 ? includedModels[0]!.project : projectNameFromDir(projectDir));
   const prefix = context.parent?.prefix ?? (envName === DEFAULT_ENV ? project : `${project}-${envName}`);
   const activeProfiles = new Set(options.profiles ?? splitList(options.processEnv.ENVCTL_PROFILES ?? options.processEnv.COMPOSE_PROFILES));
@@ -195,7 +197,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   const services = dict<ServiceModel>();
   const fileProblems: Diagnostic[] = [];
   for (const [name, service] of Object.entries(input.services)) {
-    if (!isActive(service.profiles, activeProfiles)) continue;
+    if (!profileActive(service.profiles, activeProfiles)) continue;
     const fromFiles: Record<string, string> = {};
     for (const [index, envFile] of service.env_file.entries()) {
       const path = resolvePath(projectDir, expandHome(envFile));
@@ -420,10 +422,6 @@ function dict<T>(): Record<string, T> {
 
 function toDict<T>(record: Record<string, T>): Record<string, T> {
   return Object.assign(dict<T>(), record);
-}
-
-function isActive(profiles: readonly string[], active: ReadonlySet<string>): boolean {
-  return profiles.length === 0 || profiles.some((profile) => active.has(profile) || active.has('*'));
 }
 
 function checkProjectName(name: string | undefined): string | undefined {

@@ -14,10 +14,15 @@ export interface IncludedService {
   hasHealthcheck: boolean;
 }
 
+/** A service runs when it has no profiles, or one of them is enabled (`*` enables all). */
+export function profileActive(profiles: readonly string[], active: ReadonlySet<string>): boolean {
+  return profiles.length === 0 || profiles.some((profile) => active.has(profile) || active.has('*'));
+}
+
 export function checkSemantics(input: Input, activeProfiles: ReadonlySet<string>, locate: Locator, included: ReadonlyMap<string, IncludedService> = new Map()): Diagnostic[] {
   const out: Diagnostic[] = [];
   const serviceNames = [...Object.keys(input.services), ...included.keys()];
-  const isActive = (profiles: readonly string[]) => profiles.length === 0 || profiles.some((profile) => activeProfiles.has(profile) || activeProfiles.has('*'));
+  const isActive = (profiles: readonly string[]) => profileActive(profiles, activeProfiles);
 
   if (serviceNames.length === 0) {
     out.push(diagnosticAt(locate, ['services'], 'NO_SERVICES', 'the definition has no services', 'declare at least one service under `services:` (or `include:` a definition)'));

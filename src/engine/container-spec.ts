@@ -4,7 +4,7 @@
  */
 import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
 import { LABEL } from '../labels.js';
-import { formatFieldHashes, type ServiceHash } from '../plan/hash.js';
+import { formatFieldHashes, mountSource, type ServiceHash } from '../plan/hash.js';
 import type { ContainerSpec } from './types.js';
 
 /** Docker's default grace period before SIGKILL, in seconds. */
@@ -30,7 +30,7 @@ export function containerSpecFor(model: EnvironmentModel, service: ServiceModel,
     expose: service.expose,
     mounts: service.mounts.map((mount) => ({
       ...mount,
-      source: mount.type === 'volume' && mount.source ? (model.volumes[mount.source]?.name ?? mount.source) : mount.source,
+      source: mountSource(mount, model),
     })),
     networks: Object.entries(service.networks).map(([key, attach]) => ({
       name: model.networks[key]?.name ?? key,

@@ -8,7 +8,7 @@ import type { EnvironmentModel } from '../definition/model.js';
 import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
 import { EnvironmentError, WorkFailedError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { summarisePlan, type PlanSummary } from '../plan/plan.js';
+import { planHasChanges, summarisePlan, type PlanSummary } from '../plan/plan.js';
 import { planAgainstEngine, type PreparedPlan } from '../plan/prepare-plan.js';
 import { lockEnvironment } from '../state/lock.js';
 import type { Engine } from './engine.js';
@@ -46,7 +46,7 @@ export async function upEnvironment(options: UpOptions): Promise<UpResult> {
     const prepared = await planAgainstEngine(model, options.engine, options.removeOrphans);
     checkImagesPresent(prepared);
     await checkPortsFree(prepared);
-    const changed = prepared.plan.actions.some((action) => !['keep', 'orphan', 'external'].includes(action.kind));
+    const changed = planHasChanges(prepared.plan);
     options.emit({ type: 'operation', at: 0, operation: 'up', project: model.project, env: model.env, services: Object.keys(model.services) });
     for (const warning of prepared.plan.warnings) options.emit({ type: 'warning', at: 0, message: warning });
     const loopbackWarning = loopbackExposureWarning(engineInfo.version, model);

@@ -46,7 +46,7 @@ export function canonicalFields(service: ServiceModel, image: string, model: Pic
     ports: sortBy(service.ports, (port) => `${port.protocol}/${port.target}/${port.hostIp}/${port.published ?? ''}`),
     expose: [...service.expose].sort(),
     mounts: sortBy(
-      service.mounts.map((mount) => ({ ...mount, source: mount.type === 'volume' && mount.source ? (model.volumes[mount.source]?.name ?? mount.source) : (mount.source ?? null) })),
+      service.mounts.map((mount) => ({ ...mount, source: mountSource(mount, model) ?? null })),
       (mount) => mount.target,
     ),
     networks: Object.fromEntries(
@@ -61,6 +61,11 @@ export function canonicalFields(service: ServiceModel, image: string, model: Pic
     stop_signal: service.stopSignal ?? null,
     stop_grace_period: service.stopGracePeriodMs ?? null,
   };
+}
+
+/** A mount's source as the engine sees it: named volumes by their engine name, binds by path. */
+export function mountSource(mount: ServiceModel['mounts'][number], model: Pick<EnvironmentModel, 'volumes'>): string | undefined {
+  return mount.type === 'volume' && mount.source ? (model.volumes[mount.source]?.name ?? mount.source) : mount.source;
 }
 
 export function hashService(service: ServiceModel, image: string, model: Pick<EnvironmentModel, 'volumes' | 'networks'>): ServiceHash {
