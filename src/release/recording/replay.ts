@@ -12,21 +12,12 @@
  */
 import stringify from 'safe-stable-stringify';
 import type { RequestRecord } from '../../proxy/types.js';
-import { judge, type JudgeConfig, type Verdict } from '../analysis/judge.js';
+import type { Verdict } from '../analysis/judge.js';
 import type { AnalysedArm, ContainerHealth } from '../analysis/snapshot.js';
-import { createStepAggregator, EMPTY_FINGERPRINTS, type AggregatorConfig, type FingerprintTally, type LogLine } from './step-aggregator.js';
+import { EMPTY_FINGERPRINTS, type LogLine } from './step-aggregator.js';
+import { compareInputs, createStepJudge, DECISION_INTERVAL_NS, type HealthChange, type JudgeInput, type ReplayConfig, type StepCarry } from './step-judge.js';
 
-/** The controller judges once per second of step time. */
-export const DECISION_INTERVAL_NS = 1_000_000_000n;
-
-export type ReplayConfig = JudgeConfig & AggregatorConfig;
-
-export interface HealthChange {
-  arm: AnalysedArm;
-  health: ContainerHealth;
-  /** Monotonic ns (decimal string). */
-  tMonoNs: string;
-}
+export { DECISION_INTERVAL_NS, type HealthChange, type ReplayConfig } from './step-judge.js';
 
 export interface ReplayOptions {
   /**
@@ -40,14 +31,15 @@ export interface ReplayOptions {
   latencyCapPerArm?: number;
 }
 
-type Input =
-  | { kind: 'health'; t: bigint; change: HealthChange }
-  | { kind: 'request'; t: bigint; record: RequestRecord }
-  | { kind: 'log'; t: bigint; line: LogLine };
-
-// At the same instant: health first (a crash explains the requests around it), then requests, then logs.
-const KIND_ORDER: Readonly<Record<Input['kind'], number>> = { health: 0, request: 1, log: 2 };
-const TERMINAL: ReadonlySet<Verdict['action']> = new Set(['rollback', 'inconclusive']);
+/** Health before the first step (while the containers start) is the health the first step begins with. */
+export function initialCarry(health: readonly HealthChange[], firstStartNs: bigint | undefined): StepCarry {
+  let state: Record<AnalysedArm, ContainerHealth> = { canary: 'running', baseline: 'running' };
+  const byTime = [...health].sort((a, b) => (BigInt(a.tMonoNs) < BigInt(b.tMonoNs) ? -1 : BigInt(a.tMonoNs) > BigInt(b.tMonoNs) ? 1 : 0));
+  for (const change of byTime) {
+    if (firstStartNs !== undefined && BigInt(change.tMonoNs) < firstStartNs) state = { ...state, [change.arm]: change.health };
+  }
+  return { previousBaselineLatenciesMs: null, fingerprints: EMPTY_FINGERPRINTS, health: state };
+}
 
 /**
  * The verdicts of a recorded release, step by step.
@@ -65,75 +57,33 @@ export function replayVerdicts(
 ): Verdict[] {
   const starts = stepStarts(records, options.stepStartsNs ?? {});
   const verdicts: Verdict[] = [];
-  let previousBaseline: Float64Array | null = null;
-  let fingerprints: FingerprintTally = EMPTY_FINGERPRINTS;
-  // Health changes before the first step (while the containers start) set the health it begins with.
-  let health: Record<AnalysedArm, ContainerHealth> = { canary: 'running', baseline: 'running' };
-  const firstStartNs = starts[0]?.[1];
-  const byTime = [...(options.health ?? [])].sort((a, b) => (BigInt(a.tMonoNs) < BigInt(b.tMonoNs) ? -1 : BigInt(a.tMonoNs) > BigInt(b.tMonoNs) ? 1 : 0));
-  for (const change of byTime) {
-    if (firstStartNs !== undefined && BigInt(change.tMonoNs) < firstStartNs) health = { ...health, [change.arm]: change.health };
-  }
+  let carry = initialCarry(options.health ?? [], starts[0]?.[1]);
 
   for (const [index, [step, startNs]] of starts.entries()) {
     const nextStartNs = starts[index + 1]?.[1];
     const inputs = stepInputs(step, startNs, nextStartNs, records, logLines, options.health ?? []);
-    const aggregator = createStepAggregator({
+    const judge = createStepJudge({
       step,
-      stepStartNs: startNs.toString(),
+      startNs,
       config,
+      steps,
       seed,
-      previousBaselineLatenciesMs: previousBaseline,
-      previousFingerprints: fingerprints,
-      health,
+      carry,
       ...(options.latencyCapPerArm === undefined ? {} : { latencyCapPerArm: options.latencyCapPerArm }),
     });
-
-    let decision = startNs + DECISION_INTERVAL_NS;
-    // `decided`: the step's first decisive verdict; `last`: the latest one; `changed`: input since then.
-    const state: { decided: Verdict | null; last: Verdict | null; changed: boolean; terminal: boolean } = {
-      decided: null,
-      last: null,
-      changed: false,
-      terminal: false,
-    };
-    const judgeAt = (at: bigint): void => {
-      // After a gate only new input can change the verdict; skip the identical seconds in between.
-      if (state.decided !== null && !state.changed) return;
-      const verdict = judge(aggregator.snapshot(at.toString()), config, steps);
-      state.changed = false;
-      state.last = verdict;
-      state.terminal = TERMINAL.has(verdict.action);
-      if (state.decided === null ? verdict.action !== 'continue' : state.terminal) verdicts.push(verdict);
-      if (state.decided === null && verdict.action !== 'continue') state.decided = verdict;
-    };
-    const finished = (): boolean => state.terminal || state.decided?.action === 'advance';
-
     for (const input of inputs) {
-      while (input.t > decision && !finished()) {
-        judgeAt(decision);
-        decision += DECISION_INTERVAL_NS;
-      }
-      if (finished()) break;
-      if (input.kind === 'request') aggregator.addRequest(input.record);
-      else if (input.kind === 'log') aggregator.addLogLine(input.line);
-      else {
-        aggregator.setHealth(input.change.arm, input.change.health);
-        health = { ...health, [input.change.arm]: input.change.health };
-      }
-      state.changed = true;
+      while (input.t > judge.nextDecisionNs && !judge.finished()) judge.judgeNext();
+      if (judge.finished()) break;
+      judge.add(input);
     }
     // The decision points left in the step: up to the next step's start, or the first one covering the last input.
     const endNs = nextStartNs ?? inputs.at(-1)?.t ?? startNs;
-    const more = (): boolean => (nextStartNs === undefined ? decision - DECISION_INTERVAL_NS < endNs : decision <= endNs);
-    while (!finished() && more()) {
-      judgeAt(decision);
-      decision += DECISION_INTERVAL_NS;
-    }
-    if (state.decided === null && state.last !== null) verdicts.push(state.last);
-    if (state.terminal || state.decided === null) break;
-    previousBaseline = aggregator.baselineLatenciesMs();
-    fingerprints = aggregator.fingerprints();
+    const more = (): boolean => (nextStartNs === undefined ? judge.nextDecisionNs - DECISION_INTERVAL_NS < endNs : judge.nextDecisionNs <= endNs);
+    while (!judge.finished() && more()) judge.judgeNext();
+    judge.finish();
+    verdicts.push(...judge.kept);
+    if (judge.terminal() || judge.decided === null) break;
+    carry = judge.carry();
   }
   return verdicts;
 }
@@ -165,9 +115,9 @@ function stepInputs(
   records: readonly RequestRecord[],
   logLines: readonly LogLine[],
   health: readonly HealthChange[],
-): Input[] {
+): JudgeInput[] {
   const within = (t: bigint): boolean => t >= startNs && (nextStartNs === undefined || t < nextStartNs);
-  const inputs: (Input & { order: number })[] = [];
+  const inputs: JudgeInput[] = [];
   for (const record of records) {
     if (record.step === step) inputs.push({ kind: 'request', t: BigInt(record.tMonoNs), record, order: record.seq });
   }
@@ -179,5 +129,5 @@ function stepInputs(
     const t = BigInt(change.tMonoNs);
     if (within(t)) inputs.push({ kind: 'health', t, change, order });
   });
-  return inputs.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.order - b.order));
+  return inputs.sort(compareInputs);
 }
