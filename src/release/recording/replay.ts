@@ -29,6 +29,12 @@ export interface ReplayOptions {
   health?: readonly HealthChange[];
   /** As in `createStepAggregator`; tests use a small cap. */
   latencyCapPerArm?: number;
+  /**
+   * When the release ended (promotion, rollback or abort applied in the proxy), monotonic ns: the
+   * last step is judged up to it, as the controller did. Without it (a release still running or
+   * killed), the last step is judged until its last input.
+   */
+  endNs?: string;
 }
 
 /** Health before the first step (while the containers start) is the health the first step begins with. */
@@ -55,12 +61,13 @@ export function replayVerdicts(
   seed: number,
   options: ReplayOptions = {},
 ): Verdict[] {
-  const starts = stepStarts(records, options.stepStartsNs ?? {});
+  const starts = stepStarts(records, options.stepStartsNs ?? {}).filter(([step]) => step >= 1 && step <= config.steps.length);
+  const endNs = options.endNs === undefined ? undefined : BigInt(options.endNs);
   const verdicts: Verdict[] = [];
   let carry = initialCarry(options.health ?? [], starts[0]?.[1]);
 
   for (const [index, [step, startNs]] of starts.entries()) {
-    const nextStartNs = starts[index + 1]?.[1];
+    const nextStartNs = starts[index + 1]?.[1] ?? endNs;
     const inputs = stepInputs(step, startNs, nextStartNs, records, logLines, options.health ?? []);
     const judge = createStepJudge({
       step,
@@ -77,8 +84,8 @@ export function replayVerdicts(
       judge.add(input);
     }
     // The decision points left in the step: up to the next step's start, or the first one covering the last input.
-    const endNs = nextStartNs ?? inputs.at(-1)?.t ?? startNs;
-    const more = (): boolean => (nextStartNs === undefined ? judge.nextDecisionNs - DECISION_INTERVAL_NS < endNs : judge.nextDecisionNs <= endNs);
+    const stepEndNs = nextStartNs ?? inputs.at(-1)?.t ?? startNs;
+    const more = (): boolean => (nextStartNs === undefined ? judge.nextDecisionNs - DECISION_INTERVAL_NS < stepEndNs : judge.nextDecisionNs <= stepEndNs);
     while (!judge.finished() && more()) judge.judgeNext();
     judge.finish();
     verdicts.push(...judge.kept);
