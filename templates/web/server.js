@@ -1,6 +1,7 @@
 // envctl demo web service: a JSON API on PostgreSQL (items, job results) and Redis (job queue).
 // Environment: PORT (3000), DATABASE_URL, REDIS_URL, JOBS_QUEUE (demo:jobs), LOG_LEVEL (info),
-// APP_VERSION (default: package.json version), FEATURE_* toggles (FEATURE_NEW_CHECKOUT=true).
+// APP_VERSION (default: WEB_VERSION, then package.json version), FEATURE_* toggles (FEATURE_NEW_CHECKOUT=true),
+// WEB_FAULT (none | errors | latency), WEB_FAULT_RATE (0.2), WEB_FAULT_DELAY_MS (150): see src/fault-injection.js.
 import { createServer } from 'node:http';
 import { createApp } from './src/app.js';
 import { loadConfig } from './src/config.js';
@@ -11,7 +12,17 @@ import { createQueue } from './src/queue.js';
 const SHUTDOWN_GRACE_MS = 1000; // in-flight requests get this long after SIGTERM
 const SHUTDOWN_HARD_MS = 1800; // exit no matter what after this long
 
-const config = loadConfig();
+/** A bad setting (PORT, WEB_FAULT, ...) is one log line naming it, and exit 2 before listening: no stack. */
+function loadConfigOrExit() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    createLogger({ base: { service: 'web' } }).error(`invalid configuration: ${error.message}`);
+    process.exit(2);
+  }
+}
+
+const config = loadConfigOrExit();
 const log = createLogger({ level: config.logLevel, base: { service: 'web', version: config.version } });
 
 process.on('uncaughtException', (error) => {
@@ -29,7 +40,7 @@ server.on('error', (error) => {
   process.exit(1);
 });
 server.listen(config.port, config.host, () => {
-  log.info('listening', { port: server.address().port, checkout: config.checkout, features: config.features, node: process.version });
+  log.info('listening', { port: server.address().port, checkout: config.checkout, features: config.features, fault: config.fault, node: process.version });
 });
 queue.start();
 db.start();

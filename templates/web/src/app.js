@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Unavailable } from './errors.js';
+import { createFaultInjector } from './fault-injection.js';
 import { BadRequest, isUuid, parseJsonObject, parseLimit, validateItem, validateJob } from './validate.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -53,6 +54,7 @@ async function readBody(request, limit = MAX_BODY_BYTES) {
 export function createApp({ config, db, queue, log }) {
   const { version, checkout, features } = config;
   let lastHealth = null; // the failed dependencies at the last /healthz, as 'a,b' ('' = healthy)
+  const injectFault = createFaultInjector(config.fault);
 
   const send = (response, status, body) => {
     const payload = JSON.stringify({ ...body, version });
@@ -142,6 +144,7 @@ export function createApp({ config, db, queue, log }) {
     const started = performance.now();
     const requestId = String(request.headers['x-request-id'] ?? '').slice(0, 100) || randomUUID();
     response.setHeader('x-app-version', version);
+    response.setHeader('x-demo-version', version); // the same, under the name the release demo shows (README.md)
     response.setHeader('x-request-id', requestId);
     const url = new URL(request.url ?? '/', 'http://localhost');
 
@@ -161,6 +164,12 @@ export function createApp({ config, db, queue, log }) {
 
     const route = matchRoute(request.method, url.pathname);
     try {
+      const fault = await injectFault(url.pathname);
+      if (fault) {
+        // Upper-case ERROR: the line must match a release's logErrorPattern.
+        log.error(`ERROR injected fault: ${fault}`, { method: request.method, path: url.pathname, requestId });
+        return send(response, 500, { error: 'injected fault' });
+      }
       if (route.status === 404) return send(response, 404, { error: `no route for ${request.method} ${url.pathname}` });
       if (route.status === 405) {
         response.setHeader('allow', route.allow);

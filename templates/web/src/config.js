@@ -1,5 +1,6 @@
 // Configuration from the environment (pure: takes the env object, returns plain values).
 import { readFileSync } from 'node:fs';
+import { parseFault } from './fault-injection.js';
 import { parseLevel } from './log.js';
 
 export const DEFAULT_QUEUE = 'demo:jobs';
@@ -37,17 +38,20 @@ export function parsePort(value, fallback = 3000) {
   return port;
 }
 
+/** Throws an Error naming the variable when PORT or WEB_FAULT* is invalid. */
 export function loadConfig(env = process.env) {
   const features = parseFeatures(env);
   return {
     port: parsePort(env.PORT),
     host: env.HOST || '0.0.0.0',
-    version: env.APP_VERSION || packageVersion(),
+    // WEB_VERSION is the image's build arg (Dockerfile); APP_VERSION at run time still wins.
+    version: env.APP_VERSION || env.WEB_VERSION || packageVersion(),
     logLevel: parseLevel(env.LOG_LEVEL),
     databaseUrl: env.DATABASE_URL || 'postgres://app@localhost:5432/app',
     redisUrl: env.REDIS_URL || 'redis://localhost:6379',
     queue: env.JOBS_QUEUE || DEFAULT_QUEUE,
     features,
     checkout: features.newCheckout ? 'new' : 'classic',
+    fault: parseFault(env),
   };
 }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Unavailable, createApp, matchRoute } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -219,6 +220,45 @@ describe('web API', () => {
     assert.equal(body.checkout, 'new');
     assert.deepEqual(body.features, { newCheckout: true });
     assert.equal((await call('GET', '/api/items')).body.checkout, 'new');
+  });
+
+  test('WEB_VERSION is the x-demo-version header and the version in every answer', async () => {
+    await stop();
+    await start({ APP_VERSION: '', WEB_VERSION: '2' });
+    for (const path of ['/', '/healthz', '/nope']) {
+      const { headers, body } = await call('GET', path);
+      assert.equal(headers.get('x-demo-version'), '2', path);
+      assert.equal(body.version, '2', path);
+    }
+  });
+
+  test('WEB_FAULT=errors answers every 5th request but /healthz 500, with one ERROR log line each', async () => {
+    await stop();
+    await start({ WEB_FAULT: 'errors' });
+    const statuses = [];
+    for (let n = 1; n <= 10; n++) {
+      assert.equal((await call('GET', '/healthz')).status, 200);
+      statuses.push((await call('GET', '/')).status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 500, 200, 200, 200, 200, 500]);
+    const releasePattern = /\b(ERROR|FATAL|panic|Traceback|Unhandled)\b/; // a release's default logErrorPattern
+    const matching = lines.filter((line) => releasePattern.test(JSON.stringify(line)));
+    assert.equal(matching.length, 2, JSON.stringify(matching));
+    assert.equal(matching[0].msg, 'ERROR injected fault: request 5 fails (WEB_FAULT=errors, WEB_FAULT_RATE=0.2)');
+    assert.equal(matching[0].path, '/');
+  });
+
+  test('WEB_FAULT=latency delays every request but /healthz', async () => {
+    await stop();
+    await start({ WEB_FAULT: 'latency', WEB_FAULT_DELAY_MS: '60' });
+    const timed = async (path) => {
+      const started = performance.now();
+      assert.equal((await call('GET', path)).status, 200);
+      return performance.now() - started;
+    };
+    assert.ok((await timed('/')) >= 60);
+    assert.ok((await timed('/api/version')) >= 60);
+    assert.ok((await timed('/healthz')) < 60);
   });
 });
 

@@ -34,6 +34,14 @@ test('environment overrides', () => {
   assert.equal(config.checkout, 'new');
 });
 
+test('WEB_VERSION (the image build arg) is the version unless APP_VERSION is set; WEB_FAULT is parsed', () => {
+  assert.equal(loadConfig({ WEB_VERSION: '2' }).version, '2');
+  assert.equal(loadConfig({ WEB_VERSION: '2', APP_VERSION: '2.0.1' }).version, '2.0.1');
+  assert.deepEqual(loadConfig({}).fault, { kind: 'none' });
+  assert.deepEqual(loadConfig({ WEB_FAULT: 'latency' }).fault, { kind: 'latency', delayMs: 150 });
+  assert.throws(() => loadConfig({ WEB_FAULT: 'slow' }), /WEB_FAULT must be one of none, errors, latency/);
+});
+
 test('FEATURE_* variables become camelCase booleans', () => {
   assert.deepEqual(parseFeatures({ FEATURE_NEW_CHECKOUT: 'true', FEATURE_DARK_MODE: 'false', FEATURE_X: '1', FEATURE_: 'true', OTHER: 'true' }), {
     newCheckout: true,
