@@ -9,7 +9,10 @@ export const LABEL = {
   configHash: 'dev.envctl.config-hash',
   /** Per-field hashes (`image=…,environment=…`), so a plan can name what changed without storing values. */
   fieldHashes: 'dev.envctl.field-hashes',
+  /** Release containers: `canary`, `baseline` or `proxy` (the service's own container has none). */
   slot: 'dev.envctl.slot',
+  /** The release id on release containers. */
+  release: 'dev.envctl.release',
   run: 'dev.envctl.run',
   /** The definition key of a network or volume (its engine name may differ). */
   network: 'dev.envctl.network',

@@ -3,7 +3,7 @@ import { EnvctlCommand } from '../cli/base-command.js';
 import { loadDefinition } from '../definition/resolve.js';
 import { DockerEngine } from '../engine/docker-engine.js';
 import { UsageError, WorkFailedError } from '../errors.js';
-import { environmentLabels } from '../labels.js';
+import { environmentLabels, LABEL } from '../labels.js';
 
 export default class ExecCommand extends EnvctlCommand {
   static override summary = 'Run a command in a running service, passing its exit code through.';
@@ -28,7 +28,8 @@ export default class ExecCommand extends EnvctlCommand {
     const engine = DockerEngine.fromEnv(process.env);
     await engine.ping();
     const containers = await engine.listContainers(environmentLabels(model.project, model.env));
-    const target = containers.find((container) => container.service === args.service && container.state === 'running');
+    // The service's own container, not a release's canary or baseline.
+    const target = containers.find((container) => container.service === args.service && !container.labels[LABEL.slot] && container.state === 'running');
     if (!target) throw new WorkFailedError('NOT_RUNNING', `service ${args.service} is not running`, 'start it with `envctl up`');
     const tty = !flags['no-tty'] && Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY);
     // Forward stdin when it is a terminal or a pipe/file; CI's closed stdin gives the command EOF.

@@ -92,7 +92,7 @@ export default class PipelineCommand extends EnvctlCommand {
       }
       process.stdout.write(`run ${result.runId} ${result.status} (${(result.durationMs / 1000).toFixed(1)}s); record: ${result.recordPath}\n`);
     }
-    process.exitCode = result.status === 'passed' ? ExitCode.ok : result.status === 'cancelled' ? ExitCode.cancelled : ExitCode.failed;
+    process.exitCode = result.status === 'passed' ? ExitCode.ok : result.status === 'cancelled' ? ExitCode.cancelled : result.undecided ? ExitCode.undecided : ExitCode.failed;
     return result;
   }
 }

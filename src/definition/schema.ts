@@ -423,6 +423,7 @@ const releaseSchema = z
     gateTimeout: durationSchema.default(1_800_000),
     retainPrevious: durationSchema.default(3_600_000),
     sticky: z.enum(['none', 'cookie']).default('none'),
+    port: portNumber.optional().meta({ description: 'host port of the release proxy on 127.0.0.1; default: chosen by the engine (shown by `envctl release status`)' }),
     logErrorPattern: z.string().default('\\b(ERROR|FATAL|panic|Traceback|Unhandled)\\b'),
     onRegression: z.enum(['rollback', 'pause']).default('rollback'),
     notify: z.strictObject({ webhook: z.url().nullable().default(null) }).default({ webhook: null }),

@@ -1,6 +1,6 @@
 /** `envctl status`: each service of the definition (and any orphan) with what the engine says about it. */
 import type { EnvironmentModel } from '../definition/model.js';
-import { environmentLabels } from '../labels.js';
+import { environmentLabels, LABEL } from '../labels.js';
 import type { Engine } from './engine.js';
 
 export interface ServiceStatusRow {
@@ -13,6 +13,8 @@ export interface ServiceStatusRow {
   /** Seconds since the container started, when running. */
   uptimeSeconds: number | undefined;
   container: string | undefined;
+  /** A release's container (`canary`, `baseline`, `proxy`), beside the service's own. */
+  slot: string | undefined;
   orphan: boolean;
 }
 
@@ -30,7 +32,7 @@ export async function environmentStatus(model: EnvironmentModel, engine: Engine,
   for (const service of names) {
     const mine = containers.filter((container) => container.service === service);
     if (mine.length === 0) {
-      rows.push({ service, state: 'not created', health: undefined, image: model.services[service]?.image, ports: [], uptimeSeconds: undefined, container: undefined, orphan: false });
+      rows.push({ service, state: 'not created', health: undefined, image: model.services[service]?.image, ports: [], uptimeSeconds: undefined, container: undefined, slot: undefined, orphan: false });
       continue;
     }
     const details = await Promise.all(mine.map((container) => (container.state === 'running' ? engine.inspectContainer(container.id) : undefined)));
@@ -44,6 +46,7 @@ export async function environmentStatus(model: EnvironmentModel, engine: Engine,
         ports: container.ports.map((port) => `${port.hostIp.includes(':') ? `[${port.hostIp}]` : port.hostIp}:${port.published}->${port.target}/${port.protocol}`),
         uptimeSeconds: started ? Math.max(0, Math.round((now() - Date.parse(started)) / 1000)) : undefined,
         container: container.name,
+        slot: container.labels[LABEL.slot],
         orphan: !model.declaredServices.includes(service),
       });
     }
@@ -54,7 +57,7 @@ export async function environmentStatus(model: EnvironmentModel, engine: Engine,
 export function renderStatusText(status: StatusResult): string {
   const header = ['SERVICE', 'STATE', 'HEALTH', 'UPTIME', 'PORTS', 'IMAGE'];
   const rows = status.services.map((row) => [
-    `${row.service}${row.orphan ? ' (orphan)' : ''}`,
+    `${row.service}${row.slot ? ` (${row.slot})` : ''}${row.orphan ? ' (orphan)' : ''}`,
     row.state,
     row.health ?? '-',
     row.uptimeSeconds === undefined ? '-' : formatDuration(row.uptimeSeconds),

@@ -8,7 +8,7 @@ import { buildServiceImage, builtImageRefs } from '../engine/build-image.js';
 import type { EnvironmentModel } from '../definition/model.js';
 import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
 import type { NotifyConfig, PipelineConfig, StageCommand } from '../definition/schema.js';
-import { EnvctlError, UsageError } from '../errors.js';
+import { EnvctlError, ExitCode, UsageError } from '../errors.js';
 import { STAGES, type EnvctlEvent, type PipelineSink, type StageName } from '../events.js';
 import type { Engine } from '../engine/engine.js';
 import { LABEL } from '../labels.js';
@@ -20,6 +20,7 @@ import { deriveEnvironment, provision, serviceUrls, teardown, type Provisioned }
 import { generateLoad, judgePerf, loadFiguresSchema, medianFigures } from './perf.js';
 import { runInImage, runOnHost, type CommandOutcome } from './run-command.js';
 import { desiredImage } from '../plan/plan.js';
+import { startRelease } from '../release/release.js';
 
 export interface PipelineOptions {
   load: LoadOptions;
@@ -45,6 +46,8 @@ export interface PipelineResult {
   status: 'passed' | 'failed' | 'cancelled';
   failedStage: StageName | undefined;
   failedCheck: string | undefined;
+  /** The release stage neither promoted nor rolled back (inconclusive, or waiting at a gate): exit 4. */
+  undecided: boolean;
   durationMs: number;
   record: RunRecord;
   recordPath: string;
@@ -58,6 +61,8 @@ interface StageOutcome {
   detail: string | undefined;
   results: StageRecord['results'];
   figures?: Record<string, unknown>;
+  /** Neither passed nor failed for good: a release inconclusive or waiting at a gate (exit 4). */
+  undecided?: boolean;
   outputTail: string[];
 }
 
@@ -102,6 +107,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const context: StageContext = { options, model, runId, at, images: record.images };
   let failedStage: StageName | undefined;
   let failedCheck: string | undefined;
+  let undecided = false;
   try {
     await runStages();
   } catch (error) {
@@ -136,6 +142,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       Object.assign(stageRecord, { status: outcome.status, detail: outcome.detail, results: outcome.results, outputTail: outcome.outputTail, durationMs: Math.round(options.now() - stageStart) });
       if (outcome.figures) stageRecord.figures = outcome.figures;
       options.emit({ type: 'stage', at: at(), stage, status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) });
+      if (outcome.undecided) undecided = true;
       if (outcome.status === 'failed') {
         failedStage = stage;
         failedCheck = outcome.results.find((result) => result.status === 'failed')?.name;
@@ -155,7 +162,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       ? `run ${runId}: ${failedStage} failed${failedCheck ? ` (${failedCheck})` : ''} after ${seconds(record.durationMs)}`
       : `run ${runId}: ${stages.join(', ')} passed in ${seconds(record.durationMs)}`;
   options.emit({ type: 'pipeline-done', at: at(), ok: record.status === 'passed', cancelled, summary });
-  return { runId, project: model.project, env: model.env, status: record.status, failedStage, failedCheck, durationMs: record.durationMs, record, recordPath, notify: model.pipeline?.notify, projectDir: model.pipelineDir };
+  return { runId, project: model.project, env: model.env, status: record.status, failedStage, failedCheck, undecided, durationMs: record.durationMs, record, recordPath, notify: model.pipeline?.notify, projectDir: model.pipelineDir };
 }
 
 /** Passing runs whose median figures are the perf baseline (the newest this many), and the fewest that make one. */
@@ -176,8 +183,51 @@ const STAGE_RUNNERS: Record<StageName, (context: StageContext) => Promise<StageO
   integration: integrationStage,
   perf: perfStage,
   staging: stagingStage,
-  release: async () => ({ status: 'skipped', detail: 'the release stage runs with `envctl release` (not part of the pipeline yet)', results: [], outputTail: [] }),
+  release: releaseStage,
 };
+
+/**
+ * The release controller of `envctl release start`, against production (this environment as
+ * `envctl up` runs it) with the image the build stage made. Promoted → passed; rolled back →
+ * failed; inconclusive or waiting at a manual gate → failed and undecided (exit 4), the release
+ * left for `envctl release approve|abort`.
+ */
+async function releaseStage(context: StageContext): Promise<StageOutcome> {
+  const { options, model } = context;
+  const config = model.pipeline!.release!;
+  const output = outputCollector(context, 'release');
+  const running = await options.engine.listContainers({ [LABEL.project]: model.project, [LABEL.env]: model.env, [LABEL.service]: config.service });
+  if (!running.some((container) => !container.labels[LABEL.slot] && container.state === 'running')) {
+    const detail = `production (${model.project}, service ${config.service}) is not running, so there is nothing to release against; start it with \`envctl up\``;
+    return { status: 'skipped', detail, results: [], outputTail: [] };
+  }
+  const image = context.images[config.service];
+  const outcome = await startRelease({
+    load: options.load,
+    engine: options.engine,
+    image,
+    build: image === undefined,
+    buildArgs: {},
+    random: options.random,
+    onBuildLine: (line) => output.keep(line),
+    notify: (notice) => output.push(notice.message),
+    now: () => new Date(options.now()),
+    signal: options.signal,
+    confirm: undefined,
+    actor: `pipeline ${context.runId}`,
+  });
+  const verdict = outcome.verdicts.at(-1);
+  const results: StageRecord['results'] = verdict ? [{ name: `release ${outcome.id}`, status: outcome.status === 'promoted' ? 'passed' : 'failed', detail: outcome.message }] : [];
+  const status = outcome.status === 'promoted' ? 'passed' : 'failed';
+  return {
+    status,
+    detail: outcome.message,
+    results,
+    outputTail: output.lines,
+    figures: { release: outcome.id, status: outcome.status, exitCode: outcome.exitCode },
+    ...(outcome.exitCode === ExitCode.undecided ? { undecided: true } : {}),
+  };
+}
 
 async function buildStage(context: StageContext): Promise<StageOutcome> {
   const { options, model } = context;

@@ -91,7 +91,8 @@ export function planEnvironment({ model, observed, buildDigests, removeOrphans, 
     else actions.push({ kind: 'create', subject: 'volume', name: volume.name, key: volume.key, reason: 'new volume' });
   }
 
-  const byService = groupBy(observed.containers, (container) => container.service);
+  // Release containers (canary, baseline, proxy) are the release controller's, not the plan's.
+  const byService = groupBy(observed.containers.filter((container) => !container.labels[LABEL.slot]), (container) => container.service);
   for (const name of dependencyOrder(model)) {
     const service = model.services[name]!;
     const image = desiredImage(model, service, buildDigests);

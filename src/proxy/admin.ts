@@ -3,24 +3,40 @@
  * Envoy's admin endpoint). The socket file is 0600, so only its owner can connect.
  *
  * - `GET /healthz` → 200 `{"ok":true}`
- * - `GET /status` → 200 with weights, step, in-flight count and per-arm metrics
- * - `PUT /weights` with `{"canary":n,"baseline":n,"prod":n}` → 200 with the new weights, or 400 with
- *   the reason (integers ≥ 0, exactly these three keys, sum 100); 413 beyond 4 KiB.
+ * - `GET /status` → 200 with weights, step, in-flight count, per-arm metrics, and where the records
+ *   stand: `nowNs` and `watermarkNs` (decimal ns of the proxy's monotonic clock; every request that
+ *   arrived before `watermarkNs` has its record) and `lastSeq` (0 before the first record).
+ * - `GET /records?after=SEQ&limit=N` → 200 `{"records":[…],"nowNs","watermarkNs","lastSeq"}`: the
+ *   records with seq > SEQ in seq order, at most N (default 5000, at most 20 000), from the ring of
+ *   the latest records. 410 `{"error","oldestSeq"}` when some of them were dropped from the ring
+ *   (read `requests.jsonl.gz` instead); 400 naming the parameter when the query is wrong.
+ * - `PUT /weights` with `{"canary":n,"baseline":n,"prod":n}` and optionally `"step":n` → 200
+ *   `{"weights","step","appliedNs"}` (weights and step applied together at `appliedNs`), or 400 with
+ *   the reason (weights: integers ≥ 0, exactly these three arms, sum 100; step: integer ≥ 0); 413
+ *   beyond 4 KiB.
  */
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { EnvironmentError } from '../errors.js';
 import { validateWeights } from './routing.js';
-import type { Weights } from './types.js';
+import type { RecordsGone, RecordsPage, Weights } from './types.js';
 
 /** What the admin API needs from the proxy. */
 export interface AdminControl {
   /** JSON-serialisable. */
   status(): unknown;
-  /** Throws a RangeError naming the problem when the weights are invalid. */
-  setWeights(weights: Weights): void;
+  /**
+   * Applies the weights and, when given, the step together; returns what is now in force and when
+   * (decimal ns). Throws a RangeError naming the problem when either is invalid (nothing changed).
+   */
+  applyWeights(weights: Weights, step: number | undefined): { weights: Weights; step: number; appliedNs: string };
+  records(after: number, limit: number): RecordsPage | RecordsGone;
 }
+
+/** `GET /records` page size when the query names none, and the most it may ask for. */
+export const DEFAULT_RECORDS_LIMIT = 5000;
+export const MAX_RECORDS_LIMIT = 20_000;
 
 export interface AdminServer {
   readonly socketPath: string;
@@ -55,25 +71,30 @@ export async function startAdminServer(socketPath: string, control: AdminControl
 function handle(request: IncomingMessage, response: ServerResponse, control: AdminControl): void {
   request.on('error', () => undefined);
   response.on('error', () => undefined);
-  const path = (request.url ?? '/').split('?')[0];
-  const route = `${request.method ?? ''} ${path ?? ''}`;
+  const url = request.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
+  const route = `${request.method ?? ''} ${path}`;
   switch (route) {
     case 'GET /healthz':
       return sendJson(response, 200, { ok: true });
     case 'GET /status':
       return sendJson(response, 200, control.status());
+    case 'GET /records':
+      return getRecords(query, response, control);
     case 'PUT /weights':
       return void readBody(request).then(
         (body) => putWeights(body, response, control),
         (error: unknown) => sendJson(response, error instanceof BodyTooLargeError ? 413 : 400, { error: (error as Error).message }),
       );
     default: {
-      const allowed = path === '/weights' ? 'PUT' : path === '/status' || path === '/healthz' ? 'GET' : undefined;
+      const allowed = path === '/weights' ? 'PUT' : path === '/status' || path === '/healthz' || path === '/records' ? 'GET' : undefined;
       if (allowed) {
         response.setHeader('allow', allowed);
         return sendJson(response, 405, { error: `${request.method ?? ''} not allowed on ${path}; use ${allowed}` });
       }
-      return sendJson(response, 404, { error: `no such endpoint: ${path ?? ''} (GET /status, GET /healthz, PUT /weights)` });
+      return sendJson(response, 404, { error: `no such endpoint: ${path} (GET /status, GET /healthz, GET /records, PUT /weights)` });
     }
   }
 }
@@ -86,18 +107,64 @@ function putWeights(body: string, response: ServerResponse, control: AdminContro
     return sendJson(response, 400, { error: `body is not JSON: ${(error as Error).message}` });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return sendJson(response, 400, { error: 'body must be a JSON object {"canary":n,"baseline":n,"prod":n}' });
+    return sendJson(response, 400, { error: 'body must be a JSON object {"canary":n,"baseline":n,"prod":n} with an optional "step":n' });
   }
-  let weights: Weights;
+  const { step, ...weights } = parsed as Record<string, unknown>;
+  if (step !== undefined && (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0)) {
+    return sendJson(response, 400, { error: `invalid step: must be an integer ≥ 0, got ${JSON.stringify(step)}` });
+  }
+  let applied: { weights: Weights; step: number; appliedNs: string };
   try {
-    weights = validateWeights(parsed as Weights);
-    control.setWeights(weights);
+    applied = control.applyWeights(validateWeights(weights as unknown as Weights), step as number | undefined);
   } catch (error) {
     // RangeError: the weights are invalid. Anything else is a proxy bug, reported rather than thrown
     // from a stream callback (it would become an unhandled rejection).
     return sendJson(response, error instanceof RangeError ? 400 : 500, { error: (error as Error).message });
   }
-  sendJson(response, 200, { weights });
+  sendJson(response, 200, applied);
+}
+
+function getRecords(query: string, response: ServerResponse, control: AdminControl): void {
+  const parsed = parseRecordsQuery(query);
+  if ('error' in parsed) return sendJson(response, 400, { error: parsed.error });
+  let page: ReturnType<AdminControl['records']>;
+  try {
+    page = control.records(parsed.after, parsed.limit);
+  } catch (error) {
+    return sendJson(response, 500, { error: (error as Error).message });
+  }
+  if ('gone' in page) {
+    return sendJson(response, 410, {
+      error: `records after seq ${parsed.after} are no longer in memory (the oldest held is ${page.oldestSeq}); read requests.jsonl.gz`,
+      oldestSeq: page.oldestSeq,
+    });
+  }
+  sendJson(response, 200, page);
+}
+
+/** `after` (required) and `limit` (optional): decimal integers, each at most once, nothing else. */
+export function parseRecordsQuery(query: string): { after: number; limit: number } | { error: string } {
+  const params = new URLSearchParams(query);
+  for (const name of new Set(params.keys())) {
+    if (name !== 'after' && name !== 'limit') return { error: `unknown query parameter ${JSON.stringify(name)} (use after and limit)` };
+    if (params.getAll(name).length > 1) return { error: `query parameter ${name} given more than once` };
+  }
+  const after = params.get('after');
+  if (after === null) return { error: 'query parameter after is required: the seq of the last record already read (0 for all)' };
+  const afterValue = decimal(after);
+  if (afterValue === undefined) return { error: `query parameter after must be an integer ≥ 0, got ${JSON.stringify(after)}` };
+  const limit = params.get('limit');
+  if (limit === null) return { after: afterValue, limit: DEFAULT_RECORDS_LIMIT };
+  const limitValue = decimal(limit);
+  if (limitValue === undefined || limitValue < 1 || limitValue > MAX_RECORDS_LIMIT) {
+    return { error: `query parameter limit must be an integer from 1 to ${MAX_RECORDS_LIMIT}, got ${JSON.stringify(limit)}` };
+  }
+  return { after: afterValue, limit: limitValue };
+}
+
+function decimal(text: string): number | undefined {
+  if (!/^\d{1,15}$/.test(text)) return undefined;
+  return Number(text);
 }
 
 class BodyTooLargeError extends Error {}

@@ -4,11 +4,16 @@
  * API on a 0600 unix socket, appends every request to `requests.jsonl.gz` (flushed every second, so
  * a killed proxy loses at most the last second), prints `{"port":N}` once listening, and drains on
  * SIGTERM/SIGINT.
+ *
+ * Also built as one self-contained file, `dist/proxy/bundle.mjs` (scripts/bundle-proxy.mjs), which
+ * the proxy image runs as `node /opt/envctl-proxy/proxy.mjs CONFIG.json`. Either way this module is
+ * the entry file, which is what starts `main()` below.
  */
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { createRequestLogWriter } from '../release/recording/files.js';
+import { DEFAULT_RECORD_RING } from './record-ring.js';
 import { createRouter } from './routing.js';
 import { startProxy } from './server.js';
 import type { RequestRecord } from './types.js';
@@ -26,9 +31,13 @@ export const proxyConfigSchema = z.strictObject({
   step: z.number().int().min(0).default(0),
   adminSocket: z.string().min(1),
   requestsFile: z.string().min(1),
+  /** How many of the latest records the admin API's `GET /records` can serve. */
+  recordRing: z.number().int().min(1).max(10_000_000).default(DEFAULT_RECORD_RING),
 });
 
 export type ProxyConfig = z.output<typeof proxyConfigSchema>;
+/** What a config file holds (defaults not yet applied). */
+export type ProxyConfigFile = z.input<typeof proxyConfigSchema>;
 
 /** How often the request log is made durable (ms). */
 const FLUSH_INTERVAL_MS = 1_000;
@@ -45,6 +54,7 @@ export async function runProxyProcess(config: ProxyConfig, out: NodeJS.WritableS
     host: config.host,
     port: config.port,
     step: config.step,
+    recordRing: config.recordRing,
     adminSocketPath: config.adminSocket,
     record,
     onError: (error) => process.stderr.write(`envctl proxy: ${error.message}\n`),

@@ -25,8 +25,9 @@ import type { Duplex } from 'node:stream';
 import { EnvironmentError } from '../errors.js';
 import { startAdminServer, type AdminServer } from './admin.js';
 import { createProxyMetrics, STATUS_CLIENT_CLOSED, STATUS_SWITCHING_PROTOCOLS, type MetricsSnapshot } from './metrics.js';
+import { createRecordRing, DEFAULT_RECORD_RING } from './record-ring.js';
 import { parseTargetOverride, routeKeyOf, TARGET_HEADER } from './route-key.js';
-import { ARMS, type Arm, type RequestRecord, type Router, type UpstreamError, type Weights } from './types.js';
+import { ARMS, type Arm, type RecordProgress, type RecordsGone, type RecordsPage, type RequestRecord, type Router, type UpstreamError, type Weights } from './types.js';
 
 export interface Upstream {
   host: string;
@@ -80,6 +81,8 @@ export interface ProxyOptions extends Partial<ProxyLimits> {
   step?: number;
   /** Called once per finished request, synchronously; exceptions go to `onError`. */
   record?: (record: RequestRecord) => void;
+  /** How many of the latest records `records()` (admin `GET /records`) can serve. Default 200 000. */
+  recordRing?: number;
   /** Admin API unix socket (0600); none when omitted. */
   adminSocketPath?: string;
   /** Cookie whose value is the sticky client key when the router is sticky. Default `envctl_client`. */
@@ -88,7 +91,7 @@ export interface ProxyOptions extends Partial<ProxyLimits> {
   onError?: (error: Error) => void;
 }
 
-export interface ProxyStatus {
+export interface ProxyStatus extends RecordProgress {
   weights: Weights;
   step: number;
   /** HTTP requests between arrival and their record. */
@@ -99,6 +102,14 @@ export interface ProxyStatus {
   metrics: MetricsSnapshot;
 }
 
+/** What {@link ProxyHandle.applyWeights} did. */
+export interface AppliedWeights {
+  weights: Weights;
+  step: number;
+  /** The proxy's `process.hrtime.bigint()` at the moment of application, decimal ns: requests that arrive later use these weights and this step. */
+  appliedNs: string;
+}
+
 export interface ProxyHandle {
   readonly host: string;
   readonly port: number;
@@ -107,7 +118,17 @@ export interface ProxyHandle {
   setWeights(weights: Weights): void;
   weights(): Weights;
   setStep(step: number): void;
+  /**
+   * Weights and, when given, the step, switched together (validated first: RangeError, nothing
+   * changed): requests that arrive afterwards get both.
+   */
+  applyWeights(weights: Weights, step?: number): AppliedWeights;
   status(): ProxyStatus;
+  /**
+   * Records with seq > `after`, in seq order, at most `limit`, from the ring of the latest ones,
+   * with the progress at the same instant; `gone` when some of them have left the ring.
+   */
+  records(after: number, limit: number): RecordsPage | RecordsGone;
   /**
    * Drains: stops accepting, lets in-flight requests and tunnels finish for up to `drainTimeout`,
    * then destroys what is left. Resolves when every socket is closed. Idempotent.
@@ -159,6 +180,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   let step = options.step ?? 0;
   let seq = 0;
   let inFlight = 0;
+  const ring = createRecordRing(options.recordRing ?? DEFAULT_RECORD_RING);
+  /**
+   * Arrival time of every open request and tunnel, in arrival order (a Map keeps insertion order,
+   * and arrivals are taken and inserted in one synchronous run): the first is the oldest.
+   */
+  const open = new Map<object, bigint>();
   let draining = false;
   /** Open upgrade tunnels: client socket → upstream socket (once the upstream accepted). */
   const tunnels = new Map<Duplex, Duplex | undefined>();
@@ -167,6 +194,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const emit = (record: Omit<RequestRecord, 'seq' | 'mirrored'>): void => {
     seq += 1;
     const full: RequestRecord = { seq, ...record, mirrored: false };
+    ring.push(full);
     metrics.observe(full);
     try {
       options.record?.(full);
@@ -218,7 +246,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     });
     const headers = forwardRequestHeaders(request);
     inFlight += 1;
-    new Exchange(request, response, { startNs, method, path, routeKey, headers }).attempt(decision.arm, decision.override, false);
+    const exchange = new Exchange(request, response, { startNs, step, method, path, routeKey, headers });
+    open.set(exchange, startNs);
+    exchange.attempt(decision.arm, decision.override, false);
   }
 
   /** One client request, over its one or two upstream attempts. */
@@ -234,7 +264,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     constructor(
       private readonly request: IncomingMessage,
       private readonly response: ServerResponse,
-      private readonly meta: { startNs: bigint; method: string; path: string; routeKey: string; headers: string[] },
+      /** `step` is the one in force at arrival, like the arm: a step change only affects later requests. */
+      private readonly meta: { startNs: bigint; step: number; method: string; path: string; routeKey: string; headers: string[] },
     ) {
       this.deadline = setTimeout(() => this.onDeadline(), limits.upstreamTimeout);
       response.on('close', () => {
@@ -366,13 +397,14 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       inFlight -= 1;
       const ttfbUs = this.ttfbNs === undefined ? 0 : nsToUs(this.ttfbNs - this.meta.startNs);
       emit({ ...this.recordBase(), status, upstreamError, ttfbUs, bytesOut: this.bytesOut });
+      open.delete(this);
       if (draining) closeIdleSoon();
     }
 
     private recordBase(): Omit<RequestRecord, 'seq' | 'mirrored' | 'status' | 'upstreamError' | 'ttfbUs' | 'bytesOut'> {
       return {
         tMonoNs: this.meta.startNs.toString(),
-        step,
+        step: this.meta.step,
         arm: this.arm,
         routeKey: this.meta.routeKey,
         method: this.meta.method,
@@ -384,6 +416,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const startNs = process.hrtime.bigint();
+    const requestStep = step;
     socket.on('error', noop);
     request.on('error', noop);
     if (draining) return void writeRawResponse(socket, 503, 'proxy is shutting down', undefined);
@@ -414,6 +447,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       return void writeRawResponse(socket, 400, `cannot forward request: ${(error as Error).message}`, undefined);
     }
     tunnels.set(socket, undefined);
+    open.set(socket, startNs);
 
     let finished = false;
     let ttfbNs: bigint | undefined;
@@ -427,7 +461,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       tunnels.delete(socket);
       emit({
         tMonoNs: startNs.toString(),
-        step,
+        step: requestStep,
         arm,
         routeKey,
         method,
@@ -438,6 +472,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         bytesOut,
         override,
       });
+      open.delete(socket);
       if (tunnels.size === 0) tunnelsDrained?.();
     };
     const fail = (failStatus: number, message: string, error: UpstreamError): void => {
@@ -533,13 +568,41 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
 
-  const status = (): ProxyStatus => ({ weights: router.weights(), step, inFlight, tunnels: tunnels.size, draining, metrics: metrics.snapshot() });
+  /** Taken in one synchronous run, so the three values describe the same instant. */
+  const progress = (): RecordProgress => {
+    const nowNs = process.hrtime.bigint();
+    const oldest = open.values().next();
+    return { nowNs: nowNs.toString(), watermarkNs: (oldest.done ? nowNs : oldest.value).toString(), lastSeq: seq };
+  };
+  const status = (): ProxyStatus => ({
+    weights: router.weights(),
+    step,
+    inFlight,
+    tunnels: tunnels.size,
+    draining,
+    metrics: metrics.snapshot(),
+    ...progress(),
+  });
   const setWeights = (weights: Weights): void => router.setWeights(weights);
+  const applyWeights = (weights: Weights, nextStep?: number): AppliedWeights => {
+    if (nextStep !== undefined && (!Number.isSafeInteger(nextStep) || nextStep < 0)) {
+      throw new RangeError(`step must be an integer ≥ 0, got ${String(nextStep)}`);
+    }
+    // The router validates before it changes anything; the step follows in the same synchronous
+    // run, so no request can see the new weights with the old step.
+    router.setWeights(weights);
+    if (nextStep !== undefined) step = nextStep;
+    return { weights: router.weights(), step, appliedNs: process.hrtime.bigint().toString() };
+  };
+  const records = (after: number, limit: number): RecordsPage | RecordsGone => {
+    const page = ring.after(after, limit);
+    return 'gone' in page ? page : { records: page, ...progress() };
+  };
 
   let admin: AdminServer | undefined;
   if (options.adminSocketPath !== undefined) {
     try {
-      admin = await startAdminServer(options.adminSocketPath, { status, setWeights });
+      admin = await startAdminServer(options.adminSocketPath, { status, applyWeights, records });
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       throw error;
@@ -585,7 +648,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     setStep: (next: number) => {
       step = next;
     },
+    applyWeights,
     status,
+    records,
     close,
   };
 }

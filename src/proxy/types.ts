@@ -34,11 +34,21 @@ export interface Router {
 
 export type UpstreamError = 'none' | 'connect' | 'reset' | 'timeout';
 
-/** One line of `requests.jsonl` (canary.md §3.2). */
+/**
+ * One line of `requests.jsonl` (canary.md §3.2). Written when the request finishes, so records are
+ * in finish order, which is not arrival order: a slow request's record comes after those of
+ * faster ones that arrived later.
+ */
 export interface RequestRecord {
+  /** 1, 2, 3, … in the order records are written (finish order), without gaps. */
   seq: number;
-  /** Monotonic ns (process.hrtime.bigint()) as a decimal string. */
+  /**
+   * When the request ARRIVED (its headers were parsed and its arm was chosen): the proxy's
+   * monotonic clock, `process.hrtime.bigint()`, as a decimal ns string. Only comparable with other
+   * values of the same proxy process (`nowNs`, `watermarkNs`, `appliedNs` of the admin API).
+   */
   tMonoNs: string;
+  /** The step in force when the request arrived (fixed together with its arm). */
   step: number;
   arm: Arm;
   routeKey: string;
@@ -50,4 +60,32 @@ export interface RequestRecord {
   bytesOut: number;
   override: boolean;
   mirrored: boolean;
+}
+
+/** Where the records stand at one instant of the proxy's monotonic clock (admin `GET /status`, `GET /records`). */
+export interface RecordProgress {
+  /** The proxy's `process.hrtime.bigint()` at that instant, decimal ns. */
+  nowNs: string;
+  /**
+   * Decimal ns on the same clock: every request that arrived (`tMonoNs`) before this has finished
+   * and has its record (seq ≤ `lastSeq`). It is the arrival time of the oldest request still open
+   * (HTTP exchange or upgrade tunnel), or `nowNs` when none is; so a long response or an open
+   * WebSocket holds it back until it ends.
+   */
+  watermarkNs: string;
+  /** seq of the newest record; 0 before the first. */
+  lastSeq: number;
+}
+
+/** Admin `GET /records`: the records after a seq, and the progress at the same instant. */
+export interface RecordsPage extends RecordProgress {
+  /** seq order, consecutive; may stop short of `lastSeq` when the limit cut it (ask again after the last one). */
+  records: RequestRecord[];
+}
+
+/** The records asked for are no longer in memory: read `requests.jsonl.gz` for seq < `oldestSeq`. */
+export interface RecordsGone {
+  gone: true;
+  /** The oldest seq still held in memory. */
+  oldestSeq: number;
 }

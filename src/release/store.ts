@@ -48,6 +48,8 @@ export const releaseStateSchema = z.strictObject({
   updatedAt: z.string(),
   /** Promoted: the previous version stays for instant rollback until then. */
   retainUntil: z.string().nullable(),
+  /** When the release's final weights were applied (proxy's monotonic ns): the replay judges up to it. */
+  endNs: z.string().regex(/^\d+$/).nullable(),
   /** The last proxy record the controller had read. */
   lastSeq: z.number().int().min(0),
 });

@@ -352,7 +352,7 @@ describe('routing through the proxy', () => {
     });
 
     const valid = await adminRequest(socketPath, 'PUT', '/weights', JSON.stringify({ canary: 25, baseline: 25, prod: 50 }));
-    expect(valid).toEqual({ status: 200, json: { weights: { canary: 25, baseline: 25, prod: 50 } } });
+    expect(valid).toEqual({ status: 200, json: { weights: { canary: 25, baseline: 25, prod: 50 }, step: 1, appliedNs: expect.stringMatching(/^\d+$/) } });
     expect(proxy.weights()).toEqual({ canary: 25, baseline: 25, prod: 50 });
 
     const invalid: [string, RegExp][] = [

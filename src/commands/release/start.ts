@@ -1,0 +1,59 @@
+import { Flags } from '@oclif/core';
+import { EnvctlCommand } from '../../cli/base-command.js';
+import { cancelOnSignals } from '../../cli/cancellation.js';
+import { actorName, noticePrinter, outcomeJson, printOutcome, terminalConfirm } from '../../cli/release-support.js';
+import { DockerEngine } from '../../engine/docker-engine.js';
+import { UsageError } from '../../errors.js';
+import { startRelease } from '../../release/release.js';
+
+export default class ReleaseStartCommand extends EnvctlCommand {
+  static override summary = 'Release a new version of the release service: canary steps through the weighted proxy, judged, then promoted or rolled back.';
+  static override description =
+    'Needs the environment running (`envctl up`) and a `pipeline.release` section. Starts the new version (canary) and a fresh copy of the current one (baseline) beside production, puts the release proxy in front (published on 127.0.0.1), sends the built-in load, and raises the canary’s share step by step while the judge compares canary with baseline. Exit 0 promoted, 1 rolled back, 4 inconclusive or waiting at a manual gate (without a TTY), 130 interrupted (the proxy keeps the current weights; `envctl release resume` continues).';
+  static override examples = [
+    '<%= config.bin %> release start',
+    '<%= config.bin %> release start --build-arg WEB_FAULT=errors',
+    '<%= config.bin %> release start --image demo-web:v2 --json',
+  ];
+  static override flags = {
+    ...EnvctlCommand.definitionFlags,
+    image: Flags.string({ description: 'the new version: an image the engine has', exclusive: ['build'] }),
+    build: Flags.boolean({ description: 'build the new version from the definition (the default when the service has build:)', default: false }),
+    'build-arg': Flags.string({ description: 'build argument KEY=VALUE for the new version (repeatable)', multiple: true }),
+  };
+
+  async run(): Promise<Record<string, unknown>> {
+    const { flags } = await this.parse(ReleaseStartCommand);
+    const buildArgs: Record<string, string> = {};
+    for (const entry of flags['build-arg'] ?? []) {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(entry);
+      if (!match) throw new UsageError('BAD_BUILD_ARG', `--build-arg "${entry}" is not KEY=VALUE`, 'e.g. --build-arg WEB_FAULT=errors');
+      buildArgs[match[1]!] = match[2]!;
+    }
+    if (flags.image !== undefined && Object.keys(buildArgs).length > 0) throw new UsageError('BAD_FLAGS', '--build-arg applies to a build, not to --image', 'drop one of them');
+    const mode = this.outputMode();
+    const notify = noticePrinter(mode);
+    const cancellation = cancelOnSignals(() => notify({ release: '', event: 'warning', message: 'stopping the controller: the proxy keeps the current weights (press Ctrl-C again to force)', step: 0, weights: { canary: 0, baseline: 0, prod: 100 } }));
+    try {
+      const outcome = await startRelease({
+        load: this.loadOptions(flags),
+        engine: DockerEngine.fromEnv(process.env),
+        image: flags.image,
+        build: flags.build,
+        buildArgs,
+        random: Math.random,
+        onBuildLine: () => undefined,
+        notify,
+        now: () => new Date(),
+        signal: cancellation.signal,
+        confirm: terminalConfirm(mode),
+        actor: actorName(),
+      });
+      printOutcome(mode, outcome);
+      process.exitCode = outcome.exitCode;
+      return outcomeJson(outcome);
+    } finally {
+      cancellation.dispose();
+    }
+  }
+}

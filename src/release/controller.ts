@@ -1,0 +1,480 @@
+/**
+ * The release controller (canary.md §3.4): the actor beside the pure judge. It reads the proxy's
+ * records and the containers' health and error logs, lets the live judge decide at each second of
+ * step time, and acts: next step, gate, promote, roll back. Every transition is appended to
+ * `events.jsonl` and written to `state.json` before the next, so a killed controller is resumed
+ * from the files (`release resume`), rebuilding the judge from the same recording a replay reads.
+ *
+ * The proxy keeps serving the last weights whatever happens to the controller; routing changes are
+ * one admin call each (no restart), which is what makes rollback instant.
+ */
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EnvironmentError, ExitCode } from '../errors.js';
+import type { Engine } from '../engine/engine.js';
+import type { AdminClient } from '../proxy/admin-client.js';
+import type { RequestRecord, Weights } from '../proxy/types.js';
+import type { Verdict } from './analysis/judge.js';
+import type { AnalysedArm, ContainerHealth } from './analysis/snapshot.js';
+import { createLiveJudge, type LiveJudge } from './live-judge.js';
+import { startLoad, type LoadHandle } from './load.js';
+import { openEventLog, readRequestLog, writeVerdictFile, type EventLog } from './recording/files.js';
+import { initialCarry } from './recording/replay.js';
+import type { HealthChange } from './recording/step-judge.js';
+import { healthOf, removeSlot } from './slots.js';
+import {
+  readLogLines,
+  RELEASE_FILES,
+  releaseDir,
+  takeControlRequest,
+  writeReleaseState,
+  type ControlRequest,
+  type ReleaseConfigLock,
+  type ReleaseState,
+  type ReleaseStatus,
+} from './store.js';
+
+/** One line for people (and a JSON object for `--json`): what the release just did. */
+export interface ReleaseNotice {
+  release: string;
+  event: string;
+  message: string;
+  step: number;
+  weights: Weights;
+}
+
+export interface ReleaseOutcome {
+  id: string;
+  status: ReleaseStatus;
+  exitCode: ExitCode;
+  message: string;
+  /** The verdicts kept so far (the last explains the outcome). */
+  verdicts: readonly Verdict[];
+  proxyPort: number | undefined;
+}
+
+export interface ControllerOptions {
+  engine: Engine;
+  admin: AdminClient;
+  projectDir: string;
+  lock: ReleaseConfigLock;
+  state: ReleaseState;
+  notify: (notice: ReleaseNotice) => void;
+  now: () => Date;
+  signal: AbortSignal;
+  /**
+   * Asks a person at a gate (a TTY); undefined without one: the controller then stops with exit 4
+   * and leaves the release waiting for `envctl release approve`.
+   */
+  confirm: ((question: string, signal: AbortSignal) => Promise<boolean>) | undefined;
+  /** How often the controller polls the proxy and the engine (ms); default 1000. */
+  pollMs?: number;
+  /** Approval already given (by `release approve`, which resumes the controller). */
+  initialRequest?: ControlRequest | undefined;
+}
+
+const RECORDS_PAGE = 20_000;
+/** How long to wait for the proxy to pass a moment before giving up on exactness (ms). */
+const CATCH_UP_TIMEOUT_MS = 30_000;
+
+export function stepWeights(config: ReleaseConfigLock['config'], step: number): Weights {
+  const weight = config.steps[step - 1]!;
+  if (config.baseline === 'production') return { canary: weight, baseline: 0, prod: 100 - weight };
+  return { canary: weight, baseline: weight, prod: 100 - 2 * weight };
+}
+
+export const PROD_ONLY: Weights = { canary: 0, baseline: 0, prod: 100 };
+export const CANARY_ONLY: Weights = { canary: 100, baseline: 0, prod: 0 };
+
+/** Health changes recorded in `events.jsonl`, in order. */
+export async function readHealthChanges(projectDir: string, id: string): Promise<HealthChange[]> {
+  const text = await readFile(join(releaseDir(projectDir, id), RELEASE_FILES.events), 'utf8').catch(() => '');
+  const changes: HealthChange[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"event":"health"')) continue;
+    try {
+      const event = JSON.parse(line) as { arm: AnalysedArm; health: ContainerHealth; tMonoNs: string };
+      changes.push({ arm: event.arm, health: event.health, tMonoNs: event.tMonoNs });
+    } catch {
+      // A line cut off by a crash.
+    }
+  }
+  return changes;
+}
+
+export async function runController(options: ControllerOptions): Promise<ReleaseOutcome> {
+  const controller = new Controller(options);
+  return controller.run();
+}
+
+class Controller {
+  private readonly dir: string;
+  private readonly state: ReleaseState;
+  private readonly config: ReleaseConfigLock['config'];
+  private readonly K: number;
+  private events!: EventLog;
+  private judge!: LiveJudge;
+  private load: LoadHandle | undefined;
+  private lastSeq: number;
+  /** The proxy's clock at the last poll, and our hrtime then: log lines are stamped from these. */
+  private proxyNowNs = 0n;
+  private localAtPoll = 0n;
+  private horizonNs = 0n;
+  private logOrder = 0;
+  private healthOrder = 0;
+  private readonly health: Record<AnalysedArm, ContainerHealth | undefined> = { canary: undefined, baseline: undefined };
+  private readonly logFollowers = new AbortController();
+  private logWrites: Promise<void> = Promise.resolve();
+  /** The highest seq of a record of the release's steps (for the flush check before the verdict file). */
+  private highestStepSeq = 0;
+  private pendingRequest: ControlRequest | undefined;
+  private asking: AbortController | undefined;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.dir = releaseDir(options.projectDir, options.state.id);
+    this.state = options.state;
+    this.config = options.lock.config;
+    this.K = this.config.steps.length;
+    this.lastSeq = 0;
+    this.pendingRequest = options.initialRequest;
+  }
+
+  async run(): Promise<ReleaseOutcome> {
+    this.events = await openEventLog(join(this.dir, RELEASE_FILES.events));
+    try {
+      await this.rebuild();
+      this.followLogs();
+      if (this.config.load.rps > 0 && this.state.proxy) this.load = startLoad({ url: `http://127.0.0.1:${this.state.proxy.hostPort}${this.config.load.path}`, rps: this.config.load.rps });
+      return await this.loop();
+    } finally {
+      this.asking?.abort();
+      this.logFollowers.abort();
+      await this.load?.stop().catch(() => undefined);
+      await this.logWrites.catch(() => undefined);
+      await this.events.close().catch(() => undefined);
+    }
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  private async transition(event: string, patch: Partial<ReleaseState>, extra: Record<string, unknown>, message: string): Promise<void> {
+    Object.assign(this.state, patch, { updatedAt: this.options.now().toISOString() });
+    await this.events.append({
+      release: this.state.id,
+      event,
+      at: this.state.updatedAt,
+      step: this.state.step,
+      weight: this.state.step >= 1 && this.state.step <= this.K ? this.config.steps[this.state.step - 1] : null,
+      weights: this.state.weights,
+      status: this.state.status,
+      ...extra,
+    });
+    await writeReleaseState(this.options.projectDir, this.state);
+    this.options.notify({ release: this.state.id, event, message, step: this.state.step, weights: this.state.weights });
+  }
+
+  // ---- inputs -----------------------------------------------------------------------------------
+
+  /** Rebuilds the judge from the recording: the same inputs, the same instants as the replay. */
+  private async rebuild(): Promise<void> {
+    const healthChanges = await readHealthChanges(this.options.projectDir, this.state.id);
+    const logLines = await readLogLines(this.options.projectDir, this.state.id);
+    const starts = Object.entries(this.state.stepStartsNs)
+      .map(([step, t]) => [Number(step), BigInt(t)] as const)
+      .filter(([step]) => step >= 1 && step <= this.K)
+      .sort((a, b) => a[0] - b[0]);
+    this.judge = createLiveJudge({ config: this.config, steps: this.K, seed: this.options.lock.seed, carry: initialCarry(healthChanges, starts[0]?.[1]) });
+    healthChanges.forEach((change, order) => this.judge.offer({ kind: 'health', t: BigInt(change.tMonoNs), order, change }));
+    logLines.forEach((line, order) => this.judge.offer({ kind: 'log', t: BigInt(line.tMonoNs), order, line }));
+    this.healthOrder = healthChanges.length;
+    this.logOrder = logLines.length;
+    for (const change of healthChanges) this.health[change.arm] = change.health;
+    await this.poll();
+    for (const [index, [step, startNs]] of starts.entries()) {
+      const next = starts[index + 1]?.[1];
+      this.judge.beginStep(step, startNs);
+      this.judge.advanceTo(this.horizonNs, next);
+    }
+  }
+
+  /** Reads new records (and the proxy's clock); returns false when the proxy does not answer. */
+  private async poll(): Promise<void> {
+    for (;;) {
+      const page = await this.options.admin.records(this.lastSeq, RECORDS_PAGE);
+      if ('gone' in page) {
+        // The proxy's memory no longer holds them: its file does (flushed every second).
+        const log = await readRequestLog(join(this.dir, RELEASE_FILES.requests));
+        for (const record of log.records) if (record.seq > this.lastSeq) this.offerRecord(record);
+        if (this.lastSeq < page.oldestSeq - 1) {
+          throw new EnvironmentError('RELEASE_RECORDS_LOST', `the proxy no longer holds records after ${this.lastSeq} and its file does not either`, 'abort the release (`envctl release abort`) and start it again');
+        }
+        continue;
+      }
+      for (const record of page.records) this.offerRecord(record);
+      this.proxyNowNs = BigInt(page.nowNs);
+      this.localAtPoll = process.hrtime.bigint();
+      const watermark = BigInt(page.watermarkNs);
+      this.horizonNs = watermark < this.proxyNowNs ? watermark : this.proxyNowNs;
+      if (page.records.length < RECORDS_PAGE) return;
+    }
+  }
+
+  private offerRecord(record: RequestRecord): void {
+    if (record.seq <= this.lastSeq) return;
+    this.lastSeq = record.seq;
+    if (record.step >= 1 && record.step <= this.K) this.highestStepSeq = record.seq;
+    this.judge.offer({ kind: 'request', t: BigInt(record.tMonoNs), order: record.seq, record });
+  }
+
+  /** Now on the proxy's clock, never at or before an instant already judged. */
+  private stamp(): bigint {
+    const estimate = this.proxyNowNs + (process.hrtime.bigint() - this.localAtPoll);
+    return estimate > this.judge.lastJudgedNs ? estimate : this.judge.lastJudgedNs + 1n;
+  }
+
+  private followLogs(): void {
+    const pattern = new RegExp(this.config.logErrorPattern);
+    const containers = this.state.containers;
+    const arms: Array<[AnalysedArm | 'prod', { id: string } | null]> = [
+      ['canary', containers.canary],
+      ['baseline', containers.baseline],
+      ['prod', containers.prod],
+    ];
+    for (const [arm, container] of arms) {
+      if (!container) continue;
+      void (async () => {
+        try {
+          for await (const entry of this.options.engine.followLogs(container.id, { tail: 0 }, this.logFollowers.signal)) {
+            if (!pattern.test(entry.text)) continue;
+            const line = { arm, line: entry.text, tMonoNs: this.stamp().toString() };
+            this.judge.offer({ kind: 'log', t: BigInt(line.tMonoNs), order: this.logOrder++, line });
+            const text = `${JSON.stringify(line)}\n`;
+            this.logWrites = this.logWrites.then(() => appendFile(join(this.dir, RELEASE_FILES.logs), text, { mode: 0o600 }));
+          }
+        } catch {
+          // The container stopped or the release ended; health tells the judge about a stopped one.
+        }
+      })();
+    }
+  }
+
+  private async checkHealth(): Promise<void> {
+    for (const arm of ['canary', 'baseline'] as const) {
+      const container = this.state.containers[arm];
+      if (!container) continue;
+      const status = await this.options.engine.inspectContainer(container.id).catch(() => ({ state: 'exited' as const, health: undefined }));
+      const health = healthOf(status);
+      if (health === this.health[arm]) continue;
+      this.health[arm] = health;
+      const change: HealthChange = { arm, health, tMonoNs: this.stamp().toString() };
+      this.judge.offer({ kind: 'health', t: BigInt(change.tMonoNs), order: this.healthOrder++, change });
+      await this.events.append({ release: this.state.id, event: 'health', at: this.options.now().toISOString(), step: this.state.step, ...change });
+    }
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------------
+
+  private async loop(): Promise<ReleaseOutcome> {
+    const pollMs = this.options.pollMs ?? 1000;
+    let lastProgress = 0;
+    for (;;) {
+      if (this.options.signal.aborted) return this.outcome(ExitCode.cancelled, 'stopped: the proxy keeps serving the current weights; `envctl release resume` continues, `envctl release abort` ends it');
+      const request = this.pendingRequest ?? (await takeControlRequest(this.options.projectDir, this.state.id));
+      this.pendingRequest = undefined;
+      if (request?.action === 'abort') return this.end('aborted', PROD_ONLY, `aborted by ${request.actor}`, request.actor);
+
+      await this.checkHealth();
+      await this.poll();
+      const verdicts = this.judge.advanceTo(this.horizonNs);
+      for (const verdict of verdicts) await this.recordVerdict(verdict);
+      const step = this.judge.current;
+
+      if (step?.terminal()) {
+        const last = this.judge.verdicts.at(-1)!;
+        if (last.action === 'inconclusive') return this.end('inconclusive', PROD_ONLY, summary(last), 'judge');
+        if (this.config.onRegression === 'pause' && this.state.status !== 'gate') {
+          await this.enterGate(`regression (onRegression: pause): ${summary(last)}`);
+        } else if (this.config.onRegression !== 'pause') {
+          return this.end('rolled-back', PROD_ONLY, summary(last), 'judge');
+        }
+      } else if (step?.decided?.action === 'advance') {
+        const next = await this.nextStep('judge');
+        if (next) return next;
+        continue;
+      } else if (step?.decided?.action === 'gate' && this.state.status !== 'gate') {
+        await this.enterGate(summary(step.decided));
+      }
+
+      if (this.state.status === 'gate') {
+        if (request?.action === 'approve' && step?.terminal()) {
+          // Paused on a regression (onRegression: pause): the person overrides the judge.
+          return this.end('promoted', CANARY_ONLY, `promoted by ${request.actor} over the judge's verdict (${summary(this.judge.verdicts.at(-1)!)})`, request.actor);
+        }
+        if (request?.action === 'approve') {
+          await this.transition('approved', { status: 'running', gate: null }, { actor: request.actor }, `approved by ${request.actor}`);
+          const next = await this.nextStep(request.actor);
+          if (next) return next;
+          continue;
+        }
+        if (this.state.gate && this.options.now() >= new Date(this.state.gate.timeoutAt)) {
+          return this.end('aborted', PROD_ONLY, `the gate was not approved within ${Math.round(this.config.gateTimeout / 60_000)} min (gateTimeout)`, 'gate-timeout');
+        }
+        if (!this.options.confirm) return this.outcome(ExitCode.undecided, `waiting at the gate: ${this.state.gate?.reason ?? ''}; approve with \`envctl release approve ${this.state.id}\` or end it with \`envctl release abort ${this.state.id}\``);
+        this.ask();
+      }
+
+      const nowMs = Date.now();
+      if (nowMs - lastProgress >= 10_000 && step && !step.finished()) {
+        lastProgress = nowMs;
+        const last = step.last;
+        if (last) {
+          const stats = last.stats;
+          this.options.notify({
+            release: this.state.id,
+            event: 'progress',
+            message: `step ${step.step}/${this.K}: ${Math.round(stats.elapsedMs / 1000)} s, analysed canary ${stats.analysed.canary} / baseline ${stats.analysed.baseline} of ${this.config.stepMinRequests}${stats.warmingUp ? ' (warming up)' : ''}`,
+            step: step.step,
+            weights: this.state.weights,
+          });
+        }
+      }
+      await sleep(pollMs, this.options.signal);
+    }
+  }
+
+  private ask(): void {
+    if (this.asking || !this.options.confirm) return;
+    const asking = new AbortController();
+    this.asking = asking;
+    const question = `release ${this.state.id}: ${this.state.gate?.reason ?? 'gate'}. Continue?`;
+    this.options.confirm(question, asking.signal).then(
+      (yes) => {
+        this.asking = undefined;
+        this.pendingRequest = { action: yes ? 'approve' : 'abort', actor: 'terminal', at: this.options.now().toISOString() };
+      },
+      () => {
+        this.asking = undefined;
+      },
+    );
+  }
+
+  private async enterGate(reason: string): Promise<void> {
+    const now = this.options.now();
+    const gate = { reason, since: now.toISOString(), timeoutAt: new Date(now.getTime() + this.config.gateTimeout).toISOString() };
+    await this.transition('gate', { status: 'gate', gate }, { reason }, `waiting at the gate: ${reason}`);
+  }
+
+  private async recordVerdict(verdict: Verdict): Promise<void> {
+    await this.events.append({
+      release: this.state.id,
+      event: 'verdict',
+      at: this.options.now().toISOString(),
+      step: this.judge.current?.step ?? this.state.step,
+      action: verdict.action,
+      reasons: verdict.reasons,
+      stats: verdict.stats,
+      actor: 'judge',
+    });
+    this.options.notify({ release: this.state.id, event: 'verdict', message: `judge: ${verdict.action}: ${summary(verdict)}`, step: this.state.step, weights: this.state.weights });
+  }
+
+  /** After an advance (or an approved gate): the next step, or promotion after the last. */
+  private async nextStep(actor: string): Promise<ReleaseOutcome | undefined> {
+    const current = this.judge.current!;
+    if (current.step >= this.K) return this.end('promoted', CANARY_ONLY, `promoted after ${this.K} steps`, actor);
+    const step = current.step + 1;
+    const weights = stepWeights(this.config, step);
+    const applied = await this.options.admin.setWeights(weights, step);
+    // Instants up to the switch still belong to the old step (the judge ran on during a gate).
+    const rolledBack = await this.closeStep(BigInt(applied.appliedNs));
+    if (rolledBack) return rolledBack;
+    this.judge.beginStep(step, BigInt(applied.appliedNs));
+    await this.transition(
+      'step',
+      { status: 'running', step, weights, stepStartsNs: { ...this.state.stepStartsNs, [step]: applied.appliedNs }, lastSeq: this.lastSeq },
+      { tMonoNs: applied.appliedNs, actor },
+      `step ${step}/${this.K}: canary ${weights.canary}% · baseline ${weights.baseline}% · prod ${weights.prod}%`,
+    );
+    return undefined;
+  }
+
+  /** Judges the current step up to `endNs` (once the proxy has passed it); a rollback found there wins. */
+  private async closeStep(endNs: bigint): Promise<ReleaseOutcome | undefined> {
+    const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
+    while (this.horizonNs < endNs && Date.now() < deadline) {
+      await sleep(100, this.options.signal).catch(() => undefined);
+      await this.poll();
+    }
+    for (const verdict of this.judge.advanceTo(this.horizonNs, endNs)) await this.recordVerdict(verdict);
+    if (this.judge.current?.terminal() && this.judge.verdicts.at(-1)?.action === 'rollback') {
+      return this.end('rolled-back', PROD_ONLY, summary(this.judge.verdicts.at(-1)!), 'judge');
+    }
+    return undefined;
+  }
+
+  /** Ends the release: the final weights (one admin call), the files, the containers no longer needed. */
+  private async end(status: 'promoted' | 'rolled-back' | 'aborted' | 'inconclusive', weights: Weights, reason: string, actor: string): Promise<ReleaseOutcome> {
+    const applied = await this.options.admin.setWeights(weights, this.K + 1);
+    const endNs = BigInt(applied.appliedNs);
+    if (this.judge.current && !this.judge.current.finished()) {
+      // A rollback found in the instants before the end wins (for an abort, the same safe state).
+      const late = await this.closeStep(endNs);
+      if (late) return late;
+    }
+    this.judge.finishStep();
+    await this.load?.stop().catch(() => undefined);
+    this.load = undefined;
+    this.logFollowers.abort();
+    await this.logWrites.catch(() => undefined);
+    await this.waitForRecording();
+    await writeVerdictFile(join(this.dir, RELEASE_FILES.verdict), this.judge.verdicts);
+
+    const removed: Array<'canary' | 'baseline'> = status === 'promoted' ? ['baseline'] : ['canary', 'baseline'];
+    for (const slot of removed) {
+      const container = this.state.containers[slot];
+      if (container) await removeSlot(this.options.engine, container.id).catch(() => undefined);
+    }
+    const containers = { ...this.state.containers, baseline: null, ...(status === 'promoted' ? {} : { canary: null }) };
+    const retainUntil = status === 'promoted' ? new Date(this.options.now().getTime() + this.config.retainPrevious).toISOString() : null;
+    await this.transition(
+      status,
+      { status, weights, gate: null, outcome: reason, containers, retainUntil, endNs: applied.appliedNs, lastSeq: this.lastSeq },
+      { tMonoNs: applied.appliedNs, actor, reason },
+      `${status}: ${reason}`,
+    );
+    return this.outcome(status === 'promoted' ? ExitCode.ok : status === 'inconclusive' ? ExitCode.undecided : ExitCode.failed, `${status}: ${reason}`);
+  }
+
+  /** The proxy flushes its file every second: wait until it holds every record the judge read. */
+  private async waitForRecording(): Promise<void> {
+    const path = join(this.dir, RELEASE_FILES.requests);
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      const log = await readRequestLog(path).catch(() => undefined);
+      if (log && (log.records.at(-1)?.seq ?? 0) >= this.highestStepSeq) return;
+      await sleep(250, AbortSignal.timeout(1000)).catch(() => undefined);
+    }
+  }
+
+  private outcome(exitCode: ExitCode, message: string): ReleaseOutcome {
+    return { id: this.state.id, status: this.state.status, exitCode, message, verdicts: this.judge.verdicts, proxyPort: this.state.proxy?.hostPort };
+  }
+}
+
+/** The verdict's reasons in one line. */
+export function summary(verdict: Verdict): string {
+  return verdict.reasons.map((reason) => reason.message).join('; ') || verdict.action;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,444 @@
+/**
+ * `envctl release …`: start a release (images, containers, proxy, first step, then the controller),
+ * resume one whose controller stopped, and the operations on a release another process may drive
+ * (approve, abort: requests the controller takes; rollback and gc after the end: weight flips and
+ * removals done here). One controller per service at a time: it holds the release lock.
+ */
+import { hashBuildInputs, builtImageRef } from '../definition/build-inputs.js';
+import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
+import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
+import type { ReleaseConfig } from '../definition/schema.js';
+import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
+import { buildServiceImage } from '../engine/build-image.js';
+import type { Engine } from '../engine/engine.js';
+import type { ObservedContainer } from '../engine/types.js';
+import { environmentLabels, LABEL } from '../labels.js';
+import { containerNameFor } from '../plan/plan.js';
+import { createAdminClient } from '../proxy/admin-client.js';
+import type { Weights } from '../proxy/types.js';
+import { seedFromString } from './analysis/rng.js';
+import { CANARY_ONLY, PROD_ONLY, runController, stepWeights, type ReleaseNotice, type ReleaseOutcome } from './controller.js';
+import { openEventLog } from './recording/files.js';
+import { ensureProxyImage } from './proxy-image.js';
+import { startProxyContainer } from './proxy-container.js';
+import { removeSlot, slotContainerName, slotLabels, slotSpec, waitReady } from './slots.js';
+import { lockEnvironment, type HeldLock } from '../state/lock.js';
+import { FileHashCache } from '../state/hash-cache.js';
+import {
+  ACTIVE_STATUSES,
+  assertReleaseId,
+  createReleaseDir,
+  listReleases,
+  newReleaseId,
+  readConfigLock,
+  readReleaseState,
+  releaseDir,
+  RELEASE_FILES,
+  writeConfigLock,
+  writeControlRequest,
+  writeReleaseState,
+  type ControlRequest,
+  type ReleaseConfigLock,
+  type ReleaseState,
+} from './store.js';
+import { join } from 'node:path';
+
+/** How long the canary and the fresh baseline may take to become ready (ms). */
+const SLOT_READY_TIMEOUT_MS = 120_000;
+
+export interface ReleaseRunOptions {
+  engine: Engine;
+  notify: (notice: ReleaseNotice) => void;
+  now: () => Date;
+  signal: AbortSignal;
+  confirm: ((question: string, signal: AbortSignal) => Promise<boolean>) | undefined;
+  pollMs?: number;
+  /** Actor named in the files for requests made by this process. */
+  actor: string;
+}
+
+export interface StartOptions extends ReleaseRunOptions {
+  load: LoadOptions;
+  /** `--image TAG`: an image the engine has. */
+  image: string | undefined;
+  /** `--build` (default for a service with `build:`). */
+  build: boolean;
+  buildArgs: Record<string, string>;
+  random: () => number;
+  onBuildLine: (line: string) => void;
+}
+
+export interface ReleaseContext {
+  model: EnvironmentModel;
+  config: ReleaseConfig;
+  service: ServiceModel;
+}
+
+/** The definition's release section and its service, or a usage error saying what is missing. */
+export function releaseContext(model: EnvironmentModel): ReleaseContext {
+  const config = model.pipeline?.release;
+  if (!config) {
+    throw new UsageError('NO_RELEASE_SECTION', `${model.file} has no pipeline.release section`, 'add `pipeline: { release: { service: web } }` (see the README’s definition reference)');
+  }
+  const service = model.services[config.service];
+  if (!service) throw new UsageError('RELEASE_SERVICE_UNKNOWN', `pipeline.release.service "${config.service}" is not an active service of ${model.file}`, `one of: ${Object.keys(model.services).join(', ')}`);
+  return { model, config, service };
+}
+
+/** The container port the proxy forwards to: the first published port's target, else the first `expose`. */
+export function targetPortOf(service: ServiceModel): number {
+  const port = service.ports[0]?.target ?? Number.parseInt(service.expose[0] ?? '', 10);
+  if (!Number.isInteger(port) || port <= 0) {
+    throw new UsageError('RELEASE_NO_PORT', `service "${service.name}" publishes no port and exposes none, so the release proxy does not know where to send requests`, `add \`ports\` or \`expose\` to service "${service.name}"`);
+  }
+  return port;
+}
+
+async function lockRelease(model: EnvironmentModel, service: string, command: string, now: () => Date): Promise<HeldLock> {
+  return lockEnvironment({ prefix: `${model.prefix}.release.${service}`, command, now });
+}
+
+// ---- start ----------------------------------------------------------------------------------------
+
+export async function startRelease(options: StartOptions): Promise<ReleaseOutcome> {
+  const model = await loadDefinition(options.load);
+  const { config, service } = releaseContext(model);
+  const targetPort = targetPortOf(service);
+  await options.engine.ping();
+  const lock = await lockRelease(model, service.name, 'envctl release start', options.now);
+  try {
+    const releases = (await listReleases(model.projectDir)).filter((release) => release.project === model.project && release.env === model.env && release.service === service.name);
+    const active = releases.find((release) => ACTIVE_STATUSES.has(release.status));
+    if (active) {
+      throw new UsageError('RELEASE_IN_PROGRESS', `release ${active.id} of ${service.name} is still ${active.status} (step ${active.step})`, `continue it with \`envctl release resume ${active.id}\` or end it with \`envctl release abort ${active.id}\``);
+    }
+    const prod = await currentProduction(options.engine, model, service.name, releases);
+    const canaryImage = await canaryImageFor(options, model, service, prod.image);
+
+    const id = newReleaseId(options.now(), options.random);
+    const dir = await createReleaseDir(model.projectDir, id);
+    const seed = seedFromString(config.load.seed ?? id);
+    const lockFile: ReleaseConfigLock = { id, service: service.name, targetPort, seed, config, images: { prod: prod.image, canary: canaryImage } };
+    await writeConfigLock(model.projectDir, lockFile);
+    const at = options.now().toISOString();
+    const state: ReleaseState = {
+      id,
+      project: model.project,
+      env: model.env,
+      service: service.name,
+      status: 'preparing',
+      step: 0,
+      weights: PROD_ONLY,
+      images: lockFile.images,
+      containers: { proxy: null, prod: { id: prod.id, name: prod.name }, canary: null, baseline: null },
+      proxy: null,
+      stepStartsNs: {},
+      gate: null,
+      outcome: null,
+      startedAt: at,
+      updatedAt: at,
+      retainUntil: null,
+      endNs: null,
+      lastSeq: 0,
+    };
+    await writeReleaseState(model.projectDir, state);
+    const events = await openEventLog(join(dir, RELEASE_FILES.events));
+    const record = async (event: string, extra: Record<string, unknown>, message: string) => {
+      state.updatedAt = options.now().toISOString();
+      await events.append({ release: id, event, at: state.updatedAt, step: state.step, weights: state.weights, status: state.status, ...extra });
+      await writeReleaseState(model.projectDir, state);
+      options.notify({ release: id, event, message, step: state.step, weights: state.weights });
+    };
+    try {
+      await record('started', { images: lockFile.images, actor: options.actor, config }, `release ${id} of ${service.name}: ${canaryImage} against ${prod.image}`);
+      await retirePrevious(options.engine, model, releases, prod.id, options.now);
+
+      const proxyImage = await ensureProxyImage(options.engine, { signal: options.signal, onLine: options.onBuildLine });
+      const slots = { canary: slotSpec(model, service, 'canary', canaryImage, id), baseline: slotSpec(model, service, 'baseline', prod.image, id) };
+      // Canary and fresh baseline start together (canary.md §3.1), so neither is warmer.
+      const canaryId = await options.engine.createContainer(slots.canary);
+      state.containers.canary = { id: canaryId, name: slots.canary.name };
+      if (config.baseline === 'fresh') {
+        const baselineId = await options.engine.createContainer(slots.baseline);
+        state.containers.baseline = { id: baselineId, name: slots.baseline.name };
+      }
+      await writeReleaseState(model.projectDir, state);
+      await Promise.all([state.containers.canary, state.containers.baseline].filter((slot) => slot !== null).map((slot) => options.engine.startContainer(slot.id)));
+
+      const network = Object.keys(service.networks)[0]!;
+      const proxyName = slotContainerName(model, service.name, 'proxy', id);
+      const baselineHost = state.containers.baseline?.name ?? prod.name;
+      const proxy = await startProxyContainer(options.engine, {
+        name: proxyName,
+        image: proxyImage,
+        labels: slotLabels(model, service.name, 'proxy', id),
+        network: model.networks[network]?.name ?? network,
+        releaseDir: dir,
+        upstreams: { canary: { host: slots.canary.name, port: targetPort }, baseline: { host: baselineHost, port: targetPort }, prod: { host: prod.name, port: targetPort } },
+        weights: PROD_ONLY,
+        step: 0,
+        sticky: config.sticky,
+        ...(config.port === undefined ? {} : { hostPort: config.port }),
+        user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+        signal: options.signal,
+      });
+      state.containers.proxy = { id: proxy.containerId, name: proxy.name };
+      state.proxy = { hostPort: proxy.hostPort, adminSocket: proxy.adminSocket };
+      await record('proxy', { hostPort: proxy.hostPort }, `proxy on http://127.0.0.1:${proxy.hostPort} (all traffic to production until the first step)`);
+
+      try {
+        await waitReady(options.engine, canaryId, slots.canary.name, SLOT_READY_TIMEOUT_MS, options.signal);
+      } catch (error) {
+        if (options.signal.aborted) throw error;
+        await removeSlots(options.engine, state);
+        state.status = 'rolled-back';
+        state.outcome = `the canary did not become ready: ${(error as Error).message}`;
+        await record('rolled-back', { actor: 'controller', reason: state.outcome }, `rolled-back: ${state.outcome}`);
+        return { id, status: state.status, exitCode: ExitCode.failed, message: `rolled-back: ${state.outcome}`, verdicts: [], proxyPort: proxy.hostPort };
+      }
+      if (state.containers.baseline) await waitReady(options.engine, state.containers.baseline.id, state.containers.baseline.name, SLOT_READY_TIMEOUT_MS, options.signal);
+
+      const admin = createAdminClient(proxy.adminSocket);
+      const weights = stepWeights(config, 1);
+      const applied = await admin.setWeights(weights, 1);
+      Object.assign(state, { status: 'running', step: 1, weights, stepStartsNs: { 1: applied.appliedNs } });
+      await record('step', { tMonoNs: applied.appliedNs, actor: 'controller' }, `step 1/${config.steps.length}: canary ${weights.canary}% · baseline ${weights.baseline}% · prod ${weights.prod}%`);
+    } catch (error) {
+      // Nothing half-made is left: the release's containers go, production keeps serving.
+      await removeSlots(options.engine, state, true);
+      state.status = options.signal.aborted ? 'aborted' : 'failed';
+      state.outcome = options.signal.aborted ? 'cancelled while preparing' : `could not start: ${(error as Error).message}`;
+      await record(state.status, { actor: 'controller', reason: state.outcome }, `${state.status}: ${state.outcome}`).catch(() => undefined);
+      throw error;
+    } finally {
+      await events.close();
+    }
+    return await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy!.adminSocket) });
+  } finally {
+    await lock.release();
+  }
+}
+
+function controllerOptions(options: ReleaseRunOptions, projectDir: string) {
+  return {
+    engine: options.engine,
+    projectDir,
+    notify: options.notify,
+    now: options.now,
+    signal: options.signal,
+    confirm: options.confirm,
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+  };
+}
+
+/** The container serving now: the last promoted release's canary, else the service's own container. */
+async function currentProduction(engine: Engine, model: EnvironmentModel, service: string, releases: readonly ReleaseState[]): Promise<ObservedContainer> {
+  const containers = await engine.listContainers({ ...environmentLabels(model.project, model.env), [LABEL.service]: service });
+  // After a promotion the release's canary is production, also once gc removed the version before it.
+  const promoted = releases.find((release) => release.status === 'promoted' || release.status === 'decommissioned');
+  const candidates = promoted?.containers.canary ? [promoted.containers.canary.id] : [];
+  const own = containers.find((container) => !container.labels[LABEL.slot] && container.name === containerNameFor(model, service));
+  const serving = containers.find((container) => candidates.includes(container.id)) ?? own;
+  if (!serving) {
+    throw new EnvironmentError('RELEASE_NO_PRODUCTION', `service "${service}" of ${model.project} is not running, so there is no production version to compare with`, 'start the environment first: `envctl up`');
+  }
+  if (serving.state !== 'running') {
+    throw new EnvironmentError('RELEASE_NO_PRODUCTION', `the production container ${serving.name} is ${serving.state}`, 'start the environment first: `envctl up`');
+  }
+  return serving;
+}
+
+async function canaryImageFor(options: StartOptions, model: EnvironmentModel, service: ServiceModel, prodImage: string): Promise<string> {
+  if (options.image !== undefined) {
+    const present = await options.engine.existingImages([options.image]);
+    if (!present.has(options.image)) {
+      throw new UsageError('IMAGE_NOT_FOUND', `the engine has no image ${options.image}`, 'build or load it first (`docker build -t …`), or release from the definition with --build');
+    }
+    return options.image;
+  }
+  if (!service.build) {
+    throw new UsageError('NO_CANARY_IMAGE', `service "${service.name}" has no build: in the definition, so there is nothing to build`, 'name the new version with --image TAG');
+  }
+  const build = { ...service.build, args: { ...service.build.args, ...options.buildArgs } };
+  const cache = await FileHashCache.load(model.projectDir, () => options.now().getTime());
+  const { digest } = await hashBuildInputs(build, cache);
+  await cache.save().catch(() => undefined);
+  const ref = builtImageRef(model.imageProject, service.name, digest);
+  if (!(await options.engine.existingImages([ref])).has(ref)) {
+    options.notify({ release: '', event: 'build', message: `building ${ref}`, step: 0, weights: PROD_ONLY });
+    await buildServiceImage(options.engine, model, { ...service, build }, ref, options.onBuildLine, options.signal);
+  }
+  if (ref === prodImage) options.notify({ release: '', event: 'warning', message: `the new image ${ref} is the one production runs: this release compares a version with itself`, step: 0, weights: PROD_ONLY });
+  return ref;
+}
+
+/**
+ * Before a new release: earlier releases' proxies go (the new one takes over), and the version a
+ * promoted release kept for rollback is decommissioned ("until the next release").
+ */
+async function retirePrevious(engine: Engine, model: EnvironmentModel, releases: readonly ReleaseState[], prodId: string, now: () => Date): Promise<void> {
+  for (const release of releases) {
+    if (release.containers.proxy) await removeSlot(engine, release.containers.proxy.id).catch(() => undefined);
+    let patch: Partial<ReleaseState> = { containers: { ...release.containers, proxy: null }, proxy: null };
+    if (release.status === 'promoted' && release.containers.prod.id !== prodId) {
+      await removeSlot(engine, release.containers.prod.id).catch(() => undefined);
+      patch = { ...patch, status: 'decommissioned', retainUntil: null };
+    }
+    if (release.containers.proxy || patch.status) await writeReleaseState(model.projectDir, { ...release, ...patch, updatedAt: now().toISOString() });
+  }
+}
+
+async function removeSlots(engine: Engine, state: ReleaseState, includeProxy = false): Promise<void> {
+  const slots: Array<'canary' | 'baseline' | 'proxy'> = includeProxy ? ['canary', 'baseline', 'proxy'] : ['canary', 'baseline'];
+  for (const slot of slots) {
+    const container = state.containers[slot];
+    if (!container) continue;
+    await removeSlot(engine, container.id).catch(() => undefined);
+    state.containers[slot] = null;
+  }
+  if (includeProxy) state.proxy = null;
+}
+
+// ---- the operations on an existing release ----------------------------------------------------------
+
+export interface ExistingOptions extends ReleaseRunOptions {
+  load: LoadOptions;
+  /** Release id; default: the latest release of the definition's release service. */
+  id: string | undefined;
+}
+
+/** The release named, or the latest one of the definition's release service. */
+export async function findRelease(model: EnvironmentModel, id: string | undefined): Promise<ReleaseState> {
+  if (id !== undefined) {
+    assertReleaseId(id);
+    const state = await readReleaseState(model.projectDir, id);
+    if (state.project !== model.project || state.env !== model.env) {
+      throw new UsageError('RELEASE_OTHER_ENVIRONMENT', `release ${id} belongs to ${state.project} (${state.env}), not ${model.project} (${model.env})`, 'pass the same --env/--project-name it was started with');
+    }
+    return state;
+  }
+  const service = model.pipeline?.release?.service;
+  const latest = (await listReleases(model.projectDir)).find((release) => release.project === model.project && release.env === model.env && (service === undefined || release.service === service));
+  if (!latest) throw new UsageError('NO_RELEASE', `no release of ${model.project} (${model.env}) yet`, 'start one with `envctl release start`');
+  return latest;
+}
+
+/** Continues a release whose controller stopped (killed, or exit 4 at a gate), with an optional request. */
+export async function resumeRelease(options: ExistingOptions, request?: ControlRequest): Promise<ReleaseOutcome> {
+  const model = await loadDefinition(options.load);
+  const found = await findRelease(model, options.id);
+  if (!ACTIVE_STATUSES.has(found.status)) {
+    throw new UsageError('RELEASE_ENDED', `release ${found.id} has ended (${found.status}${found.outcome ? `: ${found.outcome}` : ''})`, found.status === 'promoted' ? '`envctl release rollback` flips back to the previous version' : 'start a new one with `envctl release start`');
+  }
+  let lock: HeldLock;
+  try {
+    lock = await lockRelease(model, found.service, 'envctl release resume', options.now);
+  } catch (error) {
+    if (request && (error as { code?: string }).code === 'LOCKED') {
+      // A controller runs: it takes the request within a second.
+      await writeControlRequest(model.projectDir, found.id, request);
+      return waitForOutcome(model.projectDir, found.id, request, options);
+    }
+    throw error;
+  }
+  try {
+    const state = await readReleaseState(model.projectDir, found.id);
+    if (state.status === 'preparing' || !state.proxy) {
+      await removeSlots(options.engine, state, true);
+      state.status = 'failed';
+      state.outcome = 'interrupted while preparing; its containers were removed';
+      await writeReleaseState(model.projectDir, state);
+      return { id: state.id, status: state.status, exitCode: ExitCode.failed, message: `failed: ${state.outcome}`, verdicts: [], proxyPort: undefined };
+    }
+    const lockFile = await readConfigLock(model.projectDir, state.id);
+    return await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy.adminSocket), initialRequest: request });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** After handing a request to a running controller: the state it reaches (or the request still pending). */
+async function waitForOutcome(projectDir: string, id: string, request: ControlRequest, options: ReleaseRunOptions): Promise<ReleaseOutcome> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const state = await readReleaseState(projectDir, id);
+    const settled = request.action === 'abort' ? !ACTIVE_STATUSES.has(state.status) : state.status !== 'gate';
+    if (settled || Date.now() > deadline || options.signal.aborted) {
+      const exitCode = !settled ? ExitCode.undecided : state.status === 'promoted' || state.status === 'running' ? ExitCode.ok : state.status === 'rolled-back' || state.status === 'aborted' ? ExitCode.failed : ExitCode.undecided;
+      const message = settled ? `${request.action} taken by the running controller: ${state.status}${state.outcome ? ` (${state.outcome})` : ''}` : `${request.action} handed to the running controller; still ${state.status}`;
+      return { id, status: state.status, exitCode, message, verdicts: [], proxyPort: state.proxy?.hostPort };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * After promotion: production back to the previous version, one weight flip in the proxy (no
+ * rebuild, no analysis). Refused when the previous version is gone (decommissioned).
+ */
+export async function rollbackRelease(options: ExistingOptions): Promise<ReleaseOutcome> {
+  const model = await loadDefinition(options.load);
+  const found = await findRelease(model, options.id);
+  if (ACTIVE_STATUSES.has(found.status)) return resumeRelease(options, { action: 'abort', actor: options.actor, at: options.now().toISOString() });
+  if (found.status !== 'promoted') {
+    throw new UsageError('RELEASE_NOT_PROMOTED', `release ${found.id} is ${found.status}: production already runs the previous version`, 'nothing to roll back');
+  }
+  const lock = await lockRelease(model, found.service, 'envctl release rollback', options.now);
+  try {
+    const state = await readReleaseState(model.projectDir, found.id);
+    const previous = await options.engine.inspectContainer(state.containers.prod.id).catch(() => undefined);
+    if (!previous || previous.state !== 'running' || !state.proxy) {
+      throw new EnvironmentError('RELEASE_PREVIOUS_GONE', `the previous version of ${state.service} (${state.containers.prod.name}) is no longer running`, 'it was decommissioned; deploy the old version with `envctl up` or a new release');
+    }
+    const admin = createAdminClient(state.proxy.adminSocket);
+    const applied = await admin.setWeights(PROD_ONLY, state.step + 1);
+    const events = await openEventLog(join(releaseDir(model.projectDir, state.id), RELEASE_FILES.events));
+    try {
+      Object.assign(state, { status: 'rolled-back', weights: PROD_ONLY, outcome: `rolled back after promotion by ${options.actor}`, retainUntil: null, updatedAt: options.now().toISOString() });
+      await events.append({ release: state.id, event: 'rolled-back', at: state.updatedAt, step: state.step, weights: PROD_ONLY, status: state.status, actor: options.actor, tMonoNs: applied.appliedNs, reason: state.outcome });
+      await writeReleaseState(model.projectDir, state);
+    } finally {
+      await events.close();
+    }
+    options.notify({ release: state.id, event: 'rolled-back', message: `rolled back: production is ${state.containers.prod.name} again`, step: state.step, weights: PROD_ONLY });
+    // The new version is idle now; it goes (the previous one is production again).
+    if (state.containers.canary) await removeSlot(options.engine, state.containers.canary.id).catch(() => undefined);
+    state.containers.canary = null;
+    await writeReleaseState(model.projectDir, state);
+    return { id: state.id, status: state.status, exitCode: ExitCode.ok, message: `rolled back: production is ${state.containers.prod.name} again`, verdicts: [], proxyPort: state.proxy.hostPort };
+  } finally {
+    await lock.release();
+  }
+}
+
+export interface GcResult {
+  decommissioned: Array<{ id: string; container: string }>;
+  kept: Array<{ id: string; until: string }>;
+}
+
+/** Decommissions previous versions kept for rollback: past their retention, or all with `now`. */
+export async function gcReleases(options: { load: LoadOptions; engine: Engine; now: () => Date; all: boolean; notify: (notice: ReleaseNotice) => void }): Promise<GcResult> {
+  const model = await loadDefinition(options.load);
+  const result: GcResult = { decommissioned: [], kept: [] };
+  for (const release of await listReleases(model.projectDir)) {
+    if (release.project !== model.project || release.env !== model.env || release.status !== 'promoted') continue;
+    if (!options.all && release.retainUntil && new Date(release.retainUntil) > options.now()) {
+      result.kept.push({ id: release.id, until: release.retainUntil });
+      continue;
+    }
+    const lock = await lockRelease(model, release.service, 'envctl release gc', options.now);
+    try {
+      await removeSlot(options.engine, release.containers.prod.id).catch(() => undefined);
+      await writeReleaseState(model.projectDir, { ...release, status: 'decommissioned', retainUntil: null, updatedAt: options.now().toISOString() });
+      result.decommissioned.push({ id: release.id, container: release.containers.prod.name });
+      options.notify({ release: release.id, event: 'decommissioned', message: `decommissioned ${release.containers.prod.name} (the version before ${release.id})`, step: release.step, weights: CANARY_ONLY });
+    } finally {
+      await lock.release();
+    }
+  }
+  return result;
+}
+
+export function weightsText(weights: Weights): string {
+  return `canary ${weights.canary}% · baseline ${weights.baseline}% · prod ${weights.prod}%`;
+}
