@@ -1,0 +1,159 @@
+/**
+ * A canary release of the demo's web service, as a user runs it, against the real engine: a
+ * healthy new version is promoted and serves 100%; `release rollback` after promotion flips back
+ * with no failed request; a faulty build (a share of 5xx) is rolled back with the reason shown; a
+ * manual gate without a TTY exits 4 and `release approve` finishes it; every verdict replays byte
+ * for byte. A definition in a temporary folder includes the demo and sets short release steps (one
+ * step at 50%, 150 requests per arm after the usual 10 s warm-up), so each release takes about 15 s,
+ * not the default 3 minutes.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL } from '../../src/labels.js';
+import { envctl } from '../support/cli.js';
+import { docker, removeProject, uniqueProject } from '../support/docker.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DEMO = join(ROOT, 'environments/demo/envctl.yaml');
+const project = uniqueProject('release');
+// Warm-up as long as by default: a container's first seconds (JIT, cold caches) are not what the judge compares.
+const FAST = 'steps: [50], stepMinDuration: 5s, stepMinRequests: 150, warmup: { seconds: 10, requests: 20 }, load: { rps: 80 }';
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'envctl-release-'));
+  await writeFile(join(dir, 'envctl.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST} }\n`);
+  await writeFile(join(dir, 'gated.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, gates: { beforePromote: manual } }\n`);
+  env = { DEMO_PROJECT: project, DEMO_WEB_PORT: String(await freePort()), CI: 'true' };
+  const up = await envctl(['up', '--wait-timeout', '3m'], { cwd: dir, env });
+  expect(up.exitCode, up.stderr).toBe(0);
+});
+afterAll(async () => {
+  await removeProject(project);
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Outcome {
+  id: string;
+  status: string;
+  exitCode: number;
+  message: string;
+  proxyPort: number | null;
+  verdict: { action: string; reasons: Array<{ code: string; message: string }> } | null;
+}
+
+async function release(args: readonly string[], file = 'envctl.yaml') {
+  const result = await envctl(['release', ...args, '-f', file, '--json'], { cwd: dir, env });
+  return { exitCode: result.exitCode, stderr: String(result.stderr), outcome: JSON.parse(String(result.stdout)) as Outcome };
+}
+
+async function versions(port: number, count: number): Promise<{ versions: Map<string, number>; failed: number }> {
+  const seen = new Map<string, number>();
+  let failed = 0;
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+    if (!response || response.status >= 500) failed++;
+    const version = response?.headers.get('x-demo-version') ?? 'none';
+    seen.set(version, (seen.get(version) ?? 0) + 1);
+    await response?.arrayBuffer();
+  }
+  return { versions: seen, failed };
+}
+
+async function replay(id: string) {
+  const result = await envctl(['release', 'judge', '--replay', id], { cwd: dir, env });
+  return { exitCode: result.exitCode, stdout: String(result.stdout) };
+}
+
+describe('envctl release (demo web service)', () => {
+  let promoted: Outcome;
+
+  it('promotes a healthy new version, which then serves 100% through the proxy', async () => {
+    const { exitCode, outcome } = await release(['start', '--build-arg', 'WEB_VERSION=2']);
+    expect(exitCode, JSON.stringify(outcome)).toBe(0);
+    expect(outcome.status).toBe('promoted');
+    expect(outcome.verdict?.action).toBe('advance');
+    promoted = outcome;
+    const served = await versions(outcome.proxyPort!, 20);
+    expect(served).toEqual({ versions: new Map([['2', 20]]), failed: 0 });
+    // The baseline is gone; the canary (now production) and the previous version remain.
+    const slots = (await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`, `${LABEL.release}=${outcome.id}`] } })).map((container) => container.Labels[LABEL.slot]).sort();
+    expect(slots).toEqual(['canary', 'proxy']);
+    expect(await replay(outcome.id)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
+  });
+
+  it('rolls a promotion back with no failed request while traffic flows', async () => {
+    const port = promoted.proxyPort!;
+    let stop = false;
+    const traffic = (async () => {
+      const all = { versions: new Map<string, number>(), failed: 0 };
+      while (!stop) {
+        const batch = await versions(port, 5);
+        all.failed += batch.failed;
+        for (const [version, count] of batch.versions) all.versions.set(version, (all.versions.get(version) ?? 0) + count);
+      }
+      return all;
+    })();
+    const rollback = await release(['rollback', promoted.id]);
+    stop = true;
+    const during = await traffic;
+    expect(rollback.exitCode, JSON.stringify(rollback.outcome)).toBe(0);
+    expect(rollback.outcome.status).toBe('rolled-back');
+    expect(during.failed).toBe(0);
+    expect(await versions(port, 10)).toEqual({ versions: new Map([['1', 10]]), failed: 0 });
+    const again = await release(['rollback', promoted.id]);
+    expect(again.exitCode).toBe(2);
+  });
+
+  it('rolls a faulty build back by itself and says why', async () => {
+    const { exitCode, outcome } = await release(['start', '--build-arg', 'WEB_FAULT=errors']);
+    expect(exitCode, JSON.stringify(outcome)).toBe(1);
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.verdict?.action).toBe('rollback');
+    expect(outcome.message).toMatch(/bad responses|consecutive|bad-rate|error log/);
+    // All traffic is back on production (version 1), the canary and baseline are gone.
+    expect(await versions(outcome.proxyPort!, 10)).toEqual({ versions: new Map([['1', 10]]), failed: 0 });
+    const slots = (await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`, `${LABEL.release}=${outcome.id}`] } })).map((container) => container.Labels[LABEL.slot]);
+    expect(slots).toEqual(['proxy']);
+    expect(await replay(outcome.id)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
+    const status = await release(['status', outcome.id]);
+    expect(status.exitCode).toBe(0);
+  });
+
+  it('waits at a manual gate without a TTY (exit 4); approve promotes', async () => {
+    const waiting = await release(['start', '--build-arg', 'WEB_VERSION=3'], 'gated.yaml');
+    expect(waiting.exitCode, JSON.stringify(waiting.outcome)).toBe(4);
+    expect(waiting.outcome.status).toBe('gate');
+    expect(waiting.outcome.message).toContain(`envctl release approve ${waiting.outcome.id}`);
+    // A second release of the same service is refused while this one waits.
+    const second = await release(['start'], 'gated.yaml');
+    expect(second.exitCode).toBe(2);
+    const approved = await release(['approve', waiting.outcome.id], 'gated.yaml');
+    expect(approved.exitCode, JSON.stringify(approved.outcome)).toBe(0);
+    expect(approved.outcome.status).toBe('promoted');
+    expect(await versions(approved.outcome.proxyPort!, 10)).toEqual({ versions: new Map([['3', 10]]), failed: 0 });
+    expect(await replay(waiting.outcome.id)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
+  });
+
+  it('down removes the release containers with the rest', async () => {
+    const down = await envctl(['down', '--volumes'], { cwd: dir, env });
+    expect(down.exitCode, String(down.stderr)).toBe(0);
+    expect(await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`] } })).toEqual([]);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
