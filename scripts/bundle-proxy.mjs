@@ -20,7 +20,15 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies (write-file-atomic, hdr-histogram-js, …) call `require` for Node's
-  // built-ins, which an ES module does not have.
-  banner: { js: "import { createRequire as __envctlCreateRequire } from 'node:module';\nconst require = __envctlCreateRequire(import.meta.url);" },
+  // built-ins and use `__filename` (write-file-atomic names its temp files after it), which an ES
+  // module does not have.
+  banner: {
+    js: [
+      "import { createRequire as __envctlCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __envctlFileURLToPath } from 'node:url';",
+      'const require = __envctlCreateRequire(import.meta.url);',
+      'const __filename = __envctlFileURLToPath(import.meta.url);',
+    ].join('\n'),
+  },
 });
 console.error(`${outfile.replace(`${process.cwd()}/`, '')}: release proxy bundle`);

@@ -27,7 +27,7 @@ function nearestRank(values, q) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-/** Issue 3's and issue 9's targets, judged on this run's medians (informative: timings never gate tests). */
+/** Issue 3's, 5's and 9's targets, judged on this run's medians (informative: timings never gate tests). */
 export function judgeTargets(scenarios) {
   const find = (scenario, measurement) => scenarios.find((s) => s.name === scenario)?.measurements.find((m) => m.name === measurement);
   const targets = [];
@@ -52,6 +52,22 @@ export function judgeTargets(scenarios) {
     const added = addedP50.envctl.median - addedP50.peer.median;
     targets.push({ target: 'proxy adds under 1 ms to p50 latency vs direct (proxy)', value: `+${(added / 1000).toFixed(2)} ms`, met: added < 1_000 });
   }
+  const healthyRelease = find('release', 'release WEB_VERSION=2: start → exit');
+  if (healthyRelease) {
+    // A release that was not promoted misses the target whatever its time (the reason is the value).
+    const { median, excluded } = healthyRelease.envctl;
+    const target = 'a default release of the demo (steps 10/25/50, 50 req/s) promoted in under 4 minutes (release)';
+    if (median != null) targets.push({ target, value: `${(median / 1000).toFixed(1)} s (${(median / 240_000).toFixed(2)} of 240 s)`, met: median < 240_000 });
+    else if (excluded.length > 0) targets.push({ target, value: `${(excluded[0].ms / 1000).toFixed(1)} s, ${excluded[0].reason}`, met: false });
+  }
+  const flip = find('release', 'rollback: launch → first version-1 response');
+  if (flip?.envctl.median != null) {
+    targets.push({ target: 'rollback after promotion flips back in under 1 s (release: spawn of the CLI → first version-1 response)', value: `${flip.envctl.median} ms`, met: flip.envctl.median < 1_000 });
+  }
+  const failedDuringRollback = find('release', 'rollback: failed requests');
+  if (failedDuringRollback?.envctl.median != null) {
+    targets.push({ target: 'no failed request during the rollback (release, one sequential client through the proxy)', value: `${failedDuringRollback.envctl.median} failed`, met: failedDuringRollback.envctl.median === 0 });
+  }
   return targets;
 }
 
@@ -73,7 +89,7 @@ export function renderMarkdown(report) {
   }
   lines.push('', 'Values are in ms unless a unit is given. Times are wall-clock from starting the command to the end state (for `up`: every container running and healthy). A ratio below 1 means envctl is faster, except where marked "higher is better" (throughput: above 1 envctl does more).');
   if (report.targets.length > 0) {
-    lines.push('', '## Targets (issues 3 and 9)', '');
+    lines.push('', '## Targets (issues 3, 5 and 9)', '');
     for (const target of report.targets) lines.push(`- ${target.target}: ${target.value}: ${target.met ? 'met' : 'NOT met'}`);
   }
   const notes = report.scenarios.flatMap((scenario) => [

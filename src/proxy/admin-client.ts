@@ -10,7 +10,7 @@
 import { request as httpRequest } from 'node:http';
 import { z } from 'zod';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { ARMS, type RecordsPage, type RequestRecord, type Weights } from './types.js';
+import { ARMS, type RecordsPage, type RequestRecord, type RouteSplit, type RouteSplitPage, type Weights } from './types.js';
 
 /** Per call, from sending the request to the end of the answer's body, ms. */
 export const DEFAULT_ADMIN_TIMEOUT_MS = 5_000;
@@ -64,10 +64,17 @@ export const requestRecordSchema = z.object({
 
 const recordsPageSchema = z.object({ records: z.array(requestRecordSchema), ...progressShape }) satisfies z.ZodType<RecordsPage>;
 const recordsGoneSchema = z.object({ error: z.string(), oldestSeq: z.number().int().min(1) });
+const splitCountsShape = { arms: z.object({ canary: z.number().int().min(0), baseline: z.number().int().min(0), prod: z.number().int().min(0) }), override: z.number().int().min(0) };
+const routeSplitSchema = z.object({ routeKey: z.string(), ...splitCountsShape }) satisfies z.ZodType<RouteSplit>;
+const routeSplitPageSchema = z.object({
+  step: z.number().int().min(0),
+  routes: z.array(routeSplitSchema),
+  otherRoutes: z.object(splitCountsShape).nullable(),
+}) satisfies z.ZodType<RouteSplitPage>;
 const appliedWeightsSchema = z.object({ weights: weightsSchema, step: z.number().int().min(0), appliedNs: decimalNs });
 const errorSchema = z.object({ error: z.string() });
 
-export type { RecordsPage } from './types.js';
+export type { RecordsPage, RouteSplit, RouteSplitPage } from './types.js';
 /** The records asked for left the proxy's memory: read `requests.jsonl.gz` for seq < `oldestSeq`. */
 export interface RecordsGoneReply {
   gone: true;
@@ -88,6 +95,8 @@ export interface AdminClient {
   records(after: number, limit?: number): Promise<RecordsPage | RecordsGoneReply>;
   /** Applies the weights and, when given, the step together. */
   setWeights(weights: Weights, step?: number): Promise<AppliedWeightsReply>;
+  /** Records per route key and arm in one step (default: the step in force). */
+  routes(step?: number): Promise<RouteSplitPage>;
 }
 
 export function createAdminClient(socketPath: string, options: { timeoutMs?: number } = {}): AdminClient {
@@ -140,6 +149,15 @@ export function createAdminClient(socketPath: string, options: { timeoutMs?: num
       if (reply.status === 400) throw rejected(what, reply);
       if (reply.status !== 200) throw invalid('PUT /weights', `status ${reply.status}`);
       return parse('PUT /weights', appliedWeightsSchema, reply);
+    },
+    async routes(step) {
+      const path = step === undefined ? '/routes' : `/routes?step=${step}`;
+      const what = `GET ${path}`;
+      const reply = await call('GET', path);
+      if (reply.status === 400) throw rejected(what, reply);
+      // A proxy from before GET /routes answers 404: `invalid` says to restart it with this version.
+      if (reply.status !== 200) throw invalid(what, `status ${reply.status}`);
+      return parse(what, routeSplitPageSchema, reply);
     },
   };
 }

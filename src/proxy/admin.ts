@@ -10,17 +10,28 @@
  *   records with seq > SEQ in seq order, at most N (default 5000, at most 20 000), from the ring of
  *   the latest records. 410 `{"error","oldestSeq"}` when some of them were dropped from the ring
  *   (read `requests.jsonl.gz` instead); 400 naming the parameter when the query is wrong.
+ * - `GET /routes?step=N` → 200 `{"step","routes":[{"routeKey","arms":{"canary","baseline","prod"},"override"}],"otherRoutes"}`:
+ *   records per route key in step N (default: the step in force), per arm the weights chose and
+ *   override records apart, most records first; route keys beyond the strata cap are summed in
+ *   `otherRoutes` (null when none). 400 naming the parameter when the query is wrong.
  * - `PUT /weights` with `{"canary":n,"baseline":n,"prod":n}` and optionally `"step":n` → 200
  *   `{"weights","step","appliedNs"}` (weights and step applied together at `appliedNs`), or 400 with
  *   the reason (weights: integers ≥ 0, exactly these three arms, sum 100; step: integer ≥ 0); 413
- *   beyond 4 KiB.
+ *   beyond 4 KiB. The proxy process persists the change before it applies and answers it (500 and
+ *   nothing changed when it cannot).
  */
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { EnvironmentError } from '../errors.js';
 import { validateWeights } from './routing.js';
-import type { RecordsGone, RecordsPage, Weights } from './types.js';
+import type { RecordsGone, RecordsPage, RouteSplitPage, Weights } from './types.js';
+
+interface AppliedWeightsAnswer {
+  weights: Weights;
+  step: number;
+  appliedNs: string;
+}
 
 /** What the admin API needs from the proxy. */
 export interface AdminControl {
@@ -29,9 +40,13 @@ export interface AdminControl {
   /**
    * Applies the weights and, when given, the step together; returns what is now in force and when
    * (decimal ns). Throws a RangeError naming the problem when either is invalid (nothing changed).
+   * May answer with a promise (the proxy process persists the change first); the PUT is answered
+   * when it settles, and a rejection is answered like a throw.
    */
-  applyWeights(weights: Weights, step: number | undefined): { weights: Weights; step: number; appliedNs: string };
+  applyWeights(weights: Weights, step: number | undefined): AppliedWeightsAnswer | Promise<AppliedWeightsAnswer>;
   records(after: number, limit: number): RecordsPage | RecordsGone;
+  /** The per-route split of a step; the step in force when `step` is undefined. */
+  routes(step: number | undefined): RouteSplitPage;
 }
 
 /** `GET /records` page size when the query names none, and the most it may ask for. */
@@ -83,18 +98,20 @@ function handle(request: IncomingMessage, response: ServerResponse, control: Adm
       return sendJson(response, 200, control.status());
     case 'GET /records':
       return getRecords(query, response, control);
+    case 'GET /routes':
+      return getRoutes(query, response, control);
     case 'PUT /weights':
       return void readBody(request).then(
         (body) => putWeights(body, response, control),
         (error: unknown) => sendJson(response, error instanceof BodyTooLargeError ? 413 : 400, { error: (error as Error).message }),
       );
     default: {
-      const allowed = path === '/weights' ? 'PUT' : path === '/status' || path === '/healthz' || path === '/records' ? 'GET' : undefined;
+      const allowed = path === '/weights' ? 'PUT' : path === '/status' || path === '/healthz' || path === '/records' || path === '/routes' ? 'GET' : undefined;
       if (allowed) {
         response.setHeader('allow', allowed);
         return sendJson(response, 405, { error: `${request.method ?? ''} not allowed on ${path}; use ${allowed}` });
       }
-      return sendJson(response, 404, { error: `no such endpoint: ${path} (GET /status, GET /healthz, GET /records, PUT /weights)` });
+      return sendJson(response, 404, { error: `no such endpoint: ${path} (GET /status, GET /healthz, GET /records, GET /routes, PUT /weights)` });
     }
   }
 }
@@ -113,14 +130,16 @@ function putWeights(body: string, response: ServerResponse, control: AdminContro
   if (step !== undefined && (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0)) {
     return sendJson(response, 400, { error: `invalid step: must be an integer ≥ 0, got ${JSON.stringify(step)}` });
   }
-  let applied: { weights: Weights; step: number; appliedNs: string };
+  // RangeError: the weights are invalid. Anything else (a bug, a change that could not be persisted)
+  // is reported rather than thrown from a stream callback (it would become an unhandled rejection).
+  const refuse = (error: unknown) => sendJson(response, error instanceof RangeError ? 400 : 500, { error: (error as Error).message });
+  let applied: AppliedWeightsAnswer | Promise<AppliedWeightsAnswer>;
   try {
     applied = control.applyWeights(validateWeights(weights as unknown as Weights), step as number | undefined);
   } catch (error) {
-    // RangeError: the weights are invalid. Anything else is a proxy bug, reported rather than thrown
-    // from a stream callback (it would become an unhandled rejection).
-    return sendJson(response, error instanceof RangeError ? 400 : 500, { error: (error as Error).message });
+    return refuse(error);
   }
+  if (applied instanceof Promise) return void applied.then((value) => sendJson(response, 200, value), refuse);
   sendJson(response, 200, applied);
 }
 
@@ -140,6 +159,32 @@ function getRecords(query: string, response: ServerResponse, control: AdminContr
     });
   }
   sendJson(response, 200, page);
+}
+
+function getRoutes(query: string, response: ServerResponse, control: AdminControl): void {
+  const parsed = parseRoutesQuery(query);
+  if ('error' in parsed) return sendJson(response, 400, { error: parsed.error });
+  let page: RouteSplitPage;
+  try {
+    page = control.routes(parsed.step);
+  } catch (error) {
+    return sendJson(response, 500, { error: (error as Error).message });
+  }
+  sendJson(response, 200, page);
+}
+
+/** `step` (optional): a decimal integer, at most once, nothing else. */
+export function parseRoutesQuery(query: string): { step: number | undefined } | { error: string } {
+  const params = new URLSearchParams(query);
+  for (const name of new Set(params.keys())) {
+    if (name !== 'step') return { error: `unknown query parameter ${JSON.stringify(name)} (use step)` };
+    if (params.getAll(name).length > 1) return { error: `query parameter ${name} given more than once` };
+  }
+  const step = params.get('step');
+  if (step === null) return { step: undefined };
+  const value = decimal(step);
+  if (value === undefined) return { error: `query parameter step must be an integer ≥ 0, got ${JSON.stringify(step)}` };
+  return { step: value };
 }
 
 /** `after` (required) and `limit` (optional): decimal integers, each at most once, nothing else. */

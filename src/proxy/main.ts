@@ -5,18 +5,30 @@
  * a killed proxy loses at most the last second), prints `{"port":N}` once listening, and drains on
  * SIGTERM/SIGINT.
  *
+ * A restart (crash, engine restart, `docker restart`) continues where the last run stopped:
+ * - the request log is continued, never truncated: seq goes on after the highest recorded one, in a
+ *   new gzip member of the same file (the format rule is in release/recording/files.ts);
+ * - every weight change of the admin API is persisted to `weights.json` beside the request log
+ *   (atomically, before the PUT is answered), and a restarted proxy serves those weights and step.
+ *   Without the file it starts from the config's; with an unreadable one, stable-only (prod 100 %,
+ *   step 0, so nothing it serves counts toward a step) rather than weights nobody chose;
+ * - the clock behind `tMonoNs` continues after the recorded arrivals (see {@link continuedClock}).
+ *
  * Also built as one self-contained file, `dist/proxy/bundle.mjs` (scripts/bundle-proxy.mjs), which
  * the proxy image runs as `node /opt/envctl-proxy/proxy.mjs CONFIG.json`. Either way this module is
  * the entry file, which is what starts `main()` below.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
-import { createRequestLogWriter } from '../release/recording/files.js';
+import { EnvctlError } from '../errors.js';
+import { openRequestLogWriter, readRequestLogEnd, type RequestLogWriter } from '../release/recording/files.js';
 import { DEFAULT_RECORD_RING } from './record-ring.js';
-import { createRouter } from './routing.js';
+import { createRouter, validateWeights } from './routing.js';
 import { startProxy } from './server.js';
-import type { RequestRecord } from './types.js';
+import type { RequestRecord, Weights } from './types.js';
 
 const upstream = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 const weight = z.number().int().min(0).max(100);
@@ -42,23 +54,123 @@ export type ProxyConfigFile = z.input<typeof proxyConfigSchema>;
 /** How often the request log is made durable (ms). */
 const FLUSH_INTERVAL_MS = 1_000;
 
+/** The weights and step in force, as the proxy persists them on every change. */
+const persistedWeightsSchema = z.strictObject({
+  weights: z.strictObject({ canary: weight, baseline: weight, prod: weight }),
+  step: z.number().int().min(0),
+  /** When the change was persisted, ISO 8601, for people: nothing computes with it. */
+  appliedAt: z.string(),
+});
+
+export type PersistedWeights = z.output<typeof persistedWeightsSchema>;
+
+/** Where the proxy keeps the weights and step in force: beside its request log. */
+export function weightsFileOf(requestsFile: string): string {
+  return join(dirname(requestsFile), 'weights.json');
+}
+
+/** Writes `weights.json` atomically (temp file, fsync, rename): a crash leaves the old or the new one. */
+export async function writePersistedWeights(path: string, next: { weights: Weights; step: number }, now: Date): Promise<void> {
+  const persisted: PersistedWeights = { weights: { ...next.weights }, step: next.step, appliedAt: now.toISOString() };
+  try {
+    await writeFileAtomic(path, `${JSON.stringify(persisted)}\n`, { mode: 0o600 });
+  } catch (error) {
+    throw new Error(`cannot persist the weights to ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  }
+}
+
+export interface StartingWeights {
+  weights: Weights;
+  step: number;
+  from: 'weights.json' | 'config' | 'stable-only';
+  /** Why `weights.json` was not used although it exists. */
+  problem?: string;
+}
+
+const STABLE_ONLY: Weights = { canary: 0, baseline: 0, prod: 100 };
+
+/** What a starting proxy serves: `weights.json` when there is one, else the config's (see the header). */
+export async function startingWeights(config: Pick<ProxyConfig, 'weights' | 'step'>, path: string): Promise<StartingWeights> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { weights: config.weights, step: config.step, from: 'config' };
+    return { weights: STABLE_ONLY, step: 0, from: 'stable-only', problem: `cannot read ${path}: ${code ?? String(error)}` };
+  }
+  let problem: string;
+  try {
+    const parsed = persistedWeightsSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return { weights: validateWeights(parsed.data.weights), step: parsed.data.step, from: 'weights.json' };
+    problem = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ');
+  } catch (error) {
+    // Not JSON (SyntaxError), or weights that do not sum to 100 (RangeError).
+    problem = (error as Error).message;
+  }
+  return { weights: STABLE_ONLY, step: 0, from: 'stable-only', problem: `${path} is not valid: ${problem}` };
+}
+
+/** A restarted proxy's clock starts at least this far after the latest recorded arrival, ns. */
+const CLOCK_RESUME_GAP_NS = 1_000_000_000n;
+
+/**
+ * The clock behind `tMonoNs` for this run, so that arrival times keep increasing across restarts:
+ * readings are above `maxRecordedNs` + 1 s. `process.hrtime.bigint()` is CLOCK_MONOTONIC, which
+ * goes on across a process (and container) restart but starts again when the host reboots and
+ * differs between machines; when it is not already far enough ahead, a constant offset is added.
+ */
+export function continuedClock(maxRecordedNs: bigint | undefined, hrtime: () => bigint = process.hrtime.bigint): () => bigint {
+  if (maxRecordedNs === undefined) return hrtime;
+  const offset = maxRecordedNs + CLOCK_RESUME_GAP_NS - hrtime();
+  return offset > 0n ? () => hrtime() + offset : hrtime;
+}
+
 export async function runProxyProcess(config: ProxyConfig, out: NodeJS.WritableStream): Promise<{ stop(): Promise<void> }> {
-  const writer = createRequestLogWriter(config.requestsFile);
+  // Read only: the file is rewritten (when its last member was cut off) only once startProxy holds
+  // the admin socket, which proves no other proxy still writes it.
+  const earlier = await readRequestLogEnd(config.requestsFile);
+  const weightsFile = weightsFileOf(config.requestsFile);
+  const start = await startingWeights(config, weightsFile);
+  if (start.problem !== undefined) process.stderr.write(`envctl proxy: ${start.problem}; serving stable only (prod 100 %, step 0)\n`);
+
+  // Records that finish before the log is open wait for it, in order.
+  let writerOpened!: (writer: RequestLogWriter) => void;
+  const opened = new Promise<RequestLogWriter>((resolve) => {
+    writerOpened = resolve;
+  });
   let writing: Promise<void> = Promise.resolve();
   const record = (entry: RequestRecord) => {
-    writing = writing.then(() => writer.write(entry));
+    writing = writing.then(async () => (await opened).write(entry));
   };
   const proxy = await startProxy({
     upstreams: config.upstreams,
-    router: createRouter(config.weights, { sticky: config.sticky }),
+    router: createRouter(start.weights, { sticky: config.sticky }),
     host: config.host,
     port: config.port,
-    step: config.step,
+    step: start.step,
     recordRing: config.recordRing,
     adminSocketPath: config.adminSocket,
     record,
+    clock: continuedClock(earlier?.maxTMonoNs),
+    lastSeq: earlier?.lastSeq ?? 0,
+    persistWeights: (next) => writePersistedWeights(weightsFile, next, new Date()),
     onError: (error) => process.stderr.write(`envctl proxy: ${error.message}\n`),
   });
+  let writer: RequestLogWriter;
+  try {
+    writer = await openRequestLogWriter(config.requestsFile);
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+  writerOpened(writer);
+  if (earlier !== undefined) {
+    process.stderr.write(
+      `envctl proxy: continuing ${config.requestsFile} after seq ${earlier.lastSeq}; weights from ${start.from}: ` +
+        `canary ${start.weights.canary} · baseline ${start.weights.baseline} · prod ${start.weights.prod}, step ${start.step}\n`,
+    );
+  }
   const flusher = setInterval(() => {
     writing = writing.then(() => writer.flush());
   }, FLUSH_INTERVAL_MS);
@@ -88,7 +200,16 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(`envctl proxy: invalid config ${path}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}\n`);
     process.exit(2);
   }
-  const running = await runProxyProcess(parsed.data, process.stdout);
+  let running: { stop(): Promise<void> };
+  try {
+    running = await runProxyProcess(parsed.data, process.stdout);
+  } catch (error) {
+    // A damaged request log, a busy admin socket or port: said in one line, exit 1 (the engine
+    // restarts the container, and the next attempt says it again).
+    const hint = error instanceof EnvctlError && error.hint ? ` (${error.hint})` : '';
+    process.stderr.write(`envctl proxy: ${(error as Error).message}${hint}\n`);
+    process.exit(1);
+  }
   const shutdown = () => {
     running.stop().then(
       () => process.exit(0),

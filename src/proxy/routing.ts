@@ -10,7 +10,7 @@
  *   first (like nginx `split_clients`), so raising the canary weight only ever moves clients *to* the
  *   canary. Requests without a key fall back to the scheduler.
  */
-import { ARMS, type Arm, type RouteDecision, type RouteRequest, type Router, type Weights } from './types.js';
+import { ARMS, type Arm, type RequestRecord, type RouteDecision, type RouteRequest, type Router, type RouteSplit, type RouteSplitPage, type Weights } from './types.js';
 
 /** Weights are integer percentages. */
 const TOTAL_WEIGHT = 100;
@@ -54,6 +54,34 @@ export function validateWeights(weights: Weights): Weights {
 /** `canary=10 baseline=10 prod=80`, for messages. */
 export function formatWeights(weights: Weights): string {
   return ARMS.map((arm) => `${arm}=${weights[arm]}`).join(' ');
+}
+
+/**
+ * `canary=10,baseline=10,prod=80` (the form {@link formatWeights} prints, with commas) → weights, or
+ * a RangeError naming the problem: each of the three arms exactly once, integer percentages, sum 100.
+ * Spaces around the parts are allowed.
+ */
+export function parseWeights(text: string): Weights {
+  const example = 'canary=10,baseline=10,prod=80';
+  const parts = text.split(',').map((part) => part.trim());
+  if (text.trim() === '') throw new RangeError(`invalid weights: empty (give all three arms, like ${example})`);
+  const given: Partial<Record<Arm, number>> = {};
+  for (const part of parts) {
+    const match = /^([A-Za-z]+)\s*=\s*(\S*)$/.exec(part);
+    if (!match) throw new RangeError(`invalid weights: "${part}" is not arm=percent (like ${example})`);
+    const name = match[1]!.toLowerCase();
+    const value = match[2]!;
+    const arm = ARMS.find((candidate) => candidate === name);
+    if (arm === undefined) throw new RangeError(`invalid weights: unknown arm "${match[1]}" (arms are ${ARMS.join(', ')})`);
+    if (given[arm] !== undefined) throw new RangeError(`invalid weights: ${arm} given twice`);
+    if (!/^\d{1,3}$/.test(value) || Number(value) > TOTAL_WEIGHT) {
+      throw new RangeError(`invalid weights: ${arm} must be an integer percentage from 0 to ${TOTAL_WEIGHT}, got "${value}"`);
+    }
+    given[arm] = Number(value);
+  }
+  const missing = ARMS.filter((arm) => given[arm] === undefined);
+  if (missing.length > 0) throw new RangeError(`invalid weights: ${missing.join(' and ')} missing (give all three arms, like ${example})`);
+  return validateWeights(given as Weights);
 }
 
 export function createRouter(initial: Weights, options: RouterOptions): Router {
@@ -116,6 +144,72 @@ class SmoothScheduler {
     this.counters[best]! -= TOTAL_WEIGHT;
     return ARMS[best]!;
   }
+}
+
+/** What {@link RouteSplitCounter} reads from a record. */
+type SplitRecord = Pick<RequestRecord, 'step' | 'routeKey' | 'arm' | 'override'>;
+
+/**
+ * The split the router produced, per step and route key: counters updated once per record (no
+ * scan), so `GET /routes` can show that every stratum gets the weights' shares.
+ */
+export interface RouteSplitCounter {
+  observe(record: SplitRecord): void;
+  /** The split of one step (empty when it saw no records). */
+  page(step: number): RouteSplitPage;
+}
+
+/**
+ * Memory is bounded per step like the router's strata: at most `maxRoutes` route keys (default
+ * {@link DEFAULT_MAX_STRATA}) get counters of their own, later keys are counted together as
+ * `otherRoutes`. Steps are few (the release's steps, plus 0 and the end).
+ */
+export function createRouteSplitCounter(options: { maxRoutes?: number } = {}): RouteSplitCounter {
+  const maxRoutes = options.maxRoutes ?? DEFAULT_MAX_STRATA;
+  if (!Number.isSafeInteger(maxRoutes) || maxRoutes < 0) throw new RangeError(`maxRoutes must be an integer ≥ 0, got ${maxRoutes}`);
+  const steps = new Map<number, { routes: Map<string, SplitCounts>; other: SplitCounts | undefined }>();
+  return {
+    observe(record) {
+      let step = steps.get(record.step);
+      if (!step) {
+        step = { routes: new Map(), other: undefined };
+        steps.set(record.step, step);
+      }
+      let counts = step.routes.get(record.routeKey);
+      if (!counts) {
+        if (step.routes.size < maxRoutes) {
+          counts = emptySplitCounts();
+          step.routes.set(record.routeKey, counts);
+        } else {
+          step.other ??= emptySplitCounts();
+          counts = step.other;
+        }
+      }
+      if (record.override) counts.override += 1;
+      else counts.arms[record.arm] += 1;
+    },
+    page(stepNumber) {
+      const step = steps.get(stepNumber);
+      const routes: RouteSplit[] = [...(step?.routes ?? new Map<string, SplitCounts>())].map(([routeKey, counts]) => ({ routeKey, ...copySplitCounts(counts) }));
+      routes.sort((a, b) => splitTotal(b) - splitTotal(a) || (a.routeKey < b.routeKey ? -1 : a.routeKey > b.routeKey ? 1 : 0));
+      return { step: stepNumber, routes, otherRoutes: step?.other ? copySplitCounts(step.other) : null };
+    },
+  };
+}
+
+type SplitCounts = Omit<RouteSplit, 'routeKey'>;
+
+function emptySplitCounts(): SplitCounts {
+  return { arms: { canary: 0, baseline: 0, prod: 0 }, override: 0 };
+}
+
+function copySplitCounts(counts: SplitCounts): SplitCounts {
+  return { arms: { ...counts.arms }, override: counts.override };
+}
+
+/** Every record of a route: weighted and override. */
+export function splitTotal(counts: SplitCounts): number {
+  return counts.arms.canary + counts.arms.baseline + counts.arms.prod + counts.override;
 }
 
 /** 2³², the size of the hash space that sticky buckets split. */

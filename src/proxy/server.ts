@@ -27,7 +27,8 @@ import { startAdminServer, type AdminServer } from './admin.js';
 import { createProxyMetrics, STATUS_CLIENT_CLOSED, STATUS_SWITCHING_PROTOCOLS, type MetricsSnapshot } from './metrics.js';
 import { createRecordRing, DEFAULT_RECORD_RING } from './record-ring.js';
 import { parseTargetOverride, routeKeyOf, TARGET_HEADER } from './route-key.js';
-import { ARMS, type Arm, type RecordProgress, type RecordsGone, type RecordsPage, type RequestRecord, type Router, type UpstreamError, type Weights } from './types.js';
+import { createRouteSplitCounter, validateWeights } from './routing.js';
+import { ARMS, type Arm, type RecordProgress, type RecordsGone, type RecordsPage, type RequestRecord, type Router, type RouteSplitPage, type UpstreamError, type Weights } from './types.js';
 
 export interface Upstream {
   host: string;
@@ -89,6 +90,23 @@ export interface ProxyOptions extends Partial<ProxyLimits> {
   stickyCookie?: string;
   /** Problems that are not a request's: a record callback that threw, a server error. */
   onError?: (error: Error) => void;
+  /**
+   * The monotonic clock (ns) behind `tMonoNs`, `nowNs`, `watermarkNs` and `appliedNs`. Default
+   * `process.hrtime.bigint`; a restarted proxy passes one that continues after its earlier records.
+   */
+  clock?: () => bigint;
+  /**
+   * seq of the last record an earlier run of this proxy wrote: records continue after it. Those
+   * earlier records are not in memory, so `records()` answers `gone` for them. Default 0.
+   */
+  lastSeq?: number;
+  /**
+   * Makes a weight change durable. The admin API's `PUT /weights` calls it with the validated
+   * weights and step about to apply, applies them only once it resolved (so an answered PUT is
+   * durable), and answers 500 with nothing changed when it rejects. PUTs run one at a time.
+   * `applyWeights` of the handle does not call it.
+   */
+  persistWeights?: (next: { weights: Weights; step: number }) => Promise<void>;
 }
 
 export interface ProxyStatus extends RecordProgress {
@@ -106,7 +124,7 @@ export interface ProxyStatus extends RecordProgress {
 export interface AppliedWeights {
   weights: Weights;
   step: number;
-  /** The proxy's `process.hrtime.bigint()` at the moment of application, decimal ns: requests that arrive later use these weights and this step. */
+  /** The proxy's clock (`process.hrtime.bigint()` by default) at the moment of application, decimal ns: requests that arrive later use these weights and this step. */
   appliedNs: string;
 }
 
@@ -129,6 +147,8 @@ export interface ProxyHandle {
    * with the progress at the same instant; `gone` when some of them have left the ring.
    */
   records(after: number, limit: number): RecordsPage | RecordsGone;
+  /** Records per route key and arm in one step (default: the step in force now). */
+  routes(step?: number): RouteSplitPage;
   /**
    * Drains: stops accepting, lets in-flight requests and tunnels finish for up to `drainTimeout`,
    * then destroys what is left. Resolves when every socket is closed. Idempotent.
@@ -170,6 +190,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     }
   };
   const metrics = createProxyMetrics();
+  const routeSplit = createRouteSplitCounter();
   const agents = Object.fromEntries(
     ARMS.map((arm) => [
       arm,
@@ -177,8 +198,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     ]),
   ) as Record<Arm, Agent>;
 
+  const clock = options.clock ?? process.hrtime.bigint;
   let step = options.step ?? 0;
-  let seq = 0;
+  const resumedSeq = options.lastSeq ?? 0;
+  let seq = resumedSeq;
   let inFlight = 0;
   const ring = createRecordRing(options.recordRing ?? DEFAULT_RECORD_RING);
   /**
@@ -196,6 +219,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     const full: RequestRecord = { seq, ...record, mirrored: false };
     ring.push(full);
     metrics.observe(full);
+    routeSplit.observe(full);
     try {
       options.record?.(full);
     } catch (error) {
@@ -223,7 +247,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   server.on('error', reportError);
 
   function onRequest(request: IncomingMessage, response: ServerResponse): void {
-    const startNs = process.hrtime.bigint();
+    const startNs = clock();
     request.on('error', noop);
     response.on('error', noop);
     if (draining) response.shouldKeepAlive = false;
@@ -331,7 +355,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     }
 
     private onResponse(upstreamRequest: ClientRequest, upstreamResponse: IncomingMessage): void {
-      this.ttfbNs = process.hrtime.bigint();
+      this.ttfbNs = clock();
       clearTimeout(this.deadline);
       upstreamResponse.on('error', noop);
       const status = upstreamResponse.statusCode ?? 502;
@@ -408,14 +432,14 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         arm: this.arm,
         routeKey: this.meta.routeKey,
         method: this.meta.method,
-        totalUs: nsToUs(process.hrtime.bigint() - this.meta.startNs),
+        totalUs: nsToUs(clock() - this.meta.startNs),
         override: this.override,
       };
     }
   }
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const startNs = process.hrtime.bigint();
+    const startNs = clock();
     const requestStep = step;
     socket.on('error', noop);
     request.on('error', noop);
@@ -468,7 +492,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         status,
         upstreamError,
         ttfbUs: ttfbNs === undefined ? 0 : nsToUs(ttfbNs - startNs),
-        totalUs: nsToUs(process.hrtime.bigint() - startNs),
+        totalUs: nsToUs(clock() - startNs),
         bytesOut,
         override,
       });
@@ -503,7 +527,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     upstreamRequest.on('upgrade', (upstreamResponse: IncomingMessage, upgraded: Duplex, upstreamHead: Buffer) => {
       upgraded.on('error', noop);
       if (finished) return void upgraded.destroy();
-      ttfbNs = process.hrtime.bigint();
+      ttfbNs = clock();
       clearTimeout(deadline);
       status = STATUS_SWITCHING_PROTOCOLS;
       tunnels.set(socket, upgraded);
@@ -525,7 +549,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       // after a refused upgrade is not worth guessing).
       upstreamResponse.on('error', noop);
       if (finished) return void upstreamResponse.resume();
-      ttfbNs = process.hrtime.bigint();
+      ttfbNs = clock();
       clearTimeout(deadline);
       status = upstreamResponse.statusCode ?? 502;
       const headers = forwardResponseHeaders(upstreamResponse.rawHeaders);
@@ -570,7 +594,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
 
   /** Taken in one synchronous run, so the three values describe the same instant. */
   const progress = (): RecordProgress => {
-    const nowNs = process.hrtime.bigint();
+    const nowNs = clock();
     const oldest = open.values().next();
     return { nowNs: nowNs.toString(), watermarkNs: (oldest.done ? nowNs : oldest.value).toString(), lastSeq: seq };
   };
@@ -592,17 +616,36 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     // run, so no request can see the new weights with the old step.
     router.setWeights(weights);
     if (nextStep !== undefined) step = nextStep;
-    return { weights: router.weights(), step, appliedNs: process.hrtime.bigint().toString() };
+    return { weights: router.weights(), step, appliedNs: clock().toString() };
+  };
+  /** The admin API's `PUT /weights` when the change must be persisted first: one at a time, in order. */
+  let weightChanges: Promise<unknown> = Promise.resolve();
+  const applyWeightsDurably = (persist: NonNullable<ProxyOptions['persistWeights']>, weights: Weights, nextStep?: number): Promise<AppliedWeights> => {
+    const change = weightChanges.then(async () => {
+      if (nextStep !== undefined && (!Number.isSafeInteger(nextStep) || nextStep < 0)) {
+        throw new RangeError(`step must be an integer ≥ 0, got ${String(nextStep)}`);
+      }
+      const valid = validateWeights(weights);
+      await persist({ weights: valid, step: nextStep ?? step });
+      return applyWeights(valid, nextStep);
+    });
+    weightChanges = change.catch(() => undefined);
+    return change;
   };
   const records = (after: number, limit: number): RecordsPage | RecordsGone => {
+    // An earlier run's records are only in its file; the ring starts with this run's first.
+    if (after < resumedSeq && ring.lastSeq() === 0) return { gone: true, oldestSeq: resumedSeq + 1 };
     const page = ring.after(after, limit);
     return 'gone' in page ? page : { records: page, ...progress() };
   };
+  const routes = (forStep?: number): RouteSplitPage => routeSplit.page(forStep ?? step);
 
   let admin: AdminServer | undefined;
   if (options.adminSocketPath !== undefined) {
     try {
-      admin = await startAdminServer(options.adminSocketPath, { status, applyWeights, records });
+      const { persistWeights } = options;
+      const applyForAdmin = persistWeights ? (weights: Weights, nextStep?: number) => applyWeightsDurably(persistWeights, weights, nextStep) : applyWeights;
+      admin = await startAdminServer(options.adminSocketPath, { status, applyWeights: applyForAdmin, records, routes });
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       throw error;
@@ -651,6 +694,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     applyWeights,
     status,
     records,
+    routes,
     close,
   };
 }

@@ -44,8 +44,9 @@ export interface RequestRecord {
   seq: number;
   /**
    * When the request ARRIVED (its headers were parsed and its arm was chosen): the proxy's
-   * monotonic clock, `process.hrtime.bigint()`, as a decimal ns string. Only comparable with other
-   * values of the same proxy process (`nowNs`, `watermarkNs`, `appliedNs` of the admin API).
+   * monotonic clock (`process.hrtime.bigint()`, continued past the recording's last value after a
+   * restart: proxy/main.ts), as a decimal ns string. Comparable with the other values of the same
+   * recording (`nowNs`, `watermarkNs`, `appliedNs` of the admin API).
    */
   tMonoNs: string;
   /** The step in force when the request arrived (fixed together with its arm). */
@@ -88,4 +89,26 @@ export interface RecordsGone {
   gone: true;
   /** The oldest seq still held in memory. */
   oldestSeq: number;
+}
+
+/** One route key's requests in one step, as the router split them (admin `GET /routes`). */
+export interface RouteSplit {
+  /** Method + path template, e.g. `GET /api/items/:id`. */
+  routeKey: string;
+  /** Records per arm that the weights chose (override records apart). */
+  arms: Record<Arm, number>;
+  /** Records pinned by `X-Envctl-Target`/`envctl_target`, or retried on another arm, whatever their arm. */
+  override: number;
+}
+
+/** Admin `GET /routes`: the per-route split of one step. */
+export interface RouteSplitPage {
+  step: number;
+  /** Most records first; ties by route key. */
+  routes: RouteSplit[];
+  /**
+   * Route keys beyond the cap of distinct keys per step (the router's strata cap), counted together;
+   * null when there were none.
+   */
+  otherRoutes: Omit<RouteSplit, 'routeKey'> | null;
 }

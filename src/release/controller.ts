@@ -210,6 +210,13 @@ class Controller {
         }
         continue;
       }
+      if (page.lastSeq < this.lastSeq) {
+        // The proxy restarted and lost its last unflushed second: those records (read before) are
+        // not in its file, so a replay of this release may differ from its verdict.json.
+        this.options.notify({ release: this.state.id, event: 'warning', message: `the proxy restarted and lost records ${page.lastSeq + 1}-${this.lastSeq} (its last second before the restart); carrying on`, step: this.state.step, weights: this.state.weights });
+        this.lastSeq = page.lastSeq;
+        continue;
+      }
       for (const record of page.records) this.offerRecord(record);
       this.proxyNowNs = BigInt(page.nowNs);
       this.localAtPoll = process.hrtime.bigint();

@@ -41,6 +41,7 @@ import {
   type ReleaseConfigLock,
   type ReleaseState,
 } from './store.js';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 /** How long the canary and the fresh baseline may take to become ready (ms). */
@@ -108,6 +109,9 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
   const lock = await lockRelease(model, service.name, 'envctl release start', options.now);
   try {
     const releases = (await listReleases(model.projectDir)).filter((release) => release.project === model.project && release.env === model.env && release.service === service.name);
+    for (const release of releases.filter((candidate) => ACTIVE_STATUSES.has(candidate.status))) {
+      if (await proxyGone(options.engine, release)) await markOrphaned(options.engine, model.projectDir, release, options.now);
+    }
     const active = releases.find((release) => ACTIVE_STATUSES.has(release.status));
     if (active) {
       throw new UsageError('RELEASE_IN_PROGRESS', `release ${active.id} of ${service.name} is still ${active.status} (step ${active.step})`, `continue it with \`envctl release resume ${active.id}\` or end it with \`envctl release abort ${active.id}\``);
@@ -168,20 +172,30 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       const network = Object.keys(service.networks)[0]!;
       const proxyName = slotContainerName(model, service.name, 'proxy', id);
       const baselineHost = state.containers.baseline?.name ?? prod.name;
-      const proxy = await startProxyContainer(options.engine, {
-        name: proxyName,
-        image: proxyImage,
-        labels: slotLabels(model, service.name, 'proxy', id),
-        network: model.networks[network]?.name ?? network,
-        releaseDir: dir,
-        upstreams: { canary: { host: slots.canary.name, port: targetPort }, baseline: { host: baselineHost, port: targetPort }, prod: { host: prod.name, port: targetPort } },
-        weights: PROD_ONLY,
-        step: 0,
-        sticky: config.sticky,
-        ...(config.port === undefined ? {} : { hostPort: config.port }),
-        user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-        signal: options.signal,
-      });
+      const startProxy = async (hostPort: number) =>
+        startProxyContainer(options.engine, {
+          name: proxyName,
+          image: proxyImage,
+          labels: slotLabels(model, service.name, 'proxy', id),
+          network: model.networks[network]?.name ?? network,
+          releaseDir: dir,
+          upstreams: { canary: { host: slots.canary.name, port: targetPort }, baseline: { host: baselineHost, port: targetPort }, prod: { host: prod.name, port: targetPort } },
+          weights: PROD_ONLY,
+          step: 0,
+          sticky: config.sticky,
+          hostPort,
+          user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+          signal: options.signal,
+        });
+      // A fixed host port, so a proxy the engine restarts (crash, engine restart) keeps its address;
+      // a port we picked that got taken in the meantime is picked again, once.
+      let proxy;
+      try {
+        proxy = await startProxy(config.port ?? (await freeLoopbackPort()));
+      } catch (error) {
+        if (config.port !== undefined || (error as { code?: string }).code !== 'PROXY_PORT_IN_USE') throw error;
+        proxy = await startProxy(await freeLoopbackPort());
+      }
       state.containers.proxy = { id: proxy.containerId, name: proxy.name };
       state.proxy = { hostPort: proxy.hostPort, adminSocket: proxy.adminSocket };
       await record('proxy', { hostPort: proxy.hostPort }, `proxy on http://127.0.0.1:${proxy.hostPort} (all traffic to production until the first step)`);
@@ -288,6 +302,34 @@ async function retirePrevious(engine: Engine, model: EnvironmentModel, releases:
   }
 }
 
+/** A port free on 127.0.0.1 right now (the engine publishes the proxy there). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** True when the release's proxy container no longer exists (e.g. `envctl down` removed it). */
+async function proxyGone(engine: Engine, release: ReleaseState): Promise<boolean> {
+  if (!release.containers.proxy) return release.status !== 'preparing';
+  return engine.inspectContainer(release.containers.proxy.id).then(
+    () => false,
+    (error: unknown) => (error as { cause?: { statusCode?: number } }).cause?.statusCode === 404 || /no such container/i.test(String((error as Error).message)),
+  );
+}
+
+/** A release whose proxy is gone cannot be driven: what is left of it goes, and it is marked failed. */
+async function markOrphaned(engine: Engine, projectDir: string, release: ReleaseState, now: () => Date): Promise<void> {
+  await removeSlots(engine, release, true);
+  Object.assign(release, { status: 'failed', outcome: 'its proxy container is gone (removed by `envctl down`?); the rest of the release was removed', gate: null, updatedAt: now().toISOString() });
+  await writeReleaseState(projectDir, release);
+}
+
 async function removeSlots(engine: Engine, state: ReleaseState, includeProxy = false): Promise<void> {
   const slots: Array<'canary' | 'baseline' | 'proxy'> = includeProxy ? ['canary', 'baseline', 'proxy'] : ['canary', 'baseline'];
   for (const slot of slots) {
@@ -349,6 +391,12 @@ export async function resumeRelease(options: ExistingOptions, request?: ControlR
       state.outcome = 'interrupted while preparing; its containers were removed';
       await writeReleaseState(model.projectDir, state);
       return { id: state.id, status: state.status, exitCode: ExitCode.failed, message: `failed: ${state.outcome}`, verdicts: [], proxyPort: undefined };
+    }
+    if (await proxyGone(options.engine, state)) {
+      await markOrphaned(options.engine, model.projectDir, state, options.now);
+      const message = `failed: ${state.outcome ?? ''}`;
+      if (request?.action === 'abort') return { id: state.id, status: state.status, exitCode: ExitCode.failed, message, verdicts: [], proxyPort: undefined };
+      throw new EnvironmentError('RELEASE_PROXY_GONE', `release ${state.id} cannot continue: ${state.outcome ?? ''}`, 'start a new release with `envctl release start`');
     }
     const lockFile = await readConfigLock(model.projectDir, state.id);
     return await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy.adminSocket), initialRequest: request });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'gated.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, gates: { beforePromote: manual } }\n`);
   env = { DEMO_PROJECT: project, DEMO_WEB_PORT: String(await freePort()), CI: 'true' };
   const up = await envctl(['up', '--wait-timeout', '3m'], { cwd: dir, env });
-  expect(up.exitCode, up.stderr).toBe(0);
+  expect(up.exitCode, String(up.stderr)).toBe(0);
 });
 afterAll(async () => {
   await removeProject(project);
@@ -138,6 +138,13 @@ describe('envctl release (demo web service)', () => {
     expect(approved.outcome.status).toBe('promoted');
     expect(await versions(approved.outcome.proxyPort!, 10)).toEqual({ versions: new Map([['3', 10]]), failed: 0 });
     expect(await replay(waiting.outcome.id)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
+  });
+
+  it('runs the same release as the pipeline’s release stage', async () => {
+    const run = await envctl(['pipeline', '--only', 'release', '--json'], { cwd: dir, env });
+    const result = JSON.parse(String(run.stdout)) as { status: string; record: { stages: Array<{ name: string; status: string; detail?: string }> } };
+    expect(run.exitCode, JSON.stringify(result.record?.stages)).toBe(0);
+    expect(result.record.stages).toEqual([expect.objectContaining({ name: 'release', status: 'passed', detail: expect.stringContaining('promoted') })]);
   });
 
   it('down removes the release containers with the rest', async () => {

@@ -5,14 +5,23 @@
  *   cleanly), each append written and fsync'd before the next starts;
  * - `requests.jsonl.gz`: one `RequestRecord` per line through a gzip stream; `flush()` makes
  *   everything written so far readable after a crash; the reader (validating each line) accepts a
- *   cut-off file and reports a truncated last line instead of failing;
+ *   cut-off file and reports a truncated last line instead of failing. A restarted proxy continues
+ *   the file: it is a sequence of gzip members (concatenated members are one valid gzip file, read
+ *   as the concatenation of their texts), one per run of the proxy. The rule that keeps the lines
+ *   whole across members: every member except the last holds only complete, newline-terminated
+ *   lines and is closed (has its gzip trailer). Only the last member may be cut off (a killed
+ *   writer). A writer that continues a file whose last member was cut off, or whose text does not
+ *   end with a newline, first rewrites it atomically as one closed member of its complete lines
+ *   (the cut-off fragment, never a readable record, is dropped), and only then appends its own
+ *   member, so a partial line is never glued to the next run's first line and a cut-off deflate
+ *   stream never sits in front of a new member (which no gunzip could read past);
  * - `verdict.json`: written atomically (temp file, fsync, rename).
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { constants as zlibConstants, createGzip, gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import stringify from 'safe-stable-stringify';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
@@ -68,8 +77,74 @@ export interface RequestLogWriter {
 
 /** Creates (truncating) a `requests.jsonl.gz`. */
 export function createRequestLogWriter(path: string): RequestLogWriter {
+  return gzipMemberWriter(path, 'w');
+}
+
+/** Where the records an earlier run left in a `requests.jsonl.gz` end. */
+export interface RequestLogEnd {
+  /** Complete records in the file. */
+  records: number;
+  /** The highest seq among them; 0 when there are none. */
+  lastSeq: number;
+  /** The highest `tMonoNs` among them (records are in finish order, not arrival order); undefined when there are none. */
+  maxTMonoNs: bigint | undefined;
+}
+
+/**
+ * Reads where the records of a `requests.jsonl.gz` end, without changing it; undefined when the
+ * file does not exist. Throws like {@link readRequestLog} when it is damaged.
+ */
+export async function readRequestLogEnd(path: string): Promise<RequestLogEnd | undefined> {
+  const compressed = await readCompressed(path);
+  if (compressed === undefined) return undefined;
+  const { records } = parseRequestLog(path, decodeRequestLog(path, compressed));
+  let lastSeq = 0;
+  let maxTMonoNs: bigint | undefined;
+  for (const record of records) {
+    if (record.seq > lastSeq) lastSeq = record.seq;
+    const t = BigInt(record.tMonoNs);
+    if (maxTMonoNs === undefined || t > maxTMonoNs) maxTMonoNs = t;
+  }
+  return { records: records.length, lastSeq, maxTMonoNs };
+}
+
+/**
+ * Opens a `requests.jsonl.gz` to continue it with a new gzip member (creating it when missing),
+ * keeping the rule of the header: when the file's last member was cut off or its text does not end
+ * with a newline, its complete lines are first rewritten atomically (temp file, fsync, rename) as
+ * one closed member. Throws like {@link readRequestLog} when the file is damaged: appending to it
+ * would bury the damage in the middle of the file.
+ */
+export async function openRequestLogWriter(path: string): Promise<RequestLogWriter> {
+  const compressed = await readCompressed(path);
+  if (compressed !== undefined) {
+    const decoded = decodeRequestLog(path, compressed);
+    const log = parseRequestLog(path, decoded);
+    if (decoded.incompleteGzip || !(decoded.text === '' || decoded.text.endsWith('\n'))) {
+      try {
+        await writeFileAtomic(path, gzipSync(completeLines(decoded.text, log)));
+      } catch (error) {
+        throw writeError(path, error);
+      }
+    }
+  }
+  return gzipMemberWriter(path, 'a');
+}
+
+/**
+ * The text of the complete lines, each newline-terminated: a last line that is a whole record
+ * missing only its newline is kept, a cut-off fragment is dropped.
+ */
+function completeLines(text: string, log: RequestLog): string {
+  const end = text.lastIndexOf('\n') + 1;
+  const rest = text.slice(end);
+  return rest !== '' && log.truncated === null ? `${text}\n` : text.slice(0, end);
+}
+
+/** One gzip member written to `path`, truncating it (`w`) or after what it holds (`a`). */
+function gzipMemberWriter(path: string, flags: 'w' | 'a'): RequestLogWriter {
   const gzip = createGzip();
-  const done = pipeline(gzip, createWriteStream(path)).catch((error: unknown) => {
+  const done = pipeline(gzip, createWriteStream(path, { flags })).catch((error: unknown) => {
     throw writeError(path, error);
   });
   // Surfaced by close(); keeps an early failure from being an unhandled rejection meanwhile.
@@ -92,7 +167,7 @@ export interface RequestLog {
   records: RequestRecord[];
   /** The unreadable last line of a file cut off mid-write (1-based line number), or null. */
   truncated: { line: number; text: string } | null;
-  /** True when the gzip stream itself ended early (no gzip trailer: the writer did not close). */
+  /** True when the gzip stream itself ended early (the last member has no gzip trailer: its writer did not close). */
   incompleteGzip: boolean;
 }
 
@@ -113,32 +188,54 @@ const requestRecordSchema = z.strictObject({
 }) satisfies z.ZodType<RequestRecord>;
 
 /**
- * Reads a `requests.jsonl.gz`. A cut-off gzip stream and an unreadable final line (no newline
- * after it) are what a crash leaves and are reported, not thrown; a bad line anywhere else is
- * corruption and throws `RECORDING_CORRUPT` naming the line.
+ * Reads a `requests.jsonl.gz`, every gzip member of it. A cut-off gzip stream (a cut-off last
+ * member) and an unreadable final line (no newline after it) are what a crash leaves and are
+ * reported, not thrown; a bad line anywhere else is corruption and throws `RECORDING_CORRUPT`
+ * naming the line.
  */
 export async function readRequestLog(path: string): Promise<RequestLog> {
-  let compressed: Buffer;
+  const compressed = await readCompressed(path);
+  if (compressed === undefined) throw readError(path, 'ENOENT');
+  return parseRequestLog(path, decodeRequestLog(path, compressed));
+}
+
+interface DecodedRequestLog {
+  text: string;
+  incompleteGzip: boolean;
+}
+
+/** The file's bytes; undefined when it does not exist. */
+async function readCompressed(path: string): Promise<Buffer | undefined> {
   try {
-    compressed = await readFile(path);
+    return await readFile(path);
   } catch (error) {
-    throw new WorkFailedError('RECORDING_READ', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check that the release folder is complete', error);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw readError(path, code ?? String(error), error);
   }
+}
+
+function readError(path: string, what: string, cause?: unknown): WorkFailedError {
+  return new WorkFailedError('RECORDING_READ', `cannot read ${path}: ${what}`, 'check that the release folder is complete', cause);
+}
+
+/** The text of every member. */
+function decodeRequestLog(path: string, compressed: Buffer): DecodedRequestLog {
   // Whole-file and in memory: a release's recording is a few MB, and zlib's streams cannot tell a
   // cut-off stream apart once a sync flush has recovered its data. The sync flush decompresses what
-  // a cut-off stream holds; the strict pass says whether the trailer was there.
-  let text: string;
-  let incompleteGzip = false;
+  // a cut-off stream holds; the strict pass says whether the trailer was there. zlib goes on to the
+  // next member after each trailer, so both passes read every member.
   try {
-    text = gunzipSync(compressed).toString('utf8');
+    return { text: gunzipSync(compressed).toString('utf8'), incompleteGzip: false };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') {
       throw new WorkFailedError('RECORDING_CORRUPT', `${path} is not a gzip file: ${(error as Error).message}`, 'the recording was edited or damaged; replay needs the original file', error);
     }
-    incompleteGzip = true;
-    text = gunzipSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8');
+    return { text: gunzipSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString('utf8'), incompleteGzip: true };
   }
+}
 
+function parseRequestLog(path: string, { text, incompleteGzip }: DecodedRequestLog): RequestLog {
   const lines = text.split('\n');
   // Text after the last newline (usually none) is the last line, possibly cut off mid-write.
   const last = lines.pop() ?? '';
