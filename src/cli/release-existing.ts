@@ -21,7 +21,7 @@ export abstract class ExistingReleaseCommand extends EnvctlCommand {
     try {
       const actor = actorName();
       const outcome: ReleaseOutcome = await resumeRelease(
-        { load: this.loadOptions(flags), engine: DockerEngine.fromEnv(process.env), id, notify, now: () => new Date(), signal: cancellation.signal, confirm: terminalConfirm(mode), actor },
+        { load: this.loadOptions(flags), engine: DockerEngine.fromEnv(process.env), id, notify, now: () => new Date(), signal: cancellation.signal, confirm: terminalConfirm(mode), actor, notifyOnEnd: true },
         action ? { action, actor, at: new Date().toISOString() } : undefined,
       );
       printOutcome(mode, outcome);

@@ -426,7 +426,9 @@ const releaseSchema = z
     port: portNumber.optional().meta({ description: 'host port of the release proxy on 127.0.0.1; default: chosen by the engine (shown by `envctl release status`)' }),
     logErrorPattern: z.string().default('\\b(ERROR|FATAL|panic|Traceback|Unhandled)\\b'),
     onRegression: z.enum(['rollback', 'pause']).default('rollback'),
-    notify: z.strictObject({ webhook: z.url().nullable().default(null) }).default({ webhook: null }),
+    notify: z
+      .strictObject({ webhook: z.url({ protocol: /^https?$/ }).nullable().default(null).meta({ description: 'receives every release transition as a JSON POST' }) })
+      .default({ webhook: null }),
   })
   .superRefine((release, ctx) => {
     release.steps.forEach((step, index) => {

@@ -95,6 +95,15 @@ interface Delivery {
   detail: string;
 }
 
+/**
+ * One JSON document to a webhook with the same rules (one retry, same-host redirects, the URL's
+ * secrets never in the detail); never throws. The release controller posts each transition so.
+ */
+export async function postJson(webhook: string, payload: unknown, options: Pick<NotifyOptions, 'timeoutMs' | 'signal'>): Promise<Delivery> {
+  const body = JSON.stringify(payload);
+  return settle('webhook', () => postWebhook(webhook, body, { ...options, cwd: '.', env: {} }), (error) => describeUnexpected(error, webhook));
+}
+
 async function settle(channel: NotifyChannel, deliver: () => Promise<Delivery>, describe: (error: unknown) => string): Promise<NotifyOutcome['sent'][number]> {
   try {
     return { channel, ...(await deliver()) };

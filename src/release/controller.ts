@@ -12,6 +12,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, ExitCode } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
+import { postJson } from '../pipeline/notify.js';
 import type { AdminClient } from '../proxy/admin-client.js';
 import type { RequestRecord, Weights } from '../proxy/types.js';
 import type { Verdict } from './analysis/judge.js';
@@ -129,6 +130,8 @@ class Controller {
   private highestStepSeq = 0;
   private pendingRequest: ControlRequest | undefined;
   private asking: AbortController | undefined;
+  /** Webhook deliveries, chained (awaited before the controller returns). */
+  private webhooks: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ControllerOptions) {
     this.dir = releaseDir(options.projectDir, options.state.id);
@@ -152,6 +155,7 @@ class Controller {
       await this.load?.stop().catch(() => undefined);
       await this.logWrites.catch(() => undefined);
       await this.events.close().catch(() => undefined);
+      await this.webhooks;
     }
   }
 
@@ -171,6 +175,9 @@ class Controller {
     });
     await writeReleaseState(this.options.projectDir, this.state);
     this.options.notify({ release: this.state.id, event, message, step: this.state.step, weights: this.state.weights });
+    const payload = { release: this.state.id, event, at: this.state.updatedAt, step: this.state.step, weights: this.state.weights, status: this.state.status, message, ...extra };
+    // One after the other, so the receiver hears the transitions in order.
+    this.webhooks = this.webhooks.then(() => announce(this.config, payload, this.options.notify));
   }
 
   // ---- inputs -----------------------------------------------------------------------------------
@@ -466,6 +473,18 @@ class Controller {
   private outcome(exitCode: ExitCode, message: string): ReleaseOutcome {
     return { id: this.state.id, status: this.state.status, exitCode, message, verdicts: this.judge.verdicts, proxyPort: this.state.proxy?.hostPort };
   }
+}
+
+/**
+ * `release.notify.webhook` receives every transition as a JSON POST (canary.md §3.6: the same
+ * object as the `events.jsonl` line). Best effort: a failed delivery is a warning, never a change
+ * of the release.
+ */
+export async function announce(config: ReleaseConfigLock['config'], event: Record<string, unknown>, notify: (notice: ReleaseNotice) => void): Promise<void> {
+  const webhook = config.notify.webhook;
+  if (!webhook) return;
+  const result = await postJson(webhook, event, { timeoutMs: 10_000, signal: AbortSignal.timeout(15_000) });
+  if (!result.ok) notify({ release: String(event.release ?? ''), event: 'warning', message: `notification of ${String(event.event)} failed: ${result.detail}`, step: Number(event.step ?? 0), weights: (event.weights as Weights | undefined) ?? PROD_ONLY });
 }
 
 /** The verdict's reasons in one line. */

@@ -7,6 +7,7 @@
 import { hashBuildInputs, builtImageRef } from '../definition/build-inputs.js';
 import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
 import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
+import { notify } from '../pipeline/notify.js';
 import type { ReleaseConfig } from '../definition/schema.js';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { buildServiceImage } from '../engine/build-image.js';
@@ -17,7 +18,7 @@ import { containerNameFor } from '../plan/plan.js';
 import { createAdminClient } from '../proxy/admin-client.js';
 import type { Weights } from '../proxy/types.js';
 import { seedFromString } from './analysis/rng.js';
-import { CANARY_ONLY, PROD_ONLY, runController, stepWeights, type ReleaseNotice, type ReleaseOutcome } from './controller.js';
+import { announce, CANARY_ONLY, PROD_ONLY, runController, stepWeights, type ReleaseNotice, type ReleaseOutcome } from './controller.js';
 import { openEventLog } from './recording/files.js';
 import { ensureProxyImage } from './proxy-image.js';
 import { startProxyContainer } from './proxy-container.js';
@@ -56,6 +57,36 @@ export interface ReleaseRunOptions {
   pollMs?: number;
   /** Actor named in the files for requests made by this process. */
   actor: string;
+  /**
+   * Send the definition's `pipeline.notify` when the release ends (the CLI commands; the pipeline's
+   * release stage does not: the pipeline notifies once for the whole run).
+   */
+  notifyOnEnd?: boolean;
+}
+
+/** `pipeline.notify` for a release that ended: its summary, as the pipeline sends one per run. */
+async function notifyEnd(model: EnvironmentModel, options: ReleaseRunOptions, outcome: ReleaseOutcome, startedAt: string): Promise<ReleaseOutcome> {
+  const config = model.pipeline?.notify;
+  if (!options.notifyOnEnd || !config || ACTIVE_STATUSES.has(outcome.status)) return outcome;
+  const status = outcome.status === 'promoted' ? 'passed' : outcome.exitCode === ExitCode.cancelled ? 'cancelled' : 'failed';
+  const durationMs = Math.max(0, options.now().getTime() - Date.parse(startedAt));
+  const result = await notify(
+    config,
+    {
+      runId: outcome.id,
+      project: model.project,
+      env: model.env,
+      status,
+      ...(status === 'failed' ? { failedStage: 'release', failedCheck: outcome.message } : {}),
+      startedAt,
+      durationMs,
+      stages: [{ name: 'release', status: status === 'passed' ? 'passed' : 'failed', durationMs }],
+      recordPath: releaseDir(model.projectDir, outcome.id),
+    },
+    { cwd: model.pipelineDir, env: process.env, timeoutMs: 10_000, signal: AbortSignal.timeout(30_000) },
+  );
+  for (const sent of result.sent.filter((entry) => !entry.ok)) options.notify({ release: outcome.id, event: 'warning', message: `notification by ${sent.channel} failed: ${sent.detail}`, step: 0, weights: PROD_ONLY });
+  return outcome;
 }
 
 export interface StartOptions extends ReleaseRunOptions {
@@ -149,10 +180,14 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
     const events = await openEventLog(join(dir, RELEASE_FILES.events));
     const record = async (event: string, extra: Record<string, unknown>, message: string) => {
       state.updatedAt = options.now().toISOString();
-      await events.append({ release: id, event, at: state.updatedAt, step: state.step, weights: state.weights, status: state.status, ...extra });
+      const line = { release: id, event, at: state.updatedAt, step: state.step, weights: state.weights, status: state.status, ...extra };
+      await events.append(line);
       await writeReleaseState(model.projectDir, state);
       options.notify({ release: id, event, message, step: state.step, weights: state.weights });
+      // One after the other, so the receiver hears the transitions in order.
+      webhooks = webhooks.then(() => announce(config, { ...line, message }, options.notify));
     };
+    let webhooks: Promise<void> = Promise.resolve();
     try {
       await record('started', { images: lockFile.images, actor: options.actor, config }, `release ${id} of ${service.name}: ${canaryImage} against ${prod.image}`);
       await retirePrevious(options.engine, model, releases, prod.id, options.now);
@@ -208,7 +243,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
         state.status = 'rolled-back';
         state.outcome = `the canary did not become ready: ${(error as Error).message}`;
         await record('rolled-back', { actor: 'controller', reason: state.outcome }, `rolled-back: ${state.outcome}`);
-        return { id, status: state.status, exitCode: ExitCode.failed, message: `rolled-back: ${state.outcome}`, verdicts: [], proxyPort: proxy.hostPort };
+        return await notifyEnd(model, options, { id, status: state.status, exitCode: ExitCode.failed, message: `rolled-back: ${state.outcome}`, verdicts: [], proxyPort: proxy.hostPort }, state.startedAt);
       }
       if (state.containers.baseline) await waitReady(options.engine, state.containers.baseline.id, state.containers.baseline.name, SLOT_READY_TIMEOUT_MS, options.signal);
 
@@ -226,8 +261,10 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       throw error;
     } finally {
       await events.close();
+      await webhooks;
     }
-    return await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy!.adminSocket) });
+    const outcome = await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy!.adminSocket) });
+    return await notifyEnd(model, options, outcome, state.startedAt);
   } finally {
     await lock.release();
   }
@@ -399,7 +436,8 @@ export async function resumeRelease(options: ExistingOptions, request?: ControlR
       throw new EnvironmentError('RELEASE_PROXY_GONE', `release ${state.id} cannot continue: ${state.outcome ?? ''}`, 'start a new release with `envctl release start`');
     }
     const lockFile = await readConfigLock(model.projectDir, state.id);
-    return await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy.adminSocket), initialRequest: request });
+    const outcome = await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy.adminSocket), initialRequest: request });
+    return await notifyEnd(model, options, outcome, state.startedAt);
   } finally {
     await lock.release();
   }

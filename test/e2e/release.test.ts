@@ -8,7 +8,8 @@
  * not the default 3 minutes.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,16 +25,30 @@ const project = uniqueProject('release');
 const FAST = 'steps: [50], stepMinDuration: 5s, stepMinRequests: 150, warmup: { seconds: 10, requests: 20 }, load: { rps: 80 }';
 let dir: string;
 let env: Record<string, string>;
+/** What the release's webhook received (`release.notify.webhook`), in order. */
+const hooks: Array<{ release: string; event: string; status: string }> = [];
+let hookServer: Server;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'envctl-release-'));
-  await writeFile(join(dir, 'envctl.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST} }\n`);
+  hookServer = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      hooks.push(JSON.parse(body) as (typeof hooks)[number]);
+      response.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
+  const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
+  await writeFile(join(dir, 'envctl.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, notify: { webhook: ${JSON.stringify(hookUrl)} } }\n`);
   await writeFile(join(dir, 'gated.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, gates: { beforePromote: manual } }\n`);
   env = { DEMO_PROJECT: project, DEMO_WEB_PORT: String(await freePort()), CI: 'true' };
   const up = await envctl(['up', '--wait-timeout', '3m'], { cwd: dir, env });
   expect(up.exitCode, String(up.stderr)).toBe(0);
 });
 afterAll(async () => {
+  hookServer?.close();
   await removeProject(project);
   await rm(dir, { recursive: true, force: true });
 });
@@ -85,6 +100,8 @@ describe('envctl release (demo web service)', () => {
     const slots = (await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`, `${LABEL.release}=${outcome.id}`] } })).map((container) => container.Labels[LABEL.slot]).sort();
     expect(slots).toEqual(['canary', 'proxy']);
     expect(await replay(outcome.id)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
+    // The webhook heard every transition, in order.
+    expect(hooks.filter((hook) => hook.release === outcome.id).map((hook) => hook.event)).toEqual(['started', 'proxy', 'step', 'promoted']);
   });
 
   it('rolls a promotion back with no failed request while traffic flows', async () => {

@@ -48,6 +48,7 @@ export default class ReleaseStartCommand extends EnvctlCommand {
         signal: cancellation.signal,
         confirm: terminalConfirm(mode),
         actor: actorName(),
+        notifyOnEnd: true,
       });
       printOutcome(mode, outcome);
       process.exitCode = outcome.exitCode;
