@@ -7,7 +7,8 @@
  * step at 50%, 150 requests per arm after the usual 10 s warm-up), so each release takes about 15 s,
  * not the default 3 minutes.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
-import { envctl } from '../support/cli.js';
+import { BIN, envctl } from '../support/cli.js';
 import { docker, removeProject, uniqueProject } from '../support/docker.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -62,8 +63,12 @@ interface Outcome {
   verdict: { action: string; reasons: Array<{ code: string; message: string }> } | null;
 }
 
+/** Releases made before the kill test (it looks for the new one). */
+const seen = new Set<string>();
+
 async function release(args: readonly string[], file = 'envctl.yaml') {
   const result = await envctl(['release', ...args, '-f', file, '--json'], { cwd: dir, env });
+  for (const name of await readdir(join(dir, '.envctl', 'releases')).catch(() => [] as string[])) seen.add(name);
   return { exitCode: result.exitCode, stderr: String(result.stderr), outcome: JSON.parse(String(result.stdout)) as Outcome };
 }
 
@@ -162,6 +167,32 @@ describe('envctl release (demo web service)', () => {
     const result = JSON.parse(String(run.stdout)) as { status: string; record: { stages: Array<{ name: string; status: string; detail?: string }> } };
     expect(run.exitCode, JSON.stringify(result.record?.stages)).toBe(0);
     expect(result.record.stages).toEqual([expect.objectContaining({ name: 'release', status: 'passed', detail: expect.stringContaining('promoted') })]);
+  });
+
+  it('resumes a release whose envctl was killed mid-step, and it still replays byte for byte', async () => {
+    await writeFile(join(dir, 'two-steps.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST.replace('steps: [50]', 'steps: [25, 50]')} }\n`);
+    const child = execa(process.execPath, [BIN, 'release', 'start', '-f', 'two-steps.yaml', '--build-arg', 'WEB_VERSION=4'], { cwd: dir, env: { NO_COLOR: '1', ...env }, reject: false, stdin: 'ignore' });
+    const releases = join(dir, '.envctl', 'releases');
+    let id: string | undefined;
+    for (let i = 0; i < 240 && id === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      for (const name of (await readdir(releases)).sort().reverse()) {
+        const state = JSON.parse(await readFile(join(releases, name, 'state.json'), 'utf8').catch(() => '{}')) as { status?: string; step?: number; service?: string };
+        if (state.status === 'running' && state.step === 1 && !seen.has(name)) id = name;
+        break;
+      }
+    }
+    expect(id, 'the release reached its first step').toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    child.kill('SIGKILL');
+    await child;
+    // The proxy kept serving; the release waits in its files.
+    expect(JSON.parse(await readFile(join(releases, id!, 'state.json'), 'utf8'))).toMatchObject({ status: 'running', step: 1 });
+    const resumed = await release(['resume', id!], 'two-steps.yaml');
+    expect(resumed.exitCode, JSON.stringify(resumed.outcome)).toBe(0);
+    expect(resumed.outcome.status).toBe('promoted');
+    expect(await versions(resumed.outcome.proxyPort!, 10)).toEqual({ versions: new Map([['4', 10]]), failed: 0 });
+    expect(await replay(id!)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
   });
 
   it('down removes the release containers with the rest', async () => {
