@@ -1,32 +1,63 @@
 /**
- * What the `release` commands share: how notices reach the terminal (one sanitised line each on
- * stderr; nothing in --json mode), the gate's question on a TTY, and the outcome's exit code.
+ * What the `release` commands share: how notices reach the terminal (the live view on a TTY, one
+ * sanitised line each without one, nothing in --json mode), the gate's question, the result line.
  */
-import { createInterface } from 'node:readline/promises';
 import { userInfo } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { ReleaseNotice, ReleaseOutcome } from '../release/controller.js';
+import { createReleaseRenderer } from '../ui/render-progress.js';
+import { plainReleaseLines } from '../ui/release-store.js';
 import { sanitizeLine } from '../ui/sanitize.js';
 import type { OutputMode } from './base-command.js';
 
-export function noticePrinter(mode: OutputMode): (notice: ReleaseNotice) => void {
-  if (mode === 'json') return () => undefined;
-  return (notice) => {
-    const stamp = new Date().toISOString().slice(11, 19);
-    process.stderr.write(`${stamp} ${notice.release ? `${notice.release} ` : ''}${sanitizeLine(notice.message)}\n`);
+export interface ReleaseOutput {
+  notify(notice: ReleaseNotice): void;
+  /** Asks at a gate; undefined without a terminal (the release then waits with exit 4). */
+  confirm: ((question: string, signal: AbortSignal) => Promise<boolean>) | undefined;
+  /** The closing line (live view), then stops drawing. */
+  finish(outcome: ReleaseOutcome | undefined): Promise<void>;
+}
+
+/** Progress on stderr: the live view on a terminal, one line per notice without one, nothing for --json. */
+export function releaseOutput(mode: OutputMode): ReleaseOutput {
+  const renderer = createReleaseRenderer(mode, { stderr: process.stderr });
+  const at = () => performance.now();
+  const interactive = mode === 'tty' && Boolean(process.stdin.isTTY);
+  return {
+    notify: (notice) => renderer.sink({ type: 'notice', at: at(), notice }),
+    confirm: interactive
+      ? (question, signal) =>
+          new Promise<boolean>((resolve, reject) => {
+            const settle = () => renderer.sink({ type: 'answered', at: at() });
+            const onAbort = () => {
+              settle();
+              reject(signal.reason);
+            };
+            signal.addEventListener('abort', onAbort, { once: true });
+            renderer.sink({
+              type: 'ask',
+              at: at(),
+              question,
+              answer: (yes) => {
+                signal.removeEventListener('abort', onAbort);
+                settle();
+                resolve(yes);
+              },
+            });
+          })
+      : undefined,
+    finish: async (outcome) => {
+      if (outcome) renderer.sink({ type: 'done', at: at(), ok: outcome.exitCode === 0, cancelled: outcome.exitCode === 130, summary: `${outcome.id} ${outcome.message}` });
+      await renderer.close();
+    },
   };
 }
 
-/** A y/N question on the terminal, for a gate; undefined without a TTY (the release then waits with exit 4). */
-export function terminalConfirm(mode: OutputMode): ((question: string, signal: AbortSignal) => Promise<boolean>) | undefined {
-  if (mode !== 'tty' || !process.stdin.isTTY) return undefined;
-  return async (question, signal) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      const answer = await rl.question(`${sanitizeLine(question)} [y/N] `, { signal });
-      return /^y(es)?$/i.test(answer.trim());
-    } finally {
-      rl.close();
-    }
+/** One sanitised line per notice on stderr (nothing for --json): for the short commands (rollback, gc). */
+export function noticePrinter(mode: OutputMode): (notice: ReleaseNotice) => void {
+  if (mode === 'json') return () => undefined;
+  return (notice) => {
+    for (const line of plainReleaseLines({ type: 'notice', at: 0, notice })) process.stderr.write(`${line}\n`);
   };
 }
 

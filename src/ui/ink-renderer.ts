@@ -5,7 +5,6 @@
 import { render } from 'ink';
 import type { FunctionComponent } from 'react';
 import { createElement } from 'react';
-import type { PipelineSinkEvent } from './pipeline-store.js';
 import type { ProgressStreams, Renderer, ViewModel } from './render-progress.js';
 
 /** Fewest ms between two redraws: at most ~10 frames a second. */
@@ -14,7 +13,7 @@ const MIN_REDRAW_INTERVAL_MS = 100;
 const TICK_INTERVAL_MS = 1000;
 const DEFAULT_COLUMNS = 80;
 
-export function createInkRenderer<E extends PipelineSinkEvent, S>(
+export function createInkRenderer<E extends { at: number }, S>(
   model: ViewModel<E, S> & { View: FunctionComponent<{ state: S; now: number; columns: number }> },
   streams: ProgressStreams,
   clock: () => number,

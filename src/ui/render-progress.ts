@@ -21,6 +21,7 @@ import type { PipelineSinkEvent, PipelineState } from './pipeline-store.js';
 import { foldPipelineEvent, hasRunningStage, initialPipelineState, isPipelineEvent } from './pipeline-store.js';
 import { plainPipelineLines } from './plain-pipeline.js';
 import { plainProgressLines } from './plain-progress.js';
+import { foldReleaseEvent, initialReleaseState, plainReleaseLines, releaseInProgress, type ReleaseViewEvent, type ReleaseViewState } from './release-store.js';
 import type { ProgressState } from './progress-store.js';
 import { foldEvent, hasWorkInProgress, initialProgressState } from './progress-store.js';
 
@@ -52,9 +53,9 @@ export type PipelineRenderer = ProgressRenderer<PipelineSink>;
 export type Renderer<E> = ProgressRenderer<(event: E) => void>;
 
 /** What the renderers need to know about one command's progress. */
-export type ViewModel<E extends PipelineSinkEvent, S> = Omit<ProgressModel<E, S>, 'loadView' | 'plainLines'>;
+export type ViewModel<E extends { at: number }, S> = Omit<ProgressModel<E, S>, 'loadView' | 'plainLines'>;
 
-interface ProgressModel<E extends PipelineSinkEvent, S> {
+interface ProgressModel<E extends { at: number }, S> {
   initial(): S;
   fold(state: S, event: E): S;
   /** True while elapsed times advance on screen: the view is redrawn once a second. */
@@ -104,7 +105,21 @@ export function createPipelineRenderer(
   return createRenderer(PIPELINE, mode, streams, options);
 }
 
-function createRenderer<E extends PipelineSinkEvent, S>(
+const RELEASE: ProgressModel<ReleaseViewEvent, ReleaseViewState> = {
+  initial: initialReleaseState,
+  fold: foldReleaseEvent,
+  inProgress: releaseInProgress,
+  onViewClock: () => true,
+  loadView: async () => (await import('./ReleaseProgress.js')).ReleaseProgress,
+  plainLines: plainReleaseLines,
+};
+
+/** The same modes for `envctl release`: its transitions, step progress, verdicts and a gate's question. */
+export function createReleaseRenderer(mode: ProgressMode, streams: ProgressStreams, options: ProgressRendererOptions = {}): Renderer<ReleaseViewEvent> {
+  return createRenderer(RELEASE, mode, streams, options);
+}
+
+function createRenderer<E extends { at: number }, S>(
   model: ProgressModel<E, S>,
   mode: ProgressMode,
   streams: ProgressStreams,
@@ -124,7 +139,7 @@ function createRenderer<E extends PipelineSinkEvent, S>(
  * Ink and React are loaded only when a terminal is drawn on (they are most of the CLI's start-up
  * cost): events that arrive meanwhile are replayed once the view is ready.
  */
-function createLazyInkRenderer<E extends PipelineSinkEvent, S>(
+function createLazyInkRenderer<E extends { at: number }, S>(
   model: ProgressModel<E, S>,
   streams: ProgressStreams,
   clock: () => number,
@@ -154,7 +169,7 @@ function createLazyInkRenderer<E extends PipelineSinkEvent, S>(
   };
 }
 
-function createPlainRenderer<E extends PipelineSinkEvent, S>(model: ProgressModel<E, S>, stderr: ProgressStreams['stderr']): Renderer<E> {
+function createPlainRenderer<E extends { at: number }, S>(model: ProgressModel<E, S>, stderr: ProgressStreams['stderr']): Renderer<E> {
   let state = model.initial();
   let closed = false;
   return {
@@ -172,10 +187,10 @@ function createPlainRenderer<E extends PipelineSinkEvent, S>(model: ProgressMode
   };
 }
 
-function createJsonLinesRenderer(stderr: ProgressStreams['stderr']): Renderer<PipelineSinkEvent> {
+function createJsonLinesRenderer(stderr: ProgressStreams['stderr']): Renderer<{ at: number }> {
   let closed = false;
   return {
-    sink(event: PipelineSinkEvent): void {
+    sink(event: { at: number }): void {
       if (!closed) stderr.write(`${eventJsonLine(event)}\n`);
     },
     close(): Promise<void> {
@@ -194,6 +209,6 @@ function silentRenderer(): Renderer<unknown> {
  * (0x9b is a one-byte CSI to some terminals); escape those too, losslessly, since stderr is often
  * a terminal.
  */
-export function eventJsonLine(event: PipelineSinkEvent): string {
+export function eventJsonLine(event: object): string {
   return JSON.stringify(event).replace(/[\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { EnvctlCommand } from '../../cli/base-command.js';
 import { cancelOnSignals } from '../../cli/cancellation.js';
-import { actorName, noticePrinter, outcomeJson, printOutcome, terminalConfirm } from '../../cli/release-support.js';
+import { actorName, outcomeJson, printOutcome, releaseOutput } from '../../cli/release-support.js';
+import type { ReleaseOutcome } from '../../release/controller.js';
 import { DockerEngine } from '../../engine/docker-engine.js';
 import { UsageError } from '../../errors.js';
 import { startRelease } from '../../release/release.js';
@@ -32,10 +33,12 @@ export default class ReleaseStartCommand extends EnvctlCommand {
     }
     if (flags.image !== undefined && Object.keys(buildArgs).length > 0) throw new UsageError('BAD_FLAGS', '--build-arg applies to a build, not to --image', 'drop one of them');
     const mode = this.outputMode();
-    const notify = noticePrinter(mode);
+    const output = releaseOutput(mode);
+    const notify = output.notify;
     const cancellation = cancelOnSignals(() => notify({ release: '', event: 'warning', message: 'stopping the controller: the proxy keeps the current weights (press Ctrl-C again to force)', step: 0, weights: { canary: 0, baseline: 0, prod: 100 } }));
+    let outcome: ReleaseOutcome | undefined;
     try {
-      const outcome = await startRelease({
+      outcome = await startRelease({
         load: this.loadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         image: flags.image,
@@ -46,15 +49,16 @@ export default class ReleaseStartCommand extends EnvctlCommand {
         notify,
         now: () => new Date(),
         signal: cancellation.signal,
-        confirm: terminalConfirm(mode),
+        confirm: output.confirm,
         actor: actorName(),
         notifyOnEnd: true,
       });
-      printOutcome(mode, outcome);
-      process.exitCode = outcome.exitCode;
-      return outcomeJson(outcome);
     } finally {
       cancellation.dispose();
+      await output.finish(outcome);
     }
+    printOutcome(mode, outcome);
+    process.exitCode = outcome.exitCode;
+    return outcomeJson(outcome);
   }
 }
