@@ -431,6 +431,14 @@ const releaseSchema = z
       .default({ webhook: null }),
   })
   .superRefine((release, ctx) => {
+    if (release.baseline === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseline'],
+        message: 'baseline: production is not supported yet (the judge compares the canary with a fresh baseline)',
+        params: { hint: 'remove `baseline:` (the default is fresh)' },
+      });
+    }
     release.steps.forEach((step, index) => {
       const previous = release.steps[index - 1];
       if (previous !== undefined && step <= previous) {
@@ -442,7 +450,7 @@ const releaseSchema = z
           code: 'custom',
           path: ['steps', index],
           message: `a step of ${step}% is impossible with a fresh baseline (canary and baseline each get the step's share)`,
-          params: { hint: 'keep steps at or below 50 (promotion follows the last step), or set baseline: production' },
+          params: { hint: 'keep steps at or below 50: promotion follows the last step' },
         });
       }
     });

@@ -21,9 +21,10 @@ import { createLiveJudge, type LiveJudge } from './live-judge.js';
 import { startLoad, type LoadHandle } from './load.js';
 import { openEventLog, readRequestLog, writeVerdictFile, type EventLog } from './recording/files.js';
 import { initialCarry } from './recording/replay.js';
-import type { HealthChange } from './recording/step-judge.js';
+import { requestInputTime, type HealthChange } from './recording/step-judge.js';
 import { healthOf, removeSlot } from './slots.js';
 import {
+  dropTrailingFragment,
   readLogLines,
   RELEASE_FILES,
   releaseDir,
@@ -72,15 +73,17 @@ export interface ControllerOptions {
   pollMs?: number;
   /** Approval already given (by `release approve`, which resumes the controller). */
   initialRequest?: ControlRequest | undefined;
+  /** The first controller of a release (not a resume): it reads container output from the release's start. */
+  fresh?: boolean;
 }
 
 const RECORDS_PAGE = 20_000;
+const HORIZON_MARGIN_NS = 1_000_000n;
 /** How long to wait for the proxy to pass a moment before giving up on exactness (ms). */
 const CATCH_UP_TIMEOUT_MS = 30_000;
 
 export function stepWeights(config: ReleaseConfigLock['config'], step: number): Weights {
   const weight = config.steps[step - 1]!;
-  if (config.baseline === 'production') return { canary: weight, baseline: 0, prod: 100 - weight };
   return { canary: weight, baseline: weight, prod: 100 - 2 * weight };
 }
 
@@ -143,10 +146,17 @@ class Controller {
   }
 
   async run(): Promise<ReleaseOutcome> {
+    await dropTrailingFragment(join(this.dir, RELEASE_FILES.events));
+    await dropTrailingFragment(join(this.dir, RELEASE_FILES.logs));
     this.events = await openEventLog(join(this.dir, RELEASE_FILES.events));
     try {
       await this.rebuild();
       this.followLogs();
+      const pending = this.state.pending;
+      if (pending) {
+        // Killed while ending: finish that ending, whatever the judge would say now.
+        return await this.end(pending.status, pending.status === 'promoted' ? CANARY_ONLY : PROD_ONLY, pending.reason, pending.actor);
+      }
       if (this.config.load.rps > 0 && this.state.proxy) this.load = startLoad({ url: `http://127.0.0.1:${this.state.proxy.hostPort}${this.config.load.path}`, rps: this.config.load.rps });
       return await this.loop();
     } finally {
@@ -162,6 +172,11 @@ class Controller {
   // ---- state ----------------------------------------------------------------------------------
 
   private async transition(event: string, patch: Partial<ReleaseState>, extra: Record<string, unknown>, message: string): Promise<void> {
+    if (this.state.status === 'gate' && patch.status !== undefined && patch.status !== 'gate') {
+      // The gate closed (approved elsewhere, timed out): a question still on screen belongs to it.
+      this.asking?.abort();
+      this.asking = undefined;
+    }
     Object.assign(this.state, patch, { updatedAt: this.options.now().toISOString() });
     await this.events.append({
       release: this.state.id,
@@ -227,8 +242,9 @@ class Controller {
       for (const record of page.records) this.offerRecord(record);
       this.proxyNowNs = BigInt(page.nowNs);
       this.localAtPoll = process.hrtime.bigint();
-      const watermark = BigInt(page.watermarkNs);
-      this.horizonNs = watermark < this.proxyNowNs ? watermark : this.proxyNowNs;
+      // Requests are judged at their finish (requestInputTime), and a record exists from its finish:
+      // everything up to the proxy's now is here (less a margin for the µs rounding of totalUs).
+      this.horizonNs = this.proxyNowNs - HORIZON_MARGIN_NS;
       if (page.records.length < RECORDS_PAGE) return;
     }
   }
@@ -237,7 +253,7 @@ class Controller {
     if (record.seq <= this.lastSeq) return;
     this.lastSeq = record.seq;
     if (record.step >= 1 && record.step <= this.K) this.highestStepSeq = record.seq;
-    this.judge.offer({ kind: 'request', t: BigInt(record.tMonoNs), order: record.seq, record });
+    this.judge.offer({ kind: 'request', t: requestInputTime(record), order: record.seq, record });
   }
 
   /** Now on the proxy's clock, never at or before an instant already judged. */
@@ -258,12 +274,18 @@ class Controller {
       if (!container) continue;
       void (async () => {
         try {
-          for await (const entry of this.options.engine.followLogs(container.id, { tail: 0 }, this.logFollowers.signal)) {
+          // A fresh release reads the containers' output from their start (a canary's start-up
+          // Traceback counts); a resumed one from now (earlier lines are in logs.jsonl or lost).
+          const from = this.options.fresh ? { since: Math.floor(Date.parse(this.state.startedAt) / 1000) } : { tail: 0 };
+          for await (const entry of this.options.engine.followLogs(container.id, from, this.logFollowers.signal)) {
             if (!pattern.test(entry.text)) continue;
             const line = { arm, line: entry.text, tMonoNs: this.stamp().toString() };
             this.judge.offer({ kind: 'log', t: BigInt(line.tMonoNs), order: this.logOrder++, line });
             const text = `${JSON.stringify(line)}\n`;
-            this.logWrites = this.logWrites.then(() => appendFile(join(this.dir, RELEASE_FILES.logs), text, { mode: 0o600 }));
+            // A line the judge counted but the file lost makes the replay differ: say so, never crash.
+            this.logWrites = this.logWrites
+              .then(() => appendFile(join(this.dir, RELEASE_FILES.logs), text, { mode: 0o600 }))
+              .catch((error: unknown) => this.warnOnce(`cannot write logs.jsonl (${(error as NodeJS.ErrnoException).code ?? String(error)}): a replay of this release may differ`));
           }
         } catch {
           // The container stopped or the release ended; health tells the judge about a stopped one.
@@ -272,11 +294,23 @@ class Controller {
     }
   }
 
+  private warned = new Set<string>();
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.options.notify({ release: this.state.id, event: 'warning', message, step: this.state.step, weights: this.state.weights });
+  }
+
   private async checkHealth(): Promise<void> {
     for (const arm of ['canary', 'baseline'] as const) {
       const container = this.state.containers[arm];
       if (!container) continue;
-      const status = await this.options.engine.inspectContainer(container.id).catch(() => ({ state: 'exited' as const, health: undefined }));
+      // Only a container the engine no longer has is gone; any other engine error is no data.
+      const status = await this.options.engine.inspectContainer(container.id).catch((error: unknown) =>
+        (error as { cause?: { statusCode?: number } }).cause?.statusCode === 404 ? { state: 'exited' as const, health: undefined } : undefined,
+      );
+      if (status === undefined) continue;
       const health = healthOf(status);
       if (health === this.health[arm]) continue;
       this.health[arm] = health;
@@ -305,8 +339,11 @@ class Controller {
 
       if (step?.terminal()) {
         const last = this.judge.verdicts.at(-1)!;
-        if (last.action === 'inconclusive') return this.end('inconclusive', PROD_ONLY, summary(last), 'judge');
-        if (this.config.onRegression === 'pause' && this.state.status !== 'gate') {
+        if (last.action === 'inconclusive') {
+          // canary.md §3.3(d): interactive → pause and ask; CI → inconclusive (exit 4).
+          if (!this.options.confirm) return this.end('inconclusive', PROD_ONLY, summary(last), 'judge');
+          if (this.state.status !== 'gate') await this.enterGate(`inconclusive: ${summary(last)}; approve promotes anyway`);
+        } else if (this.config.onRegression === 'pause' && this.state.status !== 'gate') {
           await this.enterGate(`regression (onRegression: pause): ${summary(last)}`);
         } else if (this.config.onRegression !== 'pause') {
           return this.end('rolled-back', PROD_ONLY, summary(last), 'judge');
@@ -316,22 +353,29 @@ class Controller {
         if (next) return next;
         continue;
       } else if (step?.decided?.action === 'gate' && this.state.status !== 'gate') {
+        if (this.state.approvedStep === step.step) {
+          // Approved, then killed before the next step started: carry on.
+          const next = await this.nextStep('resume');
+          if (next) return next;
+          continue;
+        }
         await this.enterGate(summary(step.decided));
       }
 
       if (this.state.status === 'gate') {
+        if (this.state.gate && this.options.now() >= new Date(this.state.gate.timeoutAt)) {
+          // Checked before any approval: an approval that comes after the timeout is too late.
+          return this.end('aborted', PROD_ONLY, `the gate was not approved within ${Math.round(this.config.gateTimeout / 60_000)} min (gateTimeout)`, 'gate-timeout');
+        }
         if (request?.action === 'approve' && step?.terminal()) {
           // Paused on a regression (onRegression: pause): the person overrides the judge.
           return this.end('promoted', CANARY_ONLY, `promoted by ${request.actor} over the judge's verdict (${summary(this.judge.verdicts.at(-1)!)})`, request.actor);
         }
         if (request?.action === 'approve') {
-          await this.transition('approved', { status: 'running', gate: null }, { actor: request.actor }, `approved by ${request.actor}`);
+          await this.transition('approved', { status: 'running', gate: null, approvedStep: this.judge.current?.step ?? null }, { actor: request.actor }, `approved by ${request.actor}`);
           const next = await this.nextStep(request.actor);
           if (next) return next;
           continue;
-        }
-        if (this.state.gate && this.options.now() >= new Date(this.state.gate.timeoutAt)) {
-          return this.end('aborted', PROD_ONLY, `the gate was not approved within ${Math.round(this.config.gateTimeout / 60_000)} min (gateTimeout)`, 'gate-timeout');
         }
         if (!this.options.confirm) return this.outcome(ExitCode.undecided, `waiting at the gate: ${this.state.gate?.reason ?? ''}; approve with \`envctl release approve ${this.state.id}\` or end it with \`envctl release abort ${this.state.id}\``);
         this.ask();
@@ -361,10 +405,14 @@ class Controller {
     const asking = new AbortController();
     this.asking = asking;
     const question = `release ${this.state.id}: ${this.state.gate?.reason ?? 'gate'}. Continue?`;
+    const gate = this.state.gate?.since;
     this.options.confirm(question, asking.signal).then(
       (yes) => {
         this.asking = undefined;
-        this.pendingRequest = { action: yes ? 'approve' : 'abort', actor: 'terminal', at: this.options.now().toISOString() };
+        // An answer counts for the gate it was asked at, never for a later one.
+        if (this.state.status === 'gate' && this.state.gate?.since === gate) {
+          this.pendingRequest = { action: yes ? 'approve' : 'abort', actor: 'terminal', at: this.options.now().toISOString() };
+        }
       },
       () => {
         this.asking = undefined;
@@ -428,6 +476,9 @@ class Controller {
 
   /** Ends the release: the final weights (one admin call), the files, the containers no longer needed. */
   private async end(status: 'promoted' | 'rolled-back' | 'aborted' | 'inconclusive', weights: Weights, reason: string, actor: string): Promise<ReleaseOutcome> {
+    // The intent first: a controller killed after the weights changed finishes this on resume.
+    this.state.pending = { status, reason, actor };
+    await writeReleaseState(this.options.projectDir, this.state);
     const applied = await this.options.admin.setWeights(weights, this.K + 1);
     const endNs = BigInt(applied.appliedNs);
     if (this.judge.current && !this.judge.current.finished()) {
@@ -452,7 +503,7 @@ class Controller {
     const retainUntil = status === 'promoted' ? new Date(this.options.now().getTime() + this.config.retainPrevious).toISOString() : null;
     await this.transition(
       status,
-      { status, weights, gate: null, outcome: reason, containers, retainUntil, endNs: applied.appliedNs, lastSeq: this.lastSeq },
+      { status, weights, gate: null, outcome: reason, containers, retainUntil, endNs: applied.appliedNs, lastSeq: this.lastSeq, pending: null },
       { tMonoNs: applied.appliedNs, actor, reason },
       `${status}: ${reason}`,
     );

@@ -16,6 +16,7 @@ import type { ObservedContainer } from '../engine/types.js';
 import { environmentLabels, LABEL } from '../labels.js';
 import { containerNameFor } from '../plan/plan.js';
 import { createAdminClient } from '../proxy/admin-client.js';
+import { weightsFileOf, writePersistedWeights } from '../proxy/main.js';
 import type { Weights } from '../proxy/types.js';
 import { seedFromString } from './analysis/rng.js';
 import { announce, CANARY_ONLY, PROD_ONLY, runController, stepWeights, type ReleaseNotice, type ReleaseOutcome } from './controller.js';
@@ -174,6 +175,8 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       updatedAt: at,
       retainUntil: null,
       endNs: null,
+      pending: null,
+      approvedStep: null,
       lastSeq: 0,
     };
     await writeReleaseState(model.projectDir, state);
@@ -189,7 +192,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
     };
     let webhooks: Promise<void> = Promise.resolve();
     try {
-      await record('started', { images: lockFile.images, actor: options.actor, config }, `release ${id} of ${service.name}: ${canaryImage} against ${prod.image}`);
+      await record('started', { images: lockFile.images, actor: options.actor, config: redactedConfig(config) }, `release ${id} of ${service.name}: ${canaryImage} against ${prod.image}`);
       await retirePrevious(options.engine, model, releases, prod.id, options.now);
 
       const proxyImage = await ensureProxyImage(options.engine, { signal: options.signal, onLine: options.onBuildLine });
@@ -197,10 +200,8 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       // Canary and fresh baseline start together (canary.md §3.1), so neither is warmer.
       const canaryId = await options.engine.createContainer(slots.canary);
       state.containers.canary = { id: canaryId, name: slots.canary.name };
-      if (config.baseline === 'fresh') {
-        const baselineId = await options.engine.createContainer(slots.baseline);
-        state.containers.baseline = { id: baselineId, name: slots.baseline.name };
-      }
+      const baselineId = await options.engine.createContainer(slots.baseline);
+      state.containers.baseline = { id: baselineId, name: slots.baseline.name };
       await writeReleaseState(model.projectDir, state);
       await Promise.all([state.containers.canary, state.containers.baseline].filter((slot) => slot !== null).map((slot) => options.engine.startContainer(slot.id)));
 
@@ -253,8 +254,10 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       Object.assign(state, { status: 'running', step: 1, weights, stepStartsNs: { 1: applied.appliedNs } });
       await record('step', { tMonoNs: applied.appliedNs, actor: 'controller' }, `step 1/${config.steps.length}: canary ${weights.canary}% · baseline ${weights.baseline}% · prod ${weights.prod}%`);
     } catch (error) {
-      // Nothing half-made is left: the release's containers go, production keeps serving.
+      // Nothing half-made is left: the release's containers go (found by label, so also one
+      // created just before the failure), production keeps serving.
       await removeSlots(options.engine, state, true);
+      await removeByLabel(options.engine, model, id);
       state.status = options.signal.aborted ? 'aborted' : 'failed';
       state.outcome = options.signal.aborted ? 'cancelled while preparing' : `could not start: ${(error as Error).message}`;
       await record(state.status, { actor: 'controller', reason: state.outcome }, `${state.status}: ${state.outcome}`).catch(() => undefined);
@@ -263,7 +266,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       await events.close();
       await webhooks;
     }
-    const outcome = await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy!.adminSocket) });
+    const outcome = await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy!.adminSocket), fresh: true });
     return await notifyEnd(model, options, outcome, state.startedAt);
   } finally {
     await lock.release();
@@ -280,6 +283,12 @@ function controllerOptions(options: ReleaseRunOptions, projectDir: string) {
     confirm: options.confirm,
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
   };
+}
+
+/** The config as written to events and webhooks: a webhook URL's path and credentials are secrets. */
+function redactedConfig(config: ReleaseConfig): ReleaseConfig {
+  const webhook = config.notify.webhook;
+  return webhook ? { ...config, notify: { webhook: `${new URL(webhook).origin}/…` } } : config;
 }
 
 /** The container serving now: the last promoted release's canary, else the service's own container. */
@@ -367,6 +376,12 @@ async function markOrphaned(engine: Engine, projectDir: string, release: Release
   await writeReleaseState(projectDir, release);
 }
 
+/** Every container labelled with this release (and this environment). */
+async function removeByLabel(engine: Engine, model: EnvironmentModel, releaseId: string): Promise<void> {
+  const containers = await engine.listContainers({ ...environmentLabels(model.project, model.env), [LABEL.release]: releaseId }).catch(() => []);
+  for (const container of containers) await removeSlot(engine, container.id).catch(() => undefined);
+}
+
 async function removeSlots(engine: Engine, state: ReleaseState, includeProxy = false): Promise<void> {
   const slots: Array<'canary' | 'baseline' | 'proxy'> = includeProxy ? ['canary', 'baseline', 'proxy'] : ['canary', 'baseline'];
   for (const slot of slots) {
@@ -424,6 +439,7 @@ export async function resumeRelease(options: ExistingOptions, request?: ControlR
     const state = await readReleaseState(model.projectDir, found.id);
     if (state.status === 'preparing' || !state.proxy) {
       await removeSlots(options.engine, state, true);
+      await removeByLabel(options.engine, model, state.id);
       state.status = 'failed';
       state.outcome = 'interrupted while preparing; its containers were removed';
       await writeReleaseState(model.projectDir, state);
@@ -434,6 +450,16 @@ export async function resumeRelease(options: ExistingOptions, request?: ControlR
       const message = `failed: ${state.outcome ?? ''}`;
       if (request?.action === 'abort') return { id: state.id, status: state.status, exitCode: ExitCode.failed, message, verdicts: [], proxyPort: undefined };
       throw new EnvironmentError('RELEASE_PROXY_GONE', `release ${state.id} cannot continue: ${state.outcome ?? ''}`, 'start a new release with `envctl release start`');
+    }
+    if (request?.action === 'abort' && !(await createAdminClient(state.proxy.adminSocket, { timeoutMs: 2000 }).healthz())) {
+      // The proxy exists but does not answer (stopped, hung): end the release without it. Its
+      // persisted weights say production only, which it serves when it runs again.
+      const dir = releaseDir(model.projectDir, state.id);
+      await writePersistedWeights(weightsFileOf(join(dir, RELEASE_FILES.requests)), { weights: PROD_ONLY, step: (await readConfigLock(model.projectDir, state.id)).config.steps.length + 1 }, options.now());
+      await removeSlots(options.engine, state);
+      Object.assign(state, { status: 'aborted', weights: PROD_ONLY, gate: null, pending: null, outcome: `aborted by ${options.actor} while its proxy did not answer; the proxy serves production only when it runs again`, updatedAt: options.now().toISOString() });
+      await writeReleaseState(model.projectDir, state);
+      return { id: state.id, status: state.status, exitCode: ExitCode.failed, message: `aborted: ${state.outcome}`, verdicts: [], proxyPort: state.proxy?.hostPort };
     }
     const lockFile = await readConfigLock(model.projectDir, state.id);
     const outcome = await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy.adminSocket), initialRequest: request });

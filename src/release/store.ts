@@ -8,7 +8,7 @@
  * - `control.json`: a pending request from another process (`approve`, `abort`), taken by the controller;
  * - `requests.jsonl.gz`, `admin.sock`, `proxy.json`: the proxy's (proxy-container.ts).
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
@@ -50,6 +50,16 @@ export const releaseStateSchema = z.strictObject({
   retainUntil: z.string().nullable(),
   /** When the release's final weights were applied (proxy's monotonic ns): the replay judges up to it. */
   endNs: z.string().regex(/^\d+$/).nullable(),
+  /**
+   * An ending decided but not yet finished (written before the final weights are applied), so a
+   * controller killed in between finishes it on resume instead of judging on.
+   */
+  pending: z
+    .strictObject({ status: z.enum(['promoted', 'rolled-back', 'aborted', 'inconclusive']), reason: z.string(), actor: z.string() })
+    .nullable()
+    .default(null),
+  /** The step whose gate was approved (its next step or promotion may not have started yet). */
+  approvedStep: z.number().int().nullable().default(null),
   /** The last proxy record the controller had read. */
   lastSeq: z.number().int().min(0),
 });
@@ -121,7 +131,19 @@ export async function readReleaseState(projectDir: string, id: string): Promise<
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError('NO_SUCH_RELEASE', `no release ${id} in ${releasesDir(projectDir)}`, 'list releases with `envctl release status --all`');
     throw error;
   }
-  return parseState(path, text);
+  return checkedState(projectDir, id, parseState(path, text), path);
+}
+
+/**
+ * A state names its own folder and the proxy's socket in it, nothing else: a state file edited to
+ * point elsewhere (another folder's socket, another id) is refused, not followed.
+ */
+function checkedState(projectDir: string, id: string, state: ReleaseState, path: string): ReleaseState {
+  const socket = join(releaseDir(projectDir, id), 'admin.sock');
+  if (state.id !== id || (state.proxy !== null && state.proxy.adminSocket !== socket)) {
+    throw new WorkFailedError('STATE_CORRUPT', `${path} does not belong to its folder (id ${state.id}, proxy socket ${state.proxy?.adminSocket ?? 'none'})`, 'the release state was edited; `envctl down` removes its containers');
+  }
+  return state;
 }
 
 function parseState(path: string, text: string): ReleaseState {
@@ -148,7 +170,7 @@ export async function listReleases(projectDir: string): Promise<ReleaseState[]> 
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text === undefined) continue;
     try {
-      states.push(parseState(path, text));
+      states.push(checkedState(projectDir, name, parseState(path, text), path));
     } catch {
       // A damaged state is reported by `release status ID`, not by the listing.
     }
@@ -196,6 +218,16 @@ export async function takeControlRequest(projectDir: string, id: string): Promis
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A JSON-lines file cut off mid-line by a kill ends without a newline: the fragment is dropped
+ * before anything is appended, so it is never glued to the next line (which would corrupt both).
+ */
+export async function dropTrailingFragment(path: string): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined || text === '' || text.endsWith('\n')) return;
+  await truncate(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
 }
 
 const logLineSchema = z.strictObject({ arm: z.enum(ARMS), line: z.string(), tMonoNs: z.string().regex(/^\d+$/) });

@@ -5,7 +5,7 @@
  * to change a split a controller drives, the event a change leaves, and each "no proxy" case.
  */
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,8 @@ function state(patch: Partial<ReleaseState> = {}): ReleaseState {
     updatedAt: '2026-11-26T12:00:00.000Z',
     retainUntil: null,
     endNs: null,
+    pending: null,
+    approvedStep: null,
     lastSeq: 0,
     ...patch,
   };
@@ -212,7 +214,11 @@ describe('without a proxy', () => {
   });
 
   it('picks the latest release that still has a proxy', async () => {
-    await writeState(state({ id: OLDER, status: 'promoted' }), OLDER);
+    // The older release's socket, in its own folder, leads to the same proxy.
+    const olderDir = join(dir, '.envctl/releases', OLDER);
+    await mkdir(olderDir, { recursive: true });
+    await symlink(join(releaseDir, 'admin.sock'), join(olderDir, 'admin.sock'));
+    await writeState(state({ id: OLDER, status: 'promoted', proxy: { hostPort: proxy.port, adminSocket: join(olderDir, 'admin.sock') } }), OLDER);
     await writeState(state({ status: 'failed', proxy: null, containers: { ...state().containers, proxy: null } }));
     try {
       const { exitCode, body } = await json(['proxy', 'weights']);
@@ -224,11 +230,28 @@ describe('without a proxy', () => {
   });
 
   it('names the release and its container when the proxy does not answer', async () => {
-    await writeState(state({ proxy: { hostPort: proxy.port, adminSocket: join(releaseDir, 'gone.sock') } }));
-    const result = await run(['proxy', 'routes', '--release', ID]);
-    expect(result.exitCode).toBe(3);
-    expect(result.stderr).toMatch(/the proxy of release r-20261126T120000Z-1a2b does not answer/);
-    expect(result.stderr).toMatch(/docker restart proxycli-web-release-proxy/);
+    const silent = 'r-20261126T110000Z-5151';
+    await writeState(state({ id: silent, proxy: { hostPort: proxy.port, adminSocket: join(dir, '.envctl/releases', silent, 'admin.sock') } }), silent);
+    try {
+      const result = await run(['proxy', 'routes', '--release', silent]);
+      expect(result.exitCode).toBe(3);
+      expect(result.stderr).toMatch(/the proxy of release r-20261126T110000Z-5151 does not answer/);
+      expect(result.stderr).toMatch(/docker restart proxycli-web-release-proxy/);
+    } finally {
+      await rm(join(dir, '.envctl/releases', silent), { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a state file whose socket points outside its release folder', async () => {
+    const forged = 'r-20261126T100000Z-6666';
+    await writeState(state({ id: forged, proxy: { hostPort: proxy.port, adminSocket: join(releaseDir, 'admin.sock') } }), forged);
+    try {
+      const result = await run(['proxy', 'status', '--release', forged]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toMatch(/does not belong to its folder/);
+    } finally {
+      await rm(join(dir, '.envctl/releases', forged), { recursive: true, force: true });
+    }
   });
 
   it('says there is no release yet in a project without one', async () => {

@@ -105,7 +105,7 @@ const cases: ErrorCase[] = [
   { fixture: 'overlay-ci-error.yaml', load: 'all', code: 'INVALID_VALUE', at: [9, 17], message: 'invalid host port "99999" (environment ci)', hint: 'whole numbers from 1 to 65535' },
   // Canary release steps.
   { fixture: 'release-steps-decreasing.yaml', code: 'INVALID_VALUE', at: [7, 21], message: 'step weights must increase: 20% follows 30%' },
-  { fixture: 'release-steps-fresh-over-50.yaml', code: 'INVALID_VALUE', at: [7, 21], message: 'a step of 75% is impossible with a fresh baseline', hint: 'baseline: production' },
+  { fixture: 'release-steps-fresh-over-50.yaml', code: 'INVALID_VALUE', at: [7, 21], message: 'a step of 75% is impossible with a fresh baseline', hint: 'promotion follows the last step' },
   { fixture: 'release-steps-zero.yaml', code: 'OUT_OF_RANGE', at: [7, 13], message: '`pipeline.release.steps[0]` must be above 0' },
 ];
 

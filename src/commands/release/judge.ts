@@ -8,6 +8,7 @@ import { readHealthChanges } from '../../release/controller.js';
 import { readRequestLog } from '../../release/recording/files.js';
 import { renderVerdictJson, replayVerdicts } from '../../release/recording/replay.js';
 import { findRelease } from '../../release/release.js';
+import { sanitizeLine } from '../../ui/sanitize.js';
 import { readConfigLock, readLogLines, releaseDir, RELEASE_FILES } from '../../release/store.js';
 
 export default class ReleaseJudgeCommand extends EnvctlCommand {
@@ -42,7 +43,7 @@ export default class ReleaseJudgeCommand extends EnvctlCommand {
     }
     const identical = recorded === null ? null : recorded === replayed;
     if (!this.jsonEnabled()) {
-      for (const verdict of verdicts) process.stdout.write(`step ${verdict.stats.step}: ${verdict.action} — ${verdict.reasons.map((reason) => reason.message).join('; ')}\n`);
+      for (const verdict of verdicts) process.stdout.write(`step ${verdict.stats.step}: ${verdict.action} — ${sanitizeLine(verdict.reasons.map((reason) => reason.message).join('; '))}\n`);
       if (identical === null) process.stdout.write(`release ${state.id} is ${state.status}: no verdict.json to compare with yet\n`);
       else if (identical) process.stdout.write(`verdict.json reproduced byte for byte (${Buffer.byteLength(replayed)} bytes)\n`);
       else process.stdout.write(`verdict.json differs from the replay:\n${firstDifference(recorded!, replayed)}\n`);
@@ -57,5 +58,5 @@ function firstDifference(recorded: string, replayed: string): string {
   const b = replayed.split('\n');
   const index = a.findIndex((line, i) => line !== b[i]);
   const at = index === -1 ? Math.min(a.length, b.length) : index;
-  return `  line ${at + 1}\n  recorded: ${a[at] ?? '(end)'}\n  replayed: ${b[at] ?? '(end)'}`;
+  return `  line ${at + 1}\n  recorded: ${sanitizeLine(a[at] ?? '(end)')}\n  replayed: ${sanitizeLine(b[at] ?? '(end)')}`;
 }

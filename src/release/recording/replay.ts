@@ -15,7 +15,7 @@ import type { RequestRecord } from '../../proxy/types.js';
 import type { Verdict } from '../analysis/judge.js';
 import type { AnalysedArm, ContainerHealth } from '../analysis/snapshot.js';
 import { EMPTY_FINGERPRINTS, type LogLine } from './step-aggregator.js';
-import { compareInputs, createStepJudge, DECISION_INTERVAL_NS, type HealthChange, type JudgeInput, type ReplayConfig, type StepCarry } from './step-judge.js';
+import { compareInputs, createStepJudge, DECISION_INTERVAL_NS, requestInputTime, type HealthChange, type JudgeInput, type ReplayConfig, type StepCarry } from './step-judge.js';
 
 export { DECISION_INTERVAL_NS, type HealthChange, type ReplayConfig } from './step-judge.js';
 
@@ -126,7 +126,7 @@ function stepInputs(
   const within = (t: bigint): boolean => t >= startNs && (nextStartNs === undefined || t < nextStartNs);
   const inputs: JudgeInput[] = [];
   for (const record of records) {
-    if (record.step === step) inputs.push({ kind: 'request', t: BigInt(record.tMonoNs), record, order: record.seq });
+    if (record.step === step) inputs.push({ kind: 'request', t: requestInputTime(record), record, order: record.seq });
   }
   logLines.forEach((line, order) => {
     const t = BigInt(line.tMonoNs);

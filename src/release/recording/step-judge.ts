@@ -26,6 +26,15 @@ export interface HealthChange {
   tMonoNs: string;
 }
 
+/**
+ * When a request is judged: when it finished (arrival + total time), not when it arrived. Records
+ * exist from their finish on, so "every request finished by now is here" holds at any moment and a
+ * long request (a WebSocket, a stream) never holds the judge back; live and replay use the same time.
+ */
+export function requestInputTime(record: Pick<RequestRecord, 'tMonoNs' | 'totalUs'>): bigint {
+  return BigInt(record.tMonoNs) + BigInt(Math.max(0, Math.round(record.totalUs))) * 1000n;
+}
+
 export type JudgeInput =
   | { kind: 'health'; t: bigint; order: number; change: HealthChange }
   | { kind: 'request'; t: bigint; order: number; record: RequestRecord }

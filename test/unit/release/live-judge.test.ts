@@ -1,6 +1,7 @@
 /**
  * The live judge (what the controller runs) against the replay (`release judge --replay`): fed the
- * same recording, in the live order (requests finish out of order, polls at irregular times, a
+ * same recording, in the live order (requests finish out of order and are judged at their finish,
+ * polls at irregular times, a
  * gate approved later, the release ended by promotion or abort), they keep byte-identical verdicts.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import type { Arm, RequestRecord } from '../../../src/proxy/types.js';
 import type { Verdict } from '../../../src/release/analysis/judge.js';
 import { createLiveJudge } from '../../../src/release/live-judge.js';
 import { initialCarry, renderVerdictJson, replayVerdicts } from '../../../src/release/recording/replay.js';
+import { requestInputTime } from '../../../src/release/recording/step-judge.js';
 import type { LogLine } from '../../../src/release/recording/step-aggregator.js';
 import { releaseConfig, XorShift128 } from './judge-support.js';
 
@@ -85,10 +87,11 @@ function runRelease(scenario: Scenario): Run {
       const done = inFlight.shift()!;
       const record = { seq: ++seq, ...done.record };
       records.push(record);
-      live.offer({ kind: 'request', t: BigInt(record.tMonoNs), order: record.seq, record });
+      live.offer({ kind: 'request', t: requestInputTime(record), order: record.seq, record });
     }
   };
-  const watermark = (now: bigint): bigint => inFlight.reduce((min, entry) => (entry.arrival < min ? entry.arrival : min), now);
+  // Requests are judged at their finish, and recorded at it: at any moment, everything up to now is here.
+  const watermark = (now: bigint): bigint => now;
   const apply = (next: Record<Arm, number>, nextStep: number, at: bigint): bigint => {
     runUntil(at);
     weights = next;

@@ -2,7 +2,7 @@
  * The release's pure parts: the canary and baseline container specs, step weights, the release
  * section's checks, the persisted state and the control requests another process leaves.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { healthOf, slotSpec } from '../../../src/release/slots.js';
 import {
   assertReleaseId,
   createReleaseDir,
+  dropTrailingFragment,
   newReleaseId,
   readReleaseState,
   releaseDir,
@@ -85,7 +86,6 @@ describe('step weights', () => {
       { canary: 25, baseline: 25, prod: 50 },
       { canary: 50, baseline: 50, prod: 0 },
     ]);
-    expect(stepWeights(releaseConfig({ baseline: 'production', steps: [20, 60] }), 2)).toEqual({ canary: 60, baseline: 0, prod: 40 });
   });
 });
 
@@ -105,7 +105,7 @@ describe('the release section', () => {
 });
 
 describe('release state', () => {
-  const state = (id: string): ReleaseState => ({
+  const state = (id: string, socket = join(releaseDir(dir, id), 'admin.sock')): ReleaseState => ({
     id,
     project: 'shop',
     env: 'default',
@@ -115,7 +115,7 @@ describe('release state', () => {
     weights: { canary: 10, baseline: 10, prod: 80 },
     images: { prod: 'shop-web:1', canary: 'shop-web:2' },
     containers: { proxy: { id: 'p', name: 'shop-web-proxy-1a2b' }, prod: { id: 'w', name: 'shop-web' }, canary: null, baseline: null },
-    proxy: { hostPort: 40000, adminSocket: '/tmp/x.sock' },
+    proxy: { hostPort: 40000, adminSocket: socket },
     stepStartsNs: { 1: '123' },
     gate: null,
     outcome: null,
@@ -123,6 +123,8 @@ describe('release state', () => {
     updatedAt: '2026-11-26T12:00:00.000Z',
     retainUntil: null,
     endNs: null,
+    pending: null,
+    approvedStep: null,
     lastSeq: 0,
   });
 
@@ -132,9 +134,21 @@ describe('release state', () => {
     await createReleaseDir(dir, id);
     await writeReleaseState(dir, state(id));
     expect(await readReleaseState(dir, id)).toEqual(state(id));
+    // A state pointing at a socket outside its folder is refused, not followed.
+    await writeReleaseState(dir, state(id, '/tmp/elsewhere.sock'));
+    await expect(readReleaseState(dir, id)).rejects.toThrow(/does not belong to its folder/);
     await writeFile(join(releaseDir(dir, id), 'state.json'), '{"id": 1}');
     await expect(readReleaseState(dir, id)).rejects.toThrow(/is not a release state/);
     await expect(readReleaseState(dir, 'r-20261126T120000Z-ffff')).rejects.toThrow(/no release r-20261126T120000Z-ffff/);
+  });
+
+  it('drops a line cut off by a kill before anything is appended', async () => {
+    const file = join(dir, 'logs.jsonl');
+    await writeFile(file, '{"a":1}\n{"b":');
+    await dropTrailingFragment(file);
+    expect(await readFile(file, 'utf8')).toBe('{"a":1}\n');
+    await dropTrailingFragment(file);
+    expect(await readFile(file, 'utf8')).toBe('{"a":1}\n');
   });
 
   it('accepts only release ids (no paths)', () => {
