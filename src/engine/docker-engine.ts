@@ -12,7 +12,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-fs';
 import { buildContextFilter } from '../definition/build-inputs.js';
 import type { Engine, ExecOptions } from './engine.js';
-import type { BuildSpec, ContainerSpec, ContainerState, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
+import type { BuildSpec, ContainerSpec, ContainerState, ContainerStatsSample, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
 
 /** "No engine" must be reported quickly (reliability: within 2 s). */
 export const PING_TIMEOUT_MS = 2_000;
@@ -239,6 +239,18 @@ export class DockerEngine implements Engine {
     await this.call(`rename container ${id.slice(0, 12)} to ${name}`, () => docker.getContainer(id).rename({ name }));
   }
 
+  async restartContainer(id: string, timeoutSeconds: number): Promise<void> {
+    const docker = await this.docker();
+    // The engine waits up to the grace period itself; give the HTTP call that long plus margin.
+    await this.call(`restart container ${id.slice(0, 12)}`, () => docker.getContainer(id).restart({ t: timeoutSeconds }), (timeoutSeconds + 15) * 1000);
+  }
+
+  async statsOnce(id: string): Promise<ContainerStatsSample> {
+    // `one-shot`: answer at once instead of waiting a second for a second sample (API 1.41+).
+    const stats = await this.call(`read stats of ${id.slice(0, 12)}`, () => this.get<EngineStats>(`/containers/${encodeURIComponent(id)}/stats`, { stream: 'false', 'one-shot': 'true' }), 5_000);
+    return statsSample(stats);
+  }
+
   async inspectContainer(id: string): Promise<ContainerStatus> {
     const info = await this.call(`inspect container ${id.slice(0, 12)}`, () => this.get<Docker.ContainerInspectInfo>(`/containers/${encodeURIComponent(id)}/json`));
     const health = info.State.Health;
@@ -409,6 +421,28 @@ function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
     },
     ...(first ? { NetworkingConfig: { EndpointsConfig: { [first.name]: { Aliases: first.aliases } } } } : {}),
   } as Docker.ContainerCreateOptions;
+}
+
+/** The fields of the engine's stats answer envctl reads (cgroup v1 and v2 name the cache differently). */
+interface EngineStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+}
+
+export function statsSample(stats: EngineStats): ContainerStatsSample {
+  const cpu = stats.cpu_stats ?? {};
+  const memory = stats.memory_stats ?? {};
+  const extra = memory.stats ?? {};
+  // What `docker stats` shows: usage minus the page cache the kernel can reclaim.
+  const reclaimable = extra.total_inactive_file ?? extra.inactive_file ?? extra.cache ?? 0;
+  const usage = memory.usage ?? 0;
+  return {
+    cpuTotalNs: cpu.cpu_usage?.total_usage ?? 0,
+    systemCpuNs: cpu.system_cpu_usage ?? 0,
+    onlineCpus: cpu.online_cpus ?? cpu.cpu_usage?.percpu_usage?.length ?? 1,
+    memoryBytes: Math.max(0, usage - (reclaimable < usage ? reclaimable : 0)),
+    memoryLimitBytes: memory.limit ?? 0,
+  };
 }
 
 /** Splits the engine's multiplexed stdout/stderr stream into lines. */

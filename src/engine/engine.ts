@@ -2,7 +2,7 @@
  * The Engine port: everything envctl asks of a container engine, in envctl's own types. One real
  * adapter (`docker-engine.ts`, dockerode); tests of pure logic may use a fake.
  */
-import type { BuildSpec, ContainerSpec, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
+import type { BuildSpec, ContainerSpec, ContainerStatsSample, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
 
 export interface Engine {
   /** Checks the engine answers; throws EnvironmentError (exit 3) with what to do when it does not. */
@@ -28,6 +28,10 @@ export interface Engine {
   /** Removes a container (forced) and its anonymous volumes; a missing one is fine. */
   removeContainer(id: string): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
+  /** Restarts a container: stop with the grace period (seconds) before SIGKILL, then start. */
+  restartContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** One reading of a container's CPU and memory counters (no stream; the engine answers at once). */
+  statsOnce(id: string): Promise<ContainerStatsSample>;
   inspectContainer(id: string): Promise<ContainerStatus>;
   /** The last `tail` lines of a container's output (stdout and stderr interleaved). */
   containerLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }): Promise<LogLine[]>;

@@ -110,3 +110,20 @@ export interface LogLine {
   time: string | undefined;
   text: string;
 }
+
+/**
+ * One reading of a container's resource counters (the engine's one-shot stats). CPU percentages
+ * need two readings: see `cpuPercent` in ui/monitor-store.ts.
+ */
+export interface ContainerStatsSample {
+  /** The container's CPU time so far, ns (all cores). */
+  cpuTotalNs: number;
+  /** The host's CPU time so far, ns (all cores); 0 when the engine did not report it. */
+  systemCpuNs: number;
+  /** CPUs the container may use. */
+  onlineCpus: number;
+  /** Memory in use without the reclaimable page cache, bytes (as `docker stats` shows it). */
+  memoryBytes: number;
+  /** The container's memory limit (the host's memory when unlimited), bytes; 0 when unknown. */
+  memoryLimitBytes: number;
+}
