@@ -32,6 +32,7 @@ const armMetricsSchema = z.object({
 const armsMetricsSchema = z.object({ canary: armMetricsSchema, baseline: armMetricsSchema, prod: armMetricsSchema });
 
 const progressShape = { nowNs: decimalNs, watermarkNs: decimalNs, lastSeq: z.number().int().min(0) };
+const ejectionSchema = z.object({ untilNs: decimalNs, windowMs: z.number().int(), failures: z.number().int().min(0), probing: z.boolean() }).nullable();
 
 /** `GET /status`. Unknown fields are dropped, so a newer proxy still answers an older CLI. */
 export const proxyAdminStatusSchema = z.object({
@@ -41,6 +42,8 @@ export const proxyAdminStatusSchema = z.object({
   tunnels: z.number().int(),
   draining: z.boolean(),
   metrics: z.object({ total: armsMetricsSchema, steps: z.array(z.object({ step: z.number().int(), arms: armsMetricsSchema })) }),
+  /** Passive health ejection per arm (null: admitted); absent from a proxy older than it. */
+  ejected: z.object({ canary: ejectionSchema, baseline: ejectionSchema, prod: ejectionSchema }).optional(),
   ...progressShape,
 });
 export type ProxyAdminStatus = z.infer<typeof proxyAdminStatusSchema>;

@@ -5,7 +5,8 @@
  * - `GET /healthz` → 200 `{"ok":true}`
  * - `GET /status` → 200 with weights, step, in-flight count, per-arm metrics, and where the records
  *   stand: `nowNs` and `watermarkNs` (decimal ns of the proxy's monotonic clock; every request that
- *   arrived before `watermarkNs` has its record) and `lastSeq` (0 before the first record).
+ *   arrived before `watermarkNs` has its record), `lastSeq` (0 before the first record) and
+ *   `ejected` (per arm: null, or the passive-health ejection in force, see routing.ts).
  * - `GET /records?after=SEQ&limit=N` → 200 `{"records":[…],"nowNs","watermarkNs","lastSeq"}`: the
  *   records with seq > SEQ in seq order, at most N (default 5000, at most 20 000), from the ring of
  *   the latest records. 410 `{"error","oldestSeq"}` when some of them were dropped from the ring

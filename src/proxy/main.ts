@@ -51,6 +51,10 @@ export type ProxyConfig = z.output<typeof proxyConfigSchema>;
 /** What a config file holds (defaults not yet applied). */
 export type ProxyConfigFile = z.input<typeof proxyConfigSchema>;
 
+/** Records wait at most this long (ms) before they go into the gzip stream, or this many of them. */
+const BATCH_INTERVAL_MS = 100;
+const BATCH_MAX_RECORDS = 1000;
+
 /** How often the request log is made durable (ms). */
 const FLUSH_INTERVAL_MS = 1_000;
 
@@ -139,10 +143,21 @@ export async function runProxyProcess(config: ProxyConfig, out: NodeJS.WritableS
   const opened = new Promise<RequestLogWriter>((resolve) => {
     writerOpened = resolve;
   });
+  // Records are batched (one write into the gzip stream every BATCH_INTERVAL_MS, or sooner when
+  // many are waiting): a write per request would cost the data path more than the proxying.
   let writing: Promise<void> = Promise.resolve();
-  const record = (entry: RequestRecord) => {
-    writing = writing.then(async () => (await opened).write(entry));
+  let batch: RequestRecord[] = [];
+  const drain = (): void => {
+    if (batch.length === 0) return;
+    const records = batch;
+    batch = [];
+    writing = writing.then(async () => (await opened).writeMany(records));
   };
+  const record = (entry: RequestRecord) => {
+    batch.push(entry);
+    if (batch.length >= BATCH_MAX_RECORDS) drain();
+  };
+
   const proxy = await startProxy({
     upstreams: config.upstreams,
     router: createRouter(start.weights, { sticky: config.sticky }),
@@ -171,7 +186,9 @@ export async function runProxyProcess(config: ProxyConfig, out: NodeJS.WritableS
         `canary ${start.weights.canary} · baseline ${start.weights.baseline} · prod ${start.weights.prod}, step ${start.step}\n`,
     );
   }
+  const batcher = setInterval(drain, BATCH_INTERVAL_MS);
   const flusher = setInterval(() => {
+    drain();
     writing = writing.then(() => writer.flush());
   }, FLUSH_INTERVAL_MS);
   out.write(`${JSON.stringify({ port: proxy.port })}\n`);
@@ -181,6 +198,8 @@ export async function runProxyProcess(config: ProxyConfig, out: NodeJS.WritableS
       stopping ??= (async () => {
         clearInterval(flusher);
         await proxy.close();
+        clearInterval(batcher);
+        drain();
         await writing;
         await writer.close();
       })();

@@ -43,7 +43,7 @@ export interface ArmMetrics {
   bad: number;
   /** 400-499, 499 (client closed) included. */
   status4xx: number;
-  /** Requests pinned by `X-Envctl-Target`/`envctl_target` or sent here by a retry: not randomised. */
+  /** Requests pinned by `X-Envctl-Target`/`envctl_target`, or sent here by a retry or off an ejected arm: not randomised. */
   overrides: number;
   upstreamErrors: { connect: number; reset: number; timeout: number };
   /** Good, complete responses only ({@link hasResponseLatency}). */

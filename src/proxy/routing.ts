@@ -10,7 +10,7 @@
  *   first (like nginx `split_clients`), so raising the canary weight only ever moves clients *to* the
  *   canary. Requests without a key fall back to the scheduler.
  */
-import { ARMS, type Arm, type RequestRecord, type RouteDecision, type RouteRequest, type Router, type RouteSplit, type RouteSplitPage, type Weights } from './types.js';
+import { ARMS, type Arm, type ArmEjection, type RequestRecord, type RouteDecision, type RouteRequest, type Router, type RouteSplit, type RouteSplitPage, type Weights } from './types.js';
 
 /** Weights are integer percentages. */
 const TOTAL_WEIGHT = 100;
@@ -277,4 +277,152 @@ function scrambleBlock(block: number, c1: number, c2: number): number {
 
 function rotl32(value: number, bits: number): number {
   return (value << bits) | (value >>> (32 - bits));
+}
+
+/**
+ * Passive health ejection (like Envoy's outlier detection and nginx's `max_fails`/`fail_timeout`):
+ * the proxy learns that an arm's backend is down from the requests it sends there, and stops sending
+ * it weighted traffic for a while, so a dead canary (crashed while no controller runs) costs a few
+ * requests instead of every request the weights give it.
+ */
+export interface EjectionOptions {
+  /** Consecutive connect failures (upstreamError `connect`) on an arm that eject it. Integer ≥ 1. */
+  consecutiveFailures: number;
+  /** The first ejection window, ms; each failed probe doubles it, up to `maxEjectionMs`. */
+  ejectionMs: number;
+  /** The longest ejection window, ms. */
+  maxEjectionMs: number;
+}
+
+export const DEFAULT_EJECTION: Readonly<EjectionOptions> = Object.freeze({ consecutiveFailures: 3, ejectionMs: 5_000, maxEjectionMs: 30_000 });
+
+/**
+ * Where a request that the weights gave to an ejected arm goes instead: the first of these that is
+ * not ejected and takes traffic (weight > 0), prod always counting as taking traffic (it is
+ * production, running the current image, warm even at weight 0). The current version first: a
+ * rerouted request should meet the code its client already knows.
+ */
+export const REROUTE_ORDER: readonly Arm[] = ['prod', 'baseline', 'canary'];
+
+/** Which arm serves a weighted request, once ejections are taken into account. */
+export interface HealthChoice {
+  arm: Arm;
+  /** Moved off the weights' arm because that arm is ejected: not randomised, so recorded as an override. */
+  rerouted: boolean;
+  /** The half-open probe of its (the weights') arm: its connect outcome re-admits or re-ejects the arm. */
+  probe: boolean;
+}
+
+/**
+ * The ejection state machine, per arm. Deterministic: time comes only from `clock` (ns, the proxy's
+ * monotonic clock), no randomness.
+ *
+ * - Admitted → ejected after `consecutiveFailures` connect failures in a row. Any established
+ *   connection (a new one, or a pooled keep-alive socket) resets the count. Only connect failures
+ *   count: nothing was sent, so the backend is unreachable. Resets, timeouts and 5xx do not: they
+ *   are the canary analysis's evidence, and ejecting for them would hide a regression from it.
+ * - Ejected, within the window: {@link ArmHealth.choose} moves the arm's weighted requests to the
+ *   first healthy arm of {@link REROUTE_ORDER} (none healthy: they stay on the arm, as the weights say).
+ * - Ejected, window over (half-open): the next weighted request for the arm goes to it as the probe;
+ *   until that probe has a verdict, further ones are moved as within the window. A probe that ends
+ *   without one (the client left, or the deadline came before the connection) frees the slot.
+ * - Any established connection to an ejected arm re-admits it (failures 0, window back to
+ *   `ejectionMs`): the probe's, or that of a request pinned there by `X-Envctl-Target`.
+ * - A connect failure after the window (the probe's, or any other) ejects again for twice the last
+ *   window, at most `maxEjectionMs`. One within the window only counts.
+ */
+export interface ArmHealth {
+  /** The arm for a request the weights gave to `assigned` (overrides do not come here: they stay pinned). */
+  choose(assigned: Arm, weights: Weights): HealthChoice;
+  /** Whether the arm is ejected (window running, or waiting for its probe's verdict). */
+  isEjected(arm: Arm): boolean;
+  /** A connection to the arm was established. */
+  connected(arm: Arm): void;
+  /** A connection to the arm could not be established. */
+  connectFailed(arm: Arm): void;
+  /** The request of `choice` has finished; if it was a probe still without a verdict, the next request probes. */
+  settled(choice: HealthChoice): void;
+  /** Per arm, null when admitted. */
+  snapshot(): Record<Arm, ArmEjection | null>;
+}
+
+export function validateEjectionOptions(options: EjectionOptions): EjectionOptions {
+  const { consecutiveFailures, ejectionMs, maxEjectionMs } = options;
+  if (!Number.isSafeInteger(consecutiveFailures) || consecutiveFailures < 1) throw new RangeError(`consecutiveFailures must be an integer ≥ 1, got ${consecutiveFailures}`);
+  if (!Number.isSafeInteger(ejectionMs) || ejectionMs < 1) throw new RangeError(`ejectionMs must be an integer ≥ 1, got ${ejectionMs}`);
+  if (!Number.isSafeInteger(maxEjectionMs) || maxEjectionMs < ejectionMs) {
+    throw new RangeError(`maxEjectionMs must be an integer ≥ ejectionMs (${ejectionMs}), got ${maxEjectionMs}`);
+  }
+  return { consecutiveFailures, ejectionMs, maxEjectionMs };
+}
+
+interface Ejection {
+  untilNs: bigint;
+  windowMs: number;
+  /** The choice that is the probe in flight, if any (identity, so a stale probe cannot free a newer one's slot). */
+  probe: HealthChoice | undefined;
+}
+
+interface ArmHealthState {
+  failures: number;
+  ejection: Ejection | undefined;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+export function createArmHealth(options: Partial<EjectionOptions>, clock: () => bigint): ArmHealth {
+  const config = validateEjectionOptions({ ...DEFAULT_EJECTION, ...definedEjectionOptions(options) });
+  const states = Object.fromEntries(ARMS.map((arm) => [arm, { failures: 0, ejection: undefined }])) as Record<Arm, ArmHealthState>;
+
+  const eject = (state: ArmHealthState, windowMs: number): void => {
+    state.ejection = { untilNs: clock() + BigInt(windowMs) * NS_PER_MS, windowMs, probe: undefined };
+  };
+
+  return {
+    choose(assigned, weights) {
+      const { ejection } = states[assigned];
+      if (ejection === undefined) return { arm: assigned, rerouted: false, probe: false };
+      if (ejection.probe === undefined && clock() >= ejection.untilNs) {
+        const probe: HealthChoice = { arm: assigned, rerouted: false, probe: true };
+        ejection.probe = probe;
+        return probe;
+      }
+      const fallback = REROUTE_ORDER.find((arm) => arm !== assigned && (arm === 'prod' || weights[arm] > 0) && states[arm].ejection === undefined);
+      // Every usable arm is ejected: nothing is known to be better than what the weights say.
+      return fallback === undefined ? { arm: assigned, rerouted: false, probe: false } : { arm: fallback, rerouted: true, probe: false };
+    },
+    isEjected: (arm) => states[arm].ejection !== undefined,
+    connected(arm) {
+      const state = states[arm];
+      state.failures = 0;
+      state.ejection = undefined;
+    },
+    connectFailed(arm) {
+      const state = states[arm];
+      state.failures += 1;
+      const { ejection } = state;
+      if (ejection === undefined) {
+        if (state.failures >= config.consecutiveFailures) eject(state, config.ejectionMs);
+      } else if (clock() >= ejection.untilNs) {
+        eject(state, Math.min(ejection.windowMs * 2, config.maxEjectionMs));
+      }
+    },
+    settled(choice) {
+      const { ejection } = states[choice.arm];
+      if (ejection !== undefined && ejection.probe === choice) ejection.probe = undefined;
+    },
+    snapshot() {
+      return Object.fromEntries(
+        ARMS.map((arm) => {
+          const { failures, ejection } = states[arm];
+          return [arm, ejection === undefined ? null : { untilNs: ejection.untilNs.toString(), windowMs: ejection.windowMs, failures, probing: ejection.probe !== undefined }];
+        }),
+      ) as Record<Arm, ArmEjection | null>;
+    },
+  };
+}
+
+/** The options given, without the `undefined` ones (so defaults stay). */
+function definedEjectionOptions(options: Partial<EjectionOptions>): Partial<EjectionOptions> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 }

@@ -9,8 +9,15 @@
  *
  * Failure rules:
  * - Nothing has been sent upstream until the connection is established (the body is piped only then).
- *   A connect failure of GET/HEAD/OPTIONS is retried once on another arm with weight > 0; everything
- *   else answers 502. Never a retry once connected (the upstream may have acted on the request).
+ *   A connect failure of GET/HEAD/OPTIONS is retried once on another arm with weight > 0 (one that is
+ *   not ejected, if there is one); everything else answers 502. Never a retry once connected (the
+ *   upstream may have acted on the request).
+ * - Passive health ejection (proxy/routing.ts `createArmHealth`): `consecutiveFailures` connect
+ *   failures in a row eject an arm for `ejectionMs`; meanwhile the requests the weights give it go to
+ *   the first healthy of prod, baseline, canary (prod always, the others only with weight > 0),
+ *   recorded as overrides with the arm that served them. After the window one request probes the arm:
+ *   a connection re-admits it, a failure ejects it again for twice as long (≤ `maxEjectionMs`). Pinned
+ *   requests stay pinned. With every usable arm ejected, requests go where the weights say.
  * - One deadline per request (`upstreamTimeout`, retry included) up to the response headers → 504.
  *   After the headers, `upstreamIdleTimeout` of silence cuts the response.
  * - A client that goes away destroys the upstream request; an upstream that goes away mid-body
@@ -27,8 +34,8 @@ import { startAdminServer, type AdminServer } from './admin.js';
 import { createProxyMetrics, STATUS_CLIENT_CLOSED, STATUS_SWITCHING_PROTOCOLS, type MetricsSnapshot } from './metrics.js';
 import { createRecordRing, DEFAULT_RECORD_RING } from './record-ring.js';
 import { parseTargetOverride, routeKeyOf, TARGET_HEADER } from './route-key.js';
-import { createRouteSplitCounter, validateWeights } from './routing.js';
-import { ARMS, type Arm, type RecordProgress, type RecordsGone, type RecordsPage, type RequestRecord, type Router, type RouteSplitPage, type UpstreamError, type Weights } from './types.js';
+import { createArmHealth, createRouteSplitCounter, validateWeights, type ArmHealth, type EjectionOptions, type HealthChoice } from './routing.js';
+import { ARMS, type Arm, type ArmEjection, type RecordProgress, type RecordsGone, type RecordsPage, type RequestRecord, type Router, type RouteSplitPage, type UpstreamError, type Weights } from './types.js';
 
 export interface Upstream {
   host: string;
@@ -107,6 +114,11 @@ export interface ProxyOptions extends Partial<ProxyLimits> {
    * `applyWeights` of the handle does not call it.
    */
   persistWeights?: (next: { weights: Weights; step: number }) => Promise<void>;
+  /**
+   * Passive health ejection: defaults `DEFAULT_EJECTION` of proxy/routing.ts (3 consecutive connect
+   * failures, 5 s, doubling up to 30 s). Windows are measured on `clock`.
+   */
+  ejection?: Partial<EjectionOptions>;
 }
 
 export interface ProxyStatus extends RecordProgress {
@@ -118,6 +130,8 @@ export interface ProxyStatus extends RecordProgress {
   tunnels: number;
   draining: boolean;
   metrics: MetricsSnapshot;
+  /** Per arm: its ejection (passive health), null when it takes its weighted traffic. */
+  ejected: Record<Arm, ArmEjection | null>;
 }
 
 /** What {@link ProxyHandle.applyWeights} did. */
@@ -199,6 +213,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   ) as Record<Arm, Agent>;
 
   const clock = options.clock ?? process.hrtime.bigint;
+  const health = createArmHealth(options.ejection ?? {}, clock);
   let step = options.step ?? 0;
   const resumedSeq = options.lastSeq ?? 0;
   let seq = resumedSeq;
@@ -268,11 +283,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       override: parseTargetOverride(request.headers[TARGET_HEADER], request.headers.cookie),
       stickyKey: cookieValue(request.headers.cookie, stickyCookie),
     });
+    const choice = decision.override ? undefined : health.choose(decision.arm, router.weights());
     const headers = forwardRequestHeaders(request);
     inFlight += 1;
-    const exchange = new Exchange(request, response, { startNs, step, method, path, routeKey, headers });
+    const exchange = new Exchange(request, response, { startNs, step, method, path, routeKey, headers, pinned: decision.override, choice });
     open.set(exchange, startNs);
-    exchange.attempt(decision.arm, decision.override, false);
+    exchange.attempt(choice?.arm ?? decision.arm, decision.override || choice?.rerouted === true, false);
   }
 
   /** One client request, over its one or two upstream attempts. */
@@ -288,8 +304,20 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     constructor(
       private readonly request: IncomingMessage,
       private readonly response: ServerResponse,
-      /** `step` is the one in force at arrival, like the arm: a step change only affects later requests. */
-      private readonly meta: { startNs: bigint; step: number; method: string; path: string; routeKey: string; headers: string[] },
+      /**
+       * `step` is the one in force at arrival, like the arm: a step change only affects later requests.
+       * `pinned`: the client chose the arm (never moved); `choice`: the health choice of a weighted request.
+       */
+      private readonly meta: {
+        startNs: bigint;
+        step: number;
+        method: string;
+        path: string;
+        routeKey: string;
+        headers: string[];
+        pinned: boolean;
+        choice: HealthChoice | undefined;
+      },
     ) {
       this.deadline = setTimeout(() => this.onDeadline(), limits.upstreamTimeout);
       response.on('close', () => {
@@ -322,6 +350,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       const current = (): boolean => !this.finished && this.upstreamRequest === upstreamRequest;
       const onConnected = (): void => {
         connected = true;
+        health.connected(arm);
         if (current()) this.request.pipe(upstreamRequest);
       };
       upstreamRequest.on('socket', (socket: Socket) => {
@@ -334,16 +363,22 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       });
       upstreamRequest.on('error', () => {
         if (!current()) return;
-        if (!connected) this.onConnectFailure(isRetry);
-        else if (this.ttfbNs === undefined) this.replyWithError(502, 'upstream closed the connection before responding', 'reset');
-        // After the headers, the response's own close handler reports the reset.
+        if (connected) {
+          if (this.ttfbNs === undefined) this.replyWithError(502, 'upstream closed the connection before responding', 'reset');
+          // After the headers, the response's own close handler reports the reset.
+          return;
+        }
+        // Only a failure the proxy did not cause counts against the arm: after the deadline or the
+        // client's close the request is no longer current.
+        health.connectFailed(arm);
+        this.onConnectFailure(isRetry);
       });
     }
 
     /** Nothing was sent: retry once elsewhere if the method allows, else 502. */
     private onConnectFailure(isRetry: boolean): void {
       const retryArm =
-        !isRetry && !this.override && RETRYABLE_METHODS.has(this.meta.method) ? chooseRetryArm(this.arm, router.weights()) : undefined;
+        !isRetry && !this.meta.pinned && RETRYABLE_METHODS.has(this.meta.method) ? chooseRetryArm(this.arm, router.weights(), health) : undefined;
       if (retryArm === undefined) {
         this.replyWithError(502, 'upstream connection failed', 'connect');
         return;
@@ -421,6 +456,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       inFlight -= 1;
       const ttfbUs = this.ttfbNs === undefined ? 0 : nsToUs(this.ttfbNs - this.meta.startNs);
       emit({ ...this.recordBase(), status, upstreamError, ttfbUs, bytesOut: this.bytesOut });
+      if (this.meta.choice) health.settled(this.meta.choice);
       open.delete(this);
       if (draining) closeIdleSoon();
     }
@@ -450,11 +486,16 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     const path = originFormPath(request.url ?? '/');
     if (path === undefined) return void writeRawResponse(socket, 400, 'invalid request target', undefined);
     const routeKey = routeKeyOf(method, path);
-    const { arm, override } = router.route({
+    const decision = router.route({
       routeKey,
       override: parseTargetOverride(request.headers[TARGET_HEADER], request.headers.cookie),
       stickyKey: cookieValue(request.headers.cookie, stickyCookie),
     });
+    // Upgrades are never retried (the tunnel could not be replayed anyway), but they are moved off an
+    // ejected arm like any weighted request.
+    const choice = decision.override ? undefined : health.choose(decision.arm, router.weights());
+    const arm = choice?.arm ?? decision.arm;
+    const override = decision.override || choice?.rerouted === true;
     const upstream = upstreams[arm];
     let upstreamRequest: ClientRequest;
     try {
@@ -468,6 +509,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         agent: false,
       });
     } catch (error) {
+      if (choice) health.settled(choice);
       return void writeRawResponse(socket, 400, `cannot forward request: ${(error as Error).message}`, undefined);
     }
     tunnels.set(socket, undefined);
@@ -496,6 +538,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         bytesOut,
         override,
       });
+      if (choice) health.settled(choice);
       open.delete(socket);
       if (tunnels.size === 0) tunnelsDrained?.();
     };
@@ -510,11 +553,19 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
 
     const deadline = setTimeout(() => fail(504, `upstream did not respond within ${limits.upstreamTimeout} ms`, 'timeout'), limits.upstreamTimeout);
     let connected = false;
+    const onConnected = (): void => {
+      connected = true;
+      health.connected(arm);
+    };
     upstreamRequest.on('socket', (s: Socket) => {
-      if (s.connecting) s.once('connect', () => (connected = true));
-      else connected = true;
+      if (s.connecting) s.once('connect', onConnected);
+      else onConnected();
     });
-    upstreamRequest.on('error', () => fail(502, connected ? 'upstream closed the connection before responding' : 'upstream connection failed', connected ? 'reset' : 'connect'));
+    upstreamRequest.on('error', () => {
+      // After the deadline or the client's close the request was destroyed by the proxy: no verdict.
+      if (!connected && !finished) health.connectFailed(arm);
+      fail(502, connected ? 'upstream closed the connection before responding' : 'upstream connection failed', connected ? 'reset' : 'connect');
+    });
     socket.on('close', () => {
       // An established tunnel finishes through linkTunnelEnds.
       if (finished || status === STATUS_SWITCHING_PROTOCOLS) return;
@@ -605,6 +656,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     tunnels: tunnels.size,
     draining,
     metrics: metrics.snapshot(),
+    ejected: health.snapshot(),
     ...progress(),
   });
   const setWeights = (weights: Weights): void => router.setWeights(weights);
@@ -786,13 +838,23 @@ function forwardResponseHeaders(rawHeaders: readonly string[]): string[] {
   return headers;
 }
 
-/** Another arm that currently takes traffic: the highest weight, ties to the stable image. */
-function chooseRetryArm(failed: Arm, weights: Weights): Arm | undefined {
-  let best: Arm | undefined;
-  for (const arm of RETRY_PREFERENCE) {
-    if (arm !== failed && weights[arm] > 0 && (best === undefined || weights[arm] > weights[best])) best = arm;
-  }
-  return best;
+/**
+ * Another arm that currently takes traffic: the highest weight, ties to the stable image. Arms that
+ * are not ejected come first; prod, even at weight 0, before an ejected arm (as for a reroute).
+ */
+function chooseRetryArm(failed: Arm, weights: Weights, health: ArmHealth): Arm | undefined {
+  const best = (usable: (arm: Arm) => boolean): Arm | undefined => {
+    let found: Arm | undefined;
+    for (const arm of RETRY_PREFERENCE) {
+      if (arm !== failed && usable(arm) && (found === undefined || weights[arm] > weights[found])) found = arm;
+    }
+    return found;
+  };
+  return (
+    best((arm) => weights[arm] > 0 && !health.isEjected(arm)) ??
+    (failed !== 'prod' && !health.isEjected('prod') ? 'prod' : undefined) ??
+    best((arm) => weights[arm] > 0)
+  );
 }
 
 /** A proxy-generated error (plain text, connection closed after it); returns the body's size. */

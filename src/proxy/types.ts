@@ -10,6 +10,18 @@ export type Arm = (typeof ARMS)[number];
 /** Integer percentages per arm, summing to 100. */
 export type Weights = Readonly<Record<Arm, number>>;
 
+/** One arm's ejection as the admin `GET /status` shows it (`ejected.<arm>`; null when admitted). */
+export interface ArmEjection {
+  /** End of the window, decimal ns on the proxy's clock (compare with `nowNs`); after it, the next request routed to the arm is a probe. */
+  untilNs: string;
+  /** The current window's length, ms (doubles after each failed probe). */
+  windowMs: number;
+  /** Consecutive connect failures so far, the ones that ejected the arm and any since. */
+  failures: number;
+  /** A probe request is in flight. */
+  probing: boolean;
+}
+
 export interface RouteRequest {
   /** Method + path template (e.g. `GET /api/items/:id`): one scheduler per key (stratified). */
   routeKey: string;
@@ -97,7 +109,7 @@ export interface RouteSplit {
   routeKey: string;
   /** Records per arm that the weights chose (override records apart). */
   arms: Record<Arm, number>;
-  /** Records pinned by `X-Envctl-Target`/`envctl_target`, or retried on another arm, whatever their arm. */
+  /** Records pinned by `X-Envctl-Target`/`envctl_target`, retried on another arm, or moved off an ejected arm, whatever their arm. */
   override: number;
 }
 

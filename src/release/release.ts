@@ -225,9 +225,12 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
         });
       // A fixed host port, so a proxy the engine restarts (crash, engine restart) keeps its address;
       // a port we picked that got taken in the meantime is picked again, once.
+      // Without `release.port`, the previous release's proxy port (retired above), so the way in
+      // stays the same from release to release.
+      const previousPort = releases.find((release) => release.proxy !== null)?.proxy?.hostPort;
       let proxy;
       try {
-        proxy = await startProxy(config.port ?? (await freeLoopbackPort()));
+        proxy = await startProxy(config.port ?? previousPort ?? (await freeLoopbackPort()));
       } catch (error) {
         if (config.port !== undefined || (error as { code?: string }).code !== 'PROXY_PORT_IN_USE') throw error;
         proxy = await startProxy(await freeLoopbackPort());
