@@ -20,7 +20,7 @@ import { deriveEnvironment, provision, serviceUrls, teardown, type Provisioned }
 import { generateLoad, judgePerf, loadFiguresSchema, medianFigures } from './perf.js';
 import { runInImage, runOnHost, type CommandOutcome } from './run-command.js';
 import { desiredImage } from '../plan/plan.js';
-import { startRelease } from '../release/release.js';
+import { productionRunning, startRelease } from '../release/release.js';
 
 export interface PipelineOptions {
   load: LoadOptions;
@@ -196,8 +196,7 @@ async function releaseStage(context: StageContext): Promise<StageOutcome> {
   const { options, model } = context;
   const config = model.pipeline!.release!;
   const output = outputCollector(context, 'release');
-  const running = await options.engine.listContainers({ [LABEL.project]: model.project, [LABEL.env]: model.env, [LABEL.service]: config.service });
-  if (!running.some((container) => !container.labels[LABEL.slot] && container.state === 'running')) {
+  if (!(await productionRunning(options.engine, model, config.service))) {
     const detail = `production (${model.project}, service ${config.service}) is not running, so there is nothing to release against; start it with \`envctl up\``;
     return { status: 'skipped', detail, results: [], outputTail: [] };
   }

@@ -294,6 +294,18 @@ function redactedConfig(config: ReleaseConfig): ReleaseConfig {
   return webhook ? { ...config, notify: { webhook: `${new URL(webhook).origin}/…` } } : config;
 }
 
+/** Whether the service has a running production version to release against (`envctl up` ran). */
+export async function productionRunning(engine: Engine, model: EnvironmentModel, service: string): Promise<boolean> {
+  const releases = (await listReleases(model.projectDir)).filter((release) => release.project === model.project && release.env === model.env && release.service === service);
+  return currentProduction(engine, model, service, releases).then(
+    () => true,
+    (error: unknown) => {
+      if ((error as { code?: string }).code === 'RELEASE_NO_PRODUCTION') return false;
+      throw error;
+    },
+  );
+}
+
 /** The container serving now: the last promoted release's canary, else the service's own container. */
 async function currentProduction(engine: Engine, model: EnvironmentModel, service: string, releases: readonly ReleaseState[]): Promise<ObservedContainer> {
   const containers = await engine.listContainers({ ...environmentLabels(model.project, model.env), [LABEL.service]: service });
@@ -344,7 +356,7 @@ async function retirePrevious(engine: Engine, model: EnvironmentModel, releases:
     if (release.containers.proxy) await removeSlot(engine, release.containers.proxy.id).catch(() => undefined);
     let patch: Partial<ReleaseState> = { containers: { ...release.containers, proxy: null }, proxy: null };
     if (release.status === 'promoted' && release.containers.prod.id !== prodId) {
-      await removeSlot(engine, release.containers.prod.id).catch(() => undefined);
+      await decommission(engine, model, release);
       patch = { ...patch, status: 'decommissioned', retainUntil: null };
     }
     if (release.containers.proxy || patch.status) await writeReleaseState(model.projectDir, { ...release, ...patch, updatedAt: now().toISOString() });
@@ -377,6 +389,16 @@ async function markOrphaned(engine: Engine, projectDir: string, release: Release
   await removeSlots(engine, release, true);
   Object.assign(release, { status: 'failed', outcome: 'its proxy container is gone (removed by `envctl down`?); the rest of the release was removed', gate: null, updatedAt: now().toISOString() });
   await writeReleaseState(projectDir, release);
+}
+
+/**
+ * Removes the version a promoted release kept for rollback, when it is a release's container (an
+ * earlier canary). The service's own container is `envctl up`'s: it is left as it is (idle), and
+ * `up`/`down` keep managing it.
+ */
+async function decommission(engine: Engine, model: EnvironmentModel, release: ReleaseState): Promise<void> {
+  if (release.containers.prod.name === containerNameFor(model, release.service)) return;
+  await removeSlot(engine, release.containers.prod.id).catch(() => undefined);
 }
 
 /** Every container labelled with this release (and this environment). */
@@ -543,7 +565,7 @@ export async function gcReleases(options: { load: LoadOptions; engine: Engine; n
     }
     const lock = await lockRelease(model, release.service, 'envctl release gc', options.now);
     try {
-      await removeSlot(options.engine, release.containers.prod.id).catch(() => undefined);
+      await decommission(options.engine, model, release);
       await writeReleaseState(model.projectDir, { ...release, status: 'decommissioned', retainUntil: null, updatedAt: options.now().toISOString() });
       result.decommissioned.push({ id: release.id, container: release.containers.prod.name });
       options.notify({ release: release.id, event: 'decommissioned', message: `decommissioned ${release.containers.prod.name} (the version before ${release.id})`, step: release.step, weights: CANARY_ONLY });

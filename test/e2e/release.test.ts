@@ -9,6 +9,8 @@
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,6 +63,16 @@ interface Outcome {
   message: string;
   proxyPort: number | null;
   verdict: { action: string; reasons: Array<{ code: string; message: string }> } | null;
+}
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+
+function readFileOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Releases made before the kill test (it looks for the new one). */
@@ -160,6 +172,37 @@ describe('envctl release (demo web service)', () => {
     expect(approved.outcome.status).toBe('promoted');
     expect(await versions(approved.outcome.proxyPort!, 10)).toEqual({ versions: new Map([['3', 10]]), failed: 0 });
     expect(await replay(waiting.outcome.id)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
+  });
+
+  it.skipIf(!hasTmux)('asks at the manual gate in the live view on a terminal (tmux), and y promotes', async () => {
+    const server = `envctl-${project}-gate`;
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+    const screen = (): string => tmux('capture-pane', '-p', '-t', 'g');
+    const until = async (check: () => boolean, what: string, timeoutMs: number): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${screen()}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    const exitFile = join(dir, 'gate-exit');
+    // A real terminal: CI must not be set there, or envctl prints plain lines instead of the view.
+    const command = `cd '${dir}' && env -u CI DEMO_PROJECT='${env.DEMO_PROJECT}' DEMO_WEB_PORT='${env.DEMO_WEB_PORT}' '${process.execPath}' '${BIN}' release start -f gated.yaml --build-arg WEB_VERSION=5; echo "EXIT=$?" > '${exitFile}'; sleep 60`;
+    try {
+      tmux('new-session', '-d', '-s', 'g', '-x', '140', '-y', '30', command);
+      await until(() => screen().includes('[y/N]'), 'the gate question', 90_000);
+      expect(screen()).toMatch(/canary █+░* 50%/);
+      tmux('send-keys', '-t', 'g', 'y');
+      await until(() => (readFileOrUndefined(exitFile) ?? '').includes('EXIT='), 'the command to end', 60_000);
+      expect(readFileOrUndefined(exitFile)).toContain('EXIT=0');
+      expect(screen()).toContain('approved by terminal');
+      expect(screen()).toMatch(/✔ r-\S+ promoted/);
+    } finally {
+      spawnSync('tmux', ['-L', server, 'kill-server']);
+    }
+    const status = JSON.parse(String((await envctl(['release', 'status', '-f', 'gated.yaml', '--json'], { cwd: dir, env })).stdout)) as { release: { status: string; proxy: { hostPort: number } } };
+    expect(status.release.status).toBe('promoted');
+    expect(await versions(status.release.proxy.hostPort, 5)).toEqual({ versions: new Map([['5', 5]]), failed: 0 });
   });
 
   it('runs the same release as the pipeline’s release stage', async () => {
