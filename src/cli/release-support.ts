@@ -9,6 +9,7 @@ import { createReleaseRenderer } from '../ui/render-progress.js';
 import { plainReleaseLines } from '../ui/release-store.js';
 import { sanitizeLine } from '../ui/sanitize.js';
 import type { OutputMode } from './base-command.js';
+import { cancelOnSignals } from './cancellation.js';
 
 export interface ReleaseOutput {
   notify(notice: ReleaseNotice): void;
@@ -51,6 +52,35 @@ export function releaseOutput(mode: OutputMode): ReleaseOutput {
       await renderer.close();
     },
   };
+}
+
+/** What a controller run needs from the terminal side: where notices go, the gate's question, Ctrl-C. */
+export interface ControllerIo {
+  notify: (notice: ReleaseNotice) => void;
+  confirm: ReleaseOutput['confirm'];
+  signal: AbortSignal;
+}
+
+/**
+ * Runs a release controller (start, resume, approve, abort) with the live view or plain lines,
+ * Ctrl-C as cancellation (the proxy keeps its weights), then prints the result line and sets the
+ * exit code; returns the `--json` document.
+ */
+export async function driveRelease(mode: OutputMode, run: (io: ControllerIo) => Promise<ReleaseOutcome>): Promise<Record<string, unknown>> {
+  const output = releaseOutput(mode);
+  const cancellation = cancelOnSignals(() =>
+    output.notify({ release: '', event: 'warning', message: 'stopping the controller: the proxy keeps the current weights (press Ctrl-C again to force)', step: 0, weights: { canary: 0, baseline: 0, prod: 100 } }),
+  );
+  let outcome: ReleaseOutcome | undefined;
+  try {
+    outcome = await run({ notify: output.notify, confirm: output.confirm, signal: cancellation.signal });
+  } finally {
+    cancellation.dispose();
+    await output.finish(outcome);
+  }
+  printOutcome(mode, outcome);
+  process.exitCode = outcome.exitCode;
+  return outcomeJson(outcome);
 }
 
 /** One sanitised line per notice on stderr (nothing for --json): for the short commands (rollback, gc). */

@@ -15,7 +15,7 @@ import type { Engine } from '../engine/engine.js';
 import type { ContainerStatsSample, ContainerStatus, ObservedContainer } from '../engine/types.js';
 import { environmentLabels, LABEL } from '../labels.js';
 import { createAdminClient, type ProxyAdminStatus } from '../proxy/admin-client.js';
-import { listReleases, releaseDir, RELEASE_FILES, type ReleaseState } from '../release/store.js';
+import { listReleases, readConfigLock, releaseDir, RELEASE_FILES, type ReleaseState } from '../release/store.js';
 import { userStateDir } from '../state/lock.js';
 import { readRunRecord, runsDir, type RunRecord } from '../state/runs.js';
 import { compareLogTimes, cpuPercent, logSourceName, type MonitorEvent, type PipelineView, type ProxyView, type ReleaseView } from '../ui/monitor-store.js';
@@ -167,6 +167,8 @@ export function createLogHub(context: FeedContext): LogHub {
 export async function watchRelease(context: FeedContext): Promise<void> {
   const { model, dispatch, signal } = context;
   const verdicts = new Map<string, { size: number; verdict: ReleaseView['verdict'] }>();
+  // A release's steps never change (config.lock.json is written once): read once per release.
+  const stepCounts = new Map<string, number>();
   while (!signal.aborted) {
     try {
       const release = (await listReleases(model.projectDir)).find((candidate) => candidate.project === model.project && candidate.env === model.env);
@@ -175,7 +177,8 @@ export async function watchRelease(context: FeedContext): Promise<void> {
       } else {
         const verdict = await latestVerdict(join(releaseDir(model.projectDir, release.id), RELEASE_FILES.events), verdicts);
         const controllerRunning = await controllerHoldsLock(lockHolderFile(context, release.service));
-        dispatch({ type: 'release', release: releaseView(release, verdict, controllerRunning) });
+        const steps = await stepCount(model.projectDir, release.id, stepCounts);
+        dispatch({ type: 'release', release: releaseView(release, verdict, controllerRunning, steps) });
         if (release.proxy !== null && release.status !== 'decommissioned') {
           try {
             const status = await createAdminClient(release.proxy.adminSocket, { timeoutMs: ADMIN_TIMEOUT_MS }).status();
@@ -222,7 +225,7 @@ export async function watchPipeline(context: FeedContext): Promise<void> {
   }
 }
 
-export function releaseView(release: ReleaseState, verdict: ReleaseView['verdict'], controllerRunning: boolean): ReleaseView {
+export function releaseView(release: ReleaseState, verdict: ReleaseView['verdict'], controllerRunning: boolean, steps: number | undefined): ReleaseView {
   return {
     id: release.id,
     service: release.service,
@@ -234,14 +237,28 @@ export function releaseView(release: ReleaseState, verdict: ReleaseView['verdict
     adminSocket: release.proxy?.adminSocket,
     proxyPort: release.proxy?.hostPort,
     arms: { canary: release.containers.canary !== null, baseline: release.containers.baseline !== null, prod: release.status !== 'decommissioned' },
+    steps,
     verdict,
     controllerRunning,
   };
 }
 
+/**
+ * The proxy's figures per arm: counts and percentiles since it started, and the p99 of the current
+ * step's requests (the per-step summaries are what the judge compares; cumulative within the step).
+ */
 export function proxyView(status: ProxyAdminStatus): ProxyView {
-  const arm = (metrics: ProxyAdminStatus['metrics']['total']['canary']) => ({ requests: metrics.requests, bad: metrics.bad, p50Ms: metrics.latencyUs.p50 / 1000, p99Ms: metrics.latencyUs.p99 / 1000 });
-  return { weights: status.weights, step: status.step, arms: { canary: arm(status.metrics.total.canary), baseline: arm(status.metrics.total.baseline), prod: arm(status.metrics.total.prod) } };
+  type Metrics = ProxyAdminStatus['metrics']['total']['canary'];
+  const step = status.metrics.steps.find((candidate) => candidate.step === status.step)?.arms;
+  const arm = (metrics: Metrics, stepMetrics: Metrics | undefined) => ({
+    requests: metrics.requests,
+    bad: metrics.bad,
+    p50Ms: metrics.latencyUs.p50 / 1000,
+    p99Ms: metrics.latencyUs.p99 / 1000,
+    stepP99Ms: stepMetrics === undefined || stepMetrics.latencyUs.count === 0 ? undefined : stepMetrics.latencyUs.p99 / 1000,
+  });
+  const { total } = status.metrics;
+  return { weights: status.weights, step: status.step, arms: { canary: arm(total.canary, step?.canary), baseline: arm(total.baseline, step?.baseline), prod: arm(total.prod, step?.prod) } };
 }
 
 export function pipelineView(record: RunRecord): PipelineView {
@@ -271,8 +288,11 @@ async function latestVerdict(path: string, cache: Map<string, { size: number; ve
   for (const line of text.split('\n').reverse()) {
     if (!line.includes('"event":"verdict"')) continue;
     try {
-      const event = JSON.parse(line) as { action?: unknown; reasons?: Array<{ message?: unknown }> };
-      verdict = { action: String(event.action), reasons: (event.reasons ?? []).map((reason) => String(reason.message ?? '')) };
+      const event = JSON.parse(line) as { action?: unknown; reasons?: Array<{ code?: unknown; message?: unknown; before?: unknown }> };
+      const reasons = event.reasons ?? [];
+      const gate = reasons.find((reason) => reason.code === 'manual-gate');
+      const gateBefore = gate?.before === 'promote' || gate?.before === 'step' ? gate.before : undefined;
+      verdict = { action: String(event.action), reasons: reasons.map((reason) => String(reason.message ?? '')), gateBefore };
       break;
     } catch {
       // The first line of the tail is usually cut; a line cut by a crash too.
@@ -280,6 +300,18 @@ async function latestVerdict(path: string, cache: Map<string, { size: number; ve
   }
   cache.set(path, { size: info.size, verdict });
   return verdict;
+}
+
+/** The release's weight steps (promotion follows the last); undefined while its config.lock.json cannot be read. */
+async function stepCount(projectDir: string, id: string, cache: Map<string, number>): Promise<number | undefined> {
+  const known = cache.get(id);
+  if (known !== undefined) return known;
+  const steps = await readConfigLock(projectDir, id).then(
+    (lock) => (Array.isArray(lock.config?.steps) ? lock.config.steps.length : undefined),
+    () => undefined,
+  );
+  if (steps !== undefined) cache.set(id, steps);
+  return steps;
 }
 
 /** The holder file of the release lock that `release start|resume|approve` take (see release.ts, state/lock.ts). */

@@ -1,9 +1,10 @@
 /**
  * `envctl monitor`: wires the feeds (engine, logs, release, pipeline) into one store, the store
  * into the terminal view, and the keys into actions. The actions are the only writes: restart a
- * container (engine), leave an approval for a running controller (control.json), roll back
- * (`envctl release rollback` as a child process, so the monitor never drives a release itself),
- * and nudge the canary weight through the proxy's admin API once a release has ended.
+ * container (engine), leave an approval (`a`, or `p` at the gate before promotion) for a running
+ * controller (control.json), roll back (`envctl release rollback` as a child process, so the
+ * monitor never drives a release itself), and nudge the canary weight through the proxy's admin
+ * API once a release has ended.
  */
 import { execa } from 'execa';
 import type { EnvironmentModel } from '../definition/model.js';
@@ -73,7 +74,8 @@ export async function runMonitor(options: MonitorOptions): Promise<number> {
   }
 }
 
-async function handleIntent(intent: Exclude<KeyIntent, { kind: 'quit' }>, store: MonitorStore, options: MonitorOptions): Promise<void> {
+/** What a key means, done: a state change, a question, or (after y) the action. Problems become messages. */
+export async function handleIntent(intent: Exclude<KeyIntent, { kind: 'quit' }>, store: MonitorStore, options: Pick<MonitorOptions, 'model' | 'engine' | 'cli' | 'definitionArgs' | 'actor' | 'env' | 'now'>): Promise<void> {
   const say = (text: string, level: 'info' | 'error' = 'info') => store.dispatch({ type: 'message', text, level });
   switch (intent.kind) {
     case 'none':
@@ -102,7 +104,7 @@ async function handleIntent(intent: Exclude<KeyIntent, { kind: 'quit' }>, store:
   }
 }
 
-async function runConfirmed(prompt: Prompt, say: (text: string, level?: 'info' | 'error') => void, options: MonitorOptions): Promise<void> {
+async function runConfirmed(prompt: Prompt, say: (text: string, level?: 'info' | 'error') => void, options: Pick<MonitorOptions, 'model' | 'engine' | 'cli' | 'definitionArgs' | 'actor' | 'env' | 'now'>): Promise<void> {
   switch (prompt.action) {
     case 'restart': {
       if (prompt.containerId === undefined) return;
@@ -111,10 +113,12 @@ async function runConfirmed(prompt: Prompt, say: (text: string, level?: 'info' |
       say(`restarted ${prompt.service ?? ''}`);
       return;
     }
-    case 'approve': {
+    case 'approve':
+    case 'promote': {
+      // Promoting is approving the gate before promotion: the controller that holds the release promotes.
       if (prompt.releaseId === undefined) return;
       await writeControlRequest(options.model.projectDir, prompt.releaseId, { action: 'approve', actor: options.actor, at: new Date(options.now()).toISOString() });
-      say(`approval left for the controller of ${prompt.releaseId}; it takes it within a second`);
+      say(`approval left for the controller of ${prompt.releaseId}; it ${prompt.action === 'promote' ? 'promotes' : 'takes it'} within a second`);
       return;
     }
     case 'rollback': {

@@ -9,8 +9,9 @@
  */
 import { request as httpRequest } from 'node:http';
 import { z } from 'zod';
+import { requestRecordShape } from '../release/recording/files.js';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { ARMS, type RecordsPage, type RequestRecord, type RouteSplit, type RouteSplitPage, type Weights } from './types.js';
+import { type RecordsPage, type RequestRecord, type RouteSplit, type RouteSplitPage, type Weights } from './types.js';
 
 /** Per call, from sending the request to the end of the answer's body, ms. */
 export const DEFAULT_ADMIN_TIMEOUT_MS = 5_000;
@@ -49,21 +50,7 @@ export const proxyAdminStatusSchema = z.object({
 export type ProxyAdminStatus = z.infer<typeof proxyAdminStatusSchema>;
 
 /** One request record as the admin API sends it (the same fields as a `requests.jsonl.gz` line). */
-export const requestRecordSchema = z.object({
-  seq: z.number().int(),
-  tMonoNs: decimalNs,
-  step: z.number().int(),
-  arm: z.enum(ARMS),
-  routeKey: z.string(),
-  method: z.string(),
-  status: z.number().int(),
-  upstreamError: z.enum(['none', 'connect', 'reset', 'timeout']),
-  ttfbUs: z.number(),
-  totalUs: z.number(),
-  bytesOut: z.number(),
-  override: z.boolean(),
-  mirrored: z.boolean(),
-}) satisfies z.ZodType<RequestRecord>;
+export const requestRecordSchema = z.object(requestRecordShape) satisfies z.ZodType<RequestRecord>;
 
 const recordsPageSchema = z.object({ records: z.array(requestRecordSchema), ...progressShape }) satisfies z.ZodType<RecordsPage>;
 const recordsGoneSchema = z.object({ error: z.string(), oldestSeq: z.number().int().min(1) });

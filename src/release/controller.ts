@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { EnvironmentError, ExitCode } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { postJson } from '../pipeline/notify.js';
+import { sleep } from '../sleep.js';
 import type { AdminClient } from '../proxy/admin-client.js';
 import type { RequestRecord, Weights } from '../proxy/types.js';
 import type { Verdict } from './analysis/judge.js';
@@ -543,15 +544,3 @@ export function summary(verdict: Verdict): string {
   return verdict.reasons.map((reason) => reason.message).join('; ') || verdict.action;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -20,7 +20,7 @@ import type { ReactNode } from 'react';
 import { formatDuration } from '../engine/status.js';
 import type { Arm } from '../proxy/types.js';
 import type { LogEntry, MonitorState, Pane, ServiceView } from './monitor-store.js';
-import { CONTROLLED_STATUSES, focusablePanes, logSourceName, selectedService, sparkline, visibleLogLines } from './monitor-store.js';
+import { CONTROLLED_STATUSES, ERROR_CHART_FLOOR_PERCENT, focusablePanes, logSourceName, selectedService, sparkline, visibleLogLines, waitsForPromotion } from './monitor-store.js';
 import { stagePhaseStatus } from './pipeline-store.js';
 import { formatElapsed } from './progress-text.js';
 import { Line, StatusRow, widest } from './view-parts.js';
@@ -40,6 +40,11 @@ const FOOTER_ROWS = 2;
 const MIN_LOG_ROWS = 3;
 /** Title, status, weights, arm header, three arms, verdict, gate. */
 const RELEASE_LINES = 9;
+/** Below those: the charts' header and one row of charts per arm, shown when there is room. */
+const RELEASE_CHART_LINES = 4;
+/** The arm names' column of the release panel's table and charts. */
+const ARM_COLUMN = 9;
+const CHART_GAP = 2;
 const SERVICE_DETAIL_LINES = 2;
 const ARMS: readonly Arm[] = ['canary', 'baseline', 'prod'];
 const SERVICE_COLOURS = ['cyan', 'magenta', 'blue', 'green', 'yellow'] as const;
@@ -61,7 +66,7 @@ export function monitorLayout(state: MonitorState, columns: number, rows: number
   const available = Math.max(0, rows - HEADER_ROWS - FOOTER_ROWS);
   // Title, column header, one row per container, the selected one's details.
   const wantServices = BORDER + 2 + Math.max(1, state.services.length) + SERVICE_DETAIL_LINES;
-  const release = state.release === undefined ? 0 : BORDER + RELEASE_LINES;
+  const release = state.release === undefined ? 0 : BORDER + RELEASE_LINES + RELEASE_CHART_LINES;
   // Wide: the title and a row per stage; narrow: one line with a mark per stage.
   const pipelineRows = state.pipeline === undefined ? 0 : wide ? 1 + state.pipeline.stages.length : 1;
   const pipeline = state.pipeline === undefined ? 0 : BORDER + pipelineRows;
@@ -70,10 +75,14 @@ export function monitorLayout(state: MonitorState, columns: number, rows: number
     const top = Math.min(room, Math.max(wantServices, release + pipeline));
     return { wide, services: top, release: Math.min(release, top), pipeline: Math.min(pipeline, Math.max(0, top - release)), logs: available - top, top };
   }
-  const fixedRelease = Math.min(release, room);
+  // Stacked, the charts come last: only in the room the services and the pipeline leave.
+  const releaseCore = Math.max(0, release - RELEASE_CHART_LINES);
+  const fixedRelease = Math.min(releaseCore, room);
   const fixedPipeline = Math.min(pipeline, Math.max(0, room - fixedRelease));
   const services = Math.min(wantServices, Math.max(0, room - fixedRelease - fixedPipeline));
-  return { wide, services, release: fixedRelease, pipeline: fixedPipeline, logs: available - services - fixedRelease - fixedPipeline, top: 0 };
+  const charts = Math.min(release - releaseCore, Math.max(0, room - fixedRelease - fixedPipeline - services));
+  const releaseHeight = fixedRelease + (fixedRelease === releaseCore ? charts : 0);
+  return { wide, services, release: releaseHeight, pipeline: fixedPipeline, logs: available - services - releaseHeight - fixedPipeline, top: 0 };
 }
 
 export function MonitorView({ state, columns, rows }: MonitorViewProps): ReactNode {
@@ -242,6 +251,14 @@ function ReleasePane({ state, width, height }: { state: MonitorState; width: num
   const weights = proxy?.weights ?? release.weights;
   const statusColour = release.status === 'promoted' ? 'green' : release.status === 'gate' ? 'yellow' : release.status === 'running' || release.status === 'preparing' ? 'cyan' : 'red';
   const weightsSource = proxy !== undefined ? '' : release.adminSocket === undefined ? ' (recorded)' : ' (recorded; proxy not answering)';
+  const trend = state.proxyTrend;
+  const failing = (arm: Arm) => (trend?.recentBad[arm] ?? 0) > 0;
+  // Three charts side by side after the arm's name, each as wide as the pane allows (newest points).
+  const chartWidth = Math.max(1, Math.floor((width - BORDER - ARM_COLUMN - 2 * CHART_GAP) / 3));
+  const chartCell = (text: string) => text.slice(0, chartWidth).padEnd(chartWidth);
+  const gap = ' '.repeat(CHART_GAP);
+  // Only whole: lines past the pane's height would be squeezed by the layout, not cut.
+  const showCharts = height - BORDER >= RELEASE_LINES + RELEASE_CHART_LINES;
   return (
     <Pane title="release" focused={state.ui.focus === 'release'} width={width} height={height}>
       <Line>
@@ -257,18 +274,16 @@ function ReleasePane({ state, width, height }: { state: MonitorState; width: num
         <Text dimColor>{weightsSource}</Text>
       </Line>
       <Line>
-        <Text dimColor>{'arm       requests    bad  p50 ms  p99 ms  req/s  trend'}</Text>
+        <Text dimColor>{armRow('arm', ['requests', 'bad', 'p50 ms', 'p99 ms', 'req/s', 'err %'])}</Text>
       </Line>
       {ARMS.map((arm) => {
         const figures = proxy?.arms[arm];
-        const rates = state.proxyTrend?.rates[arm] ?? [];
-        const rate = rates.at(-1);
+        const rate = trend?.rates[arm].at(-1);
+        const errorPercent = trend?.errorPercents[arm].at(-1);
         const cells = figures === undefined ? ['-', '-', '-', '-'] : [String(figures.requests), String(figures.bad), figures.p50Ms.toFixed(1), figures.p99Ms.toFixed(1)];
-        const failing = (state.proxyTrend?.recentBad[arm] ?? 0) > 0;
         return (
           <Line key={arm}>
-            <Text color={failing ? 'red' : undefined}>{`${arm.padEnd(9)} ${cells[0]!.padStart(8)} ${cells[1]!.padStart(6)} ${cells[2]!.padStart(7)} ${cells[3]!.padStart(7)} ${(rate === undefined ? '-' : rate.toFixed(1)).padStart(6)}  `}</Text>
-            <Text color={failing ? 'red' : 'cyan'}>{sparkline(rates)}</Text>
+            <Text color={failing(arm) ? 'red' : undefined}>{armRow(arm, [...cells, rate === undefined ? '-' : rate.toFixed(1), errorPercent == null ? '-' : errorPercent.toFixed(1)])}</Text>
           </Line>
         );
       })}
@@ -284,13 +299,35 @@ function ReleasePane({ state, width, height }: { state: MonitorState; width: num
       </Line>
       <Line>
         {release.gate !== undefined ? (
-          <Text color="yellow">{`gate  ${release.gate.reason} · press a to approve (aborts at ${release.gate.timeoutAt.slice(11, 19)})`}</Text>
+          <Text color="yellow">{`gate  ${waitsForPromotion(release) ? 'p promotes' : 'a approves'} · ${release.gate.reason} (aborts at ${release.gate.timeoutAt.slice(11, 19)})`}</Text>
         ) : (
           <Text dimColor>{release.outcome ? `outcome ${release.outcome}` : state.proxyError ? `proxy ${state.proxyError}` : 'no gate'}</Text>
         )}
       </Line>
+      {showCharts && (
+        <Line>
+          <Text dimColor>{`${'trends'.padEnd(ARM_COLUMN)}${[chartCell('req/s'), chartCell('err %'), chartCell('p99 ms (step)')].join(gap)}`}</Text>
+        </Line>
+      )}
+      {showCharts &&
+        ARMS.map((arm) => (
+          <Line key={`chart-${arm}`}>
+            <Text color={failing(arm) ? 'red' : undefined}>{arm.padEnd(ARM_COLUMN)}</Text>
+            <Text color="cyan">{chartCell(sparkline((trend?.rates[arm] ?? []).slice(-chartWidth)))}</Text>
+            <Text>{gap}</Text>
+            <Text color={failing(arm) ? 'red' : 'cyan'}>{chartCell(sparkline((trend?.errorPercents[arm] ?? []).slice(-chartWidth), ERROR_CHART_FLOOR_PERCENT))}</Text>
+            <Text>{gap}</Text>
+            <Text color="cyan">{chartCell(sparkline((trend?.p99Ms[arm] ?? []).slice(-chartWidth)))}</Text>
+          </Line>
+        ))}
     </Pane>
   );
+}
+
+/** One row of the arms' table: the arm's name, then right-aligned figures. */
+function armRow(name: string, cells: readonly string[]): string {
+  const widths = [8, 6, 7, 7, 6, 6];
+  return `${name.padEnd(ARM_COLUMN)} ${cells.map((cell, index) => cell.padStart(widths[index] ?? 0)).join(' ')}`;
 }
 
 function PipelinePane({ state, width, height, compact }: { state: MonitorState; width: number; height: number; compact: boolean }): ReactNode {
@@ -372,6 +409,7 @@ export const HELP_LINES: readonly string[] = [
   'Esc                    clear the log filters',
   'r                      restart the selected service (asks y/n)',
   'a                      approve the release waiting at a gate (asks y/n)',
+  'p                      promote the release waiting at its gate before promotion (asks y/n)',
   'b                      roll the release back (asks y/n)',
   '+ / -                  canary weight ±5% after the release ended (manual mode)',
   'q or Ctrl-C            quit',
@@ -392,7 +430,7 @@ function HelpPane({ width, height }: { width: number; height: number }): ReactNo
 const KEYS_BY_PANE: Record<Pane, string> = {
   services: '↑↓ select  l logs of service  r restart',
   logs: '↑↓ scroll  f follow/pause  l service',
-  release: 'a approve  b roll back  +/- canary weight',
+  release: 'a approve  p promote  b roll back  +/- weight',
 };
 
 function Footer({ state }: { state: MonitorState }): ReactNode {
@@ -402,7 +440,7 @@ function Footer({ state }: { state: MonitorState }): ReactNode {
   if (ui.prompt !== undefined) status = <Text color="yellow" bold>{`${ui.prompt.question} [y/N]`}</Text>;
   else if (ui.editingFilter) status = <Text>{`filter: ${ui.filter}█  (Enter keeps · Esc clears)`}</Text>;
   else if (ui.message !== undefined) status = <Text color={ui.message.level === 'error' ? 'red' : 'green'}>{ui.message.text}</Text>;
-  else status = <Text dimColor>{state.release?.status === 'gate' ? `release ${state.release.id} waits at a gate: a approves` : ' '}</Text>;
+  else status = <Text dimColor>{gateHint(state)}</Text>;
   return (
     <>
       <Line>{status}</Line>
@@ -411,6 +449,12 @@ function Footer({ state }: { state: MonitorState }): ReactNode {
       </Line>
     </>
   );
+}
+
+function gateHint(state: MonitorState): string {
+  const release = state.release;
+  if (release?.status !== 'gate') return ' ';
+  return waitsForPromotion(release) ? `p promotes ${release.id} (it waits at a gate)` : `release ${release.id} waits at a gate: a approves`;
 }
 
 /** Bytes as `12.3 MiB` / `1.2 GiB`. */

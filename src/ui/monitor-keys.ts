@@ -75,6 +75,8 @@ export function keyIntent(state: MonitorState, key: KeyPress): KeyIntent {
       return { kind: 'ask', action: 'restart' };
     case 'a':
       return { kind: 'ask', action: 'approve' };
+    case 'p':
+      return { kind: 'ask', action: 'promote' };
     case 'b':
       return { kind: 'ask', action: 'rollback' };
     case '+':

@@ -18,8 +18,10 @@ export const LOG_BUFFER_LINES = 2000;
 export const LOG_LINE_MAX_CHARS = 1000;
 /** Release states a controller drives (as `ACTIVE_STATUSES` in release/store.ts): weights are its, approvals go to it. */
 export const CONTROLLED_STATUSES: ReadonlySet<string> = new Set(['preparing', 'running', 'gate']);
-/** Readings the request-rate trend keeps per arm (one per proxy reading, every 2 s). */
-export const TREND_POINTS = 8;
+/** Points each trend keeps per arm: one per interval between proxy readings (every 2 s), so about a minute. */
+export const TREND_POINTS = 30;
+/** An error rate below this (%) does not fill its chart: 1% of errors must not look like 100%. */
+export const ERROR_CHART_FLOOR_PERCENT = 5;
 /** Percentage points one `+`/`-` moves the canary weight. */
 export const WEIGHT_NUDGE = 5;
 
@@ -62,10 +64,13 @@ export interface LogEntry {
 }
 
 export interface ArmFigures {
+  /** Since the proxy started (cumulative), as the latency figures. */
   readonly requests: number;
   readonly bad: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** p99 of the requests of the proxy's current step (ms); undefined while the step has none of this arm. */
+  readonly stepP99Ms: number | undefined;
 }
 
 export interface ReleaseView {
@@ -82,8 +87,13 @@ export interface ReleaseView {
   readonly proxyPort: number | undefined;
   /** Which arms have a container to send traffic to. */
   readonly arms: Readonly<Record<Arm, boolean>>;
-  /** The judge's latest verdict (events.jsonl). */
-  readonly verdict: { readonly action: string; readonly reasons: readonly string[] } | undefined;
+  /** Weight steps of the release (config.lock.json; promotion follows the last); undefined when unknown. */
+  readonly steps: number | undefined;
+  /**
+   * The judge's latest verdict (events.jsonl). `gateBefore`: what a manual gate among its reasons
+   * holds back (`promote`: the release waits for approval before promotion).
+   */
+  readonly verdict: { readonly action: string; readonly reasons: readonly string[]; readonly gateBefore: 'promote' | 'step' | undefined } | undefined;
   /** A controller (`release start|resume|approve`) holds the release's lock right now. */
   readonly controllerRunning: boolean;
 }
@@ -94,13 +104,25 @@ export interface ProxyView {
   readonly arms: Readonly<Record<Arm, ArmFigures>>;
 }
 
-/** Request rates per arm over the last readings of the proxy, for the release panel's trend. */
+/**
+ * Per arm, what the proxy's readings said over the last intervals, for the release panel's charts.
+ * The series grow together, one point per interval between two readings, oldest first, at most
+ * `TREND_POINTS`; null: no request in that interval (nothing to measure).
+ */
 export interface ProxyTrend {
-  /** ms of the reading the rates were last computed at. */
+  /** ms of the reading the series were last computed from. */
   readonly at: number;
   readonly totals: Readonly<Record<Arm, { readonly requests: number; readonly bad: number }>>;
-  /** Requests per second between consecutive readings, oldest first, at most `TREND_POINTS`. */
+  /** Requests per second in each interval. */
   readonly rates: Readonly<Record<Arm, readonly number[]>>;
+  /** Bad requests of each interval over its requests, %. */
+  readonly errorPercents: Readonly<Record<Arm, ReadonlyArray<number | null>>>;
+  /**
+   * The p99 latency of the current step's requests at the end of each interval, ms (the proxy keeps
+   * no per-interval latency; its per-step summary is the one that follows a new version's effect,
+   * the one since it started hardly moves); null while the step has no request of the arm.
+   */
+  readonly p99Ms: Readonly<Record<Arm, ReadonlyArray<number | null>>>;
   /** Bad requests between the last two readings. */
   readonly recentBad: Readonly<Record<Arm, number>>;
 }
@@ -112,7 +134,8 @@ export interface PipelineView {
   readonly stages: ReadonlyArray<{ readonly name: string; readonly status: StageStatus; readonly durationMs: number | undefined; readonly detail: string | undefined }>;
 }
 
-export type PromptAction = 'restart' | 'approve' | 'rollback';
+/** `promote` is an approval of the gate before promotion: the controller then promotes. */
+export type PromptAction = 'restart' | 'approve' | 'promote' | 'rollback';
 
 /** A question waiting for y/n; the details are what the action needs, fixed when it was asked. */
 export interface Prompt {
@@ -244,7 +267,9 @@ export function foldMonitor(state: MonitorState, event: MonitorEvent): MonitorSt
     case 'proxy': {
       const error = event.error === undefined ? undefined : sanitizeLine(event.error);
       const proxyTrend = event.proxy === undefined ? undefined : nextTrend(state.proxyTrend, event.proxy, event.at);
-      if (sameJson(event.proxy, state.proxy) && error === state.proxyError && sameJson(proxyTrend?.rates, state.proxyTrend?.rates)) return state;
+      // Series that did not change (an idle proxy whose windows are full) keep the older reading as
+      // the base: the next interval spans both, its rate an average over them, and no frame is drawn.
+      if (sameJson(event.proxy, state.proxy) && error === state.proxyError && sameSeries(proxyTrend, state.proxyTrend)) return state;
       return { ...state, proxy: event.proxy, proxyTrend, proxyError: error };
     }
     case 'pipeline': {
@@ -365,7 +390,7 @@ export function cpuPercent(
 
 export type Availability<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Whether `r`, `a` or `b` can be asked now, and the question to ask. Pure: the monitor then asks y/n. */
+/** Whether `r`, `a`, `p` or `b` can be asked now, and the question to ask. Pure: the monitor then asks y/n. */
 export function promptFor(state: MonitorState, action: PromptAction): Availability<Prompt> {
   if (action === 'restart') {
     const service = selectedService(state);
@@ -380,11 +405,40 @@ export function promptFor(state: MonitorState, action: PromptAction): Availabili
     if (!release.controllerRunning) return { ok: false, reason: `no controller runs for ${release.id}: run \`envctl release approve\` (it continues the release)` };
     return { ok: true, value: { action, question: `approve the gate of ${release.id} (${release.service}, step ${release.step})?`, releaseId: release.id } };
   }
+  if (action === 'promote') return promotePrompt(release);
   if (release.status === 'promoted' || CONTROLLED_STATUSES.has(release.status)) {
     const what = release.status === 'promoted' ? 'production goes back to the previous version' : 'the release is aborted, production only';
     return { ok: true, value: { action, question: `roll back ${release.id} (${release.service}): ${what}?`, releaseId: release.id } };
   }
   return { ok: false, reason: `release ${release.id} is ${release.status}: nothing to roll back` };
+}
+
+/**
+ * Whether approving the release's gate promotes it: the judge holds it before promotion (a manual
+ * gate `before: promote`), it waits at its last step, or it paused on a finished step the judge did
+ * not pass (`onRegression: pause`, inconclusive), where approval promotes over the verdict.
+ */
+export function waitsForPromotion(release: ReleaseView): boolean {
+  if (release.status !== 'gate') return false;
+  if (release.verdict?.gateBefore === 'promote') return true;
+  if (release.verdict?.gateBefore === undefined && (release.verdict?.action === 'rollback' || release.verdict?.action === 'inconclusive')) return true;
+  return release.steps !== undefined && release.step >= release.steps;
+}
+
+/** `p`: the approval of a gate before promotion, or why the release cannot be promoted now. */
+function promotePrompt(release: ReleaseView): Availability<Prompt> {
+  const at = release.steps === undefined ? `step ${release.step}` : `step ${release.step} of ${release.steps}`;
+  if (waitsForPromotion(release)) {
+    if (!release.controllerRunning) return { ok: false, reason: `no controller runs for ${release.id}: run \`envctl release approve ${release.id}\` (it promotes the release)` };
+    const over = release.verdict?.action === 'rollback' || release.verdict?.action === 'inconclusive' ? ` over the judge's verdict (${release.verdict.action})` : '';
+    return { ok: true, value: { action: 'promote', question: `promote ${release.id} (${release.service}, ${at})${over}: the canary takes all traffic?`, releaseId: release.id } };
+  }
+  if (release.status === 'gate') return { ok: false, reason: `the release waits at a gate at ${at}, before its next step: promotion follows the last step; \`a\` approves this gate` };
+  if (release.status === 'preparing' || release.status === 'running') {
+    return { ok: false, reason: `the release is at ${at}: promotion follows the last step; \`a\` approves a waiting gate` };
+  }
+  if (release.status === 'promoted') return { ok: false, reason: `release ${release.id} is already promoted` };
+  return { ok: false, reason: `release ${release.id} is ${release.status}: it has ended, nothing to promote` };
 }
 
 /**
@@ -425,24 +479,49 @@ function nextTrend(previous: ProxyTrend | undefined, proxy: ProxyView, at: numbe
     prod: { requests: proxy.arms.prod.requests, bad: proxy.arms.prod.bad },
   };
   const seconds = previous === undefined ? 0 : (at - previous.at) / 1000;
-  if (previous === undefined || seconds <= 0) return { at, totals, rates: { canary: [], baseline: [], prod: [] }, recentBad: { ...NO_ARMS } };
+  if (previous === undefined || seconds <= 0) return { at, totals, ...EMPTY_SERIES, recentBad: { ...NO_ARMS } };
   const arm = (name: Arm) => {
     const requests = totals[name].requests - previous.totals[name].requests;
     const bad = totals[name].bad - previous.totals[name].bad;
-    if (requests < 0 || bad < 0) return { rates: [] as number[], bad: 0 };
-    return { rates: [...previous.rates[name], requests / seconds].slice(-TREND_POINTS), bad };
+    if (requests < 0 || bad < 0) return { rates: [] as number[], errorPercents: [] as Array<number | null>, p99Ms: [] as Array<number | null>, bad: 0 };
+    return {
+      rates: [...previous.rates[name], requests / seconds].slice(-TREND_POINTS),
+      errorPercents: [...previous.errorPercents[name], requests > 0 ? (bad / requests) * 100 : null].slice(-TREND_POINTS),
+      p99Ms: [...previous.p99Ms[name], proxy.arms[name].stepP99Ms ?? null].slice(-TREND_POINTS),
+      bad,
+    };
   };
-  const canary = arm('canary');
-  const baseline = arm('baseline');
-  const prod = arm('prod');
-  return { at, totals, rates: { canary: canary.rates, baseline: baseline.rates, prod: prod.rates }, recentBad: { canary: canary.bad, baseline: baseline.bad, prod: prod.bad } };
+  const arms = { canary: arm('canary'), baseline: arm('baseline'), prod: arm('prod') };
+  const each = <K extends 'rates' | 'errorPercents' | 'p99Ms'>(key: K) => ({ canary: arms.canary[key], baseline: arms.baseline[key], prod: arms.prod[key] });
+  return { at, totals, rates: each('rates'), errorPercents: each('errorPercents'), p99Ms: each('p99Ms'), recentBad: { canary: arms.canary.bad, baseline: arms.baseline.bad, prod: arms.prod.bad } };
 }
 
-/** A small chart of the values, one block character each, scaled to the largest (all zero: the lowest block). */
-export function sparkline(values: readonly number[]): string {
+const EMPTY_SERIES = {
+  rates: { canary: [], baseline: [], prod: [] },
+  errorPercents: { canary: [], baseline: [], prod: [] },
+  p99Ms: { canary: [], baseline: [], prod: [] },
+} as const satisfies Pick<ProxyTrend, 'rates' | 'errorPercents' | 'p99Ms'>;
+
+function sameSeries(a: ProxyTrend | undefined, b: ProxyTrend | undefined): boolean {
+  return sameJson(a?.rates, b?.rates) && sameJson(a?.errorPercents, b?.errorPercents) && sameJson(a?.p99Ms, b?.p99Ms);
+}
+
+/**
+ * A small chart of the values, one block character each, scaled from 0 to the largest or to
+ * `floor` if that is larger (all zero: the lowest block). A value above zero never draws the
+ * lowest block, so any error shows; null (nothing measured) draws a space.
+ */
+export function sparkline(values: ReadonlyArray<number | null>, floor = 0): string {
   const blocks = '▁▂▃▄▅▆▇█';
-  const max = Math.max(0, ...values);
-  return values.map((value) => (max <= 0 ? blocks[0] : blocks[Math.min(blocks.length - 1, Math.round((value / max) * (blocks.length - 1)))])).join('');
+  const top = blocks.length - 1;
+  const max = Math.max(floor, 0, ...values.map((value) => value ?? 0));
+  return values
+    .map((value) => {
+      if (value === null) return ' ';
+      if (max <= 0 || value <= 0) return blocks[0];
+      return blocks[Math.max(1, Math.min(top, Math.round((value / max) * top)))];
+    })
+    .join('');
 }
 
 function appendLogs(state: MonitorState, incoming: Extract<MonitorEvent, { type: 'logs' }>['lines']): MonitorState {
@@ -532,7 +611,7 @@ function sanitizeRelease(release: ReleaseView): ReleaseView {
     status: sanitizeLine(release.status),
     outcome: release.outcome === undefined ? undefined : sanitizeLine(release.outcome),
     gate: release.gate === undefined ? undefined : { reason: sanitizeLine(release.gate.reason), since: sanitizeLine(release.gate.since), timeoutAt: sanitizeLine(release.gate.timeoutAt) },
-    verdict: release.verdict === undefined ? undefined : { action: sanitizeLine(release.verdict.action), reasons: release.verdict.reasons.map(sanitizeLine) },
+    verdict: release.verdict === undefined ? undefined : { action: sanitizeLine(release.verdict.action), reasons: release.verdict.reasons.map(sanitizeLine), gateBefore: release.verdict.gateBefore },
   };
 }
 

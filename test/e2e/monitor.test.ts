@@ -95,10 +95,14 @@ services:
     tmux('send-keys', '-t', 'm', 'Tab');
     await until(() => screen().includes('↑↓ scroll  f follow/pause'), 'the log pane focused');
     tmux('send-keys', '-t', 'm', 'Tab');
-    await until(() => screen().includes('a approve  b roll back'), 'the release pane focused');
+    await until(() => screen().includes('a approve  p promote  b roll back'), 'the release pane focused');
     // Manual weights need the release proxy, which this fixture does not run: explained, nothing done.
     tmux('send-keys', '-t', 'm', '+');
     await until(() => screen().includes('does not answer'), 'the explanation for +');
+    // p on a release that ended promoted: explained, nothing asked.
+    tmux('send-keys', '-t', 'm', 'p');
+    await until(() => screen().includes(`release ${RELEASE_ID} is already promoted`), 'the explanation for p');
+    expect(screen()).not.toContain('[y/N]');
 
     // r on the selected service (db) asks first; y restarts it.
     tmux('send-keys', '-t', 'm', 'Tab', 'r');

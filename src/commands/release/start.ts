@@ -1,8 +1,6 @@
 import { Flags } from '@oclif/core';
 import { EnvctlCommand } from '../../cli/base-command.js';
-import { cancelOnSignals } from '../../cli/cancellation.js';
-import { actorName, outcomeJson, printOutcome, releaseOutput } from '../../cli/release-support.js';
-import type { ReleaseOutcome } from '../../release/controller.js';
+import { actorName, driveRelease } from '../../cli/release-support.js';
 import { DockerEngine } from '../../engine/docker-engine.js';
 import { UsageError } from '../../errors.js';
 import { startRelease } from '../../release/release.js';
@@ -32,13 +30,8 @@ export default class ReleaseStartCommand extends EnvctlCommand {
       buildArgs[match[1]!] = match[2]!;
     }
     if (flags.image !== undefined && Object.keys(buildArgs).length > 0) throw new UsageError('BAD_FLAGS', '--build-arg applies to a build, not to --image', 'drop one of them');
-    const mode = this.outputMode();
-    const output = releaseOutput(mode);
-    const notify = output.notify;
-    const cancellation = cancelOnSignals(() => notify({ release: '', event: 'warning', message: 'stopping the controller: the proxy keeps the current weights (press Ctrl-C again to force)', step: 0, weights: { canary: 0, baseline: 0, prod: 100 } }));
-    let outcome: ReleaseOutcome | undefined;
-    try {
-      outcome = await startRelease({
+    return driveRelease(this.outputMode(), ({ notify, confirm, signal }) =>
+      startRelease({
         load: this.loadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         image: flags.image,
@@ -48,17 +41,11 @@ export default class ReleaseStartCommand extends EnvctlCommand {
         onBuildLine: () => undefined,
         notify,
         now: () => new Date(),
-        signal: cancellation.signal,
-        confirm: output.confirm,
+        signal,
+        confirm,
         actor: actorName(),
         notifyOnEnd: true,
-      });
-    } finally {
-      cancellation.dispose();
-      await output.finish(outcome);
-    }
-    printOutcome(mode, outcome);
-    process.exitCode = outcome.exitCode;
-    return outcomeJson(outcome);
+      }),
+    );
   }
 }

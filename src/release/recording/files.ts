@@ -179,7 +179,8 @@ export interface RequestLog {
   incompleteGzip: boolean;
 }
 
-const requestRecordSchema = z.strictObject({
+/** The fields of a `RequestRecord`: strict in the file (damage shows), lenient on the admin API (a newer proxy may add some). */
+export const requestRecordShape = {
   seq: z.number().int(),
   tMonoNs: z.string().regex(/^\d+$/),
   step: z.number().int(),
@@ -193,7 +194,9 @@ const requestRecordSchema = z.strictObject({
   bytesOut: z.number(),
   override: z.boolean(),
   mirrored: z.boolean(),
-}) satisfies z.ZodType<RequestRecord>;
+};
+
+const requestRecordSchema = z.strictObject(requestRecordShape) satisfies z.ZodType<RequestRecord>;
 
 /**
  * Reads a `requests.jsonl.gz`, every gzip member of it. A cut-off gzip stream (a cut-off last

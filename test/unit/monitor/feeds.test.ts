@@ -7,7 +7,8 @@ import { statsSample } from '../../../src/engine/docker-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import type { ContainerStatsSample, ContainerStatus, ObservedContainer } from '../../../src/engine/types.js';
 import { LABEL } from '../../../src/labels.js';
-import { ENGINE_POLL_MS, watchEngine, watchPipeline, watchRelease, type FeedContext } from '../../../src/monitor/feeds.js';
+import { ENGINE_POLL_MS, proxyView, watchEngine, watchPipeline, watchRelease, type FeedContext } from '../../../src/monitor/feeds.js';
+import type { ProxyAdminStatus } from '../../../src/proxy/admin-client.js';
 import type { MonitorEvent } from '../../../src/ui/monitor-store.js';
 
 const RELEASE_ID = 'r-20261126T120000Z-1a2b';
@@ -58,13 +59,67 @@ describe('monitor feeds', () => {
         gate: { reason: 'manual approval', since: at, timeoutAt: at }, outcome: null, startedAt: at, updatedAt: at, retainUntil: null, endNs: null, lastSeq: 0,
       }),
     );
-    const verdict = (action: string, message: string) => JSON.stringify({ release: RELEASE_ID, event: 'verdict', action, reasons: [{ code: 'x', message }] });
-    await writeFile(join(releaseDir, 'events.jsonl'), `${verdict('continue', 'first')}\n${JSON.stringify({ event: 'step' })}\n${verdict('gate', 'needs a person')}\n{"event":"verdi`);
+    const verdict = (action: string, reason: Record<string, unknown>) => JSON.stringify({ release: RELEASE_ID, event: 'verdict', action, reasons: [reason] });
+    const gate = { code: 'manual-gate', message: 'manual approval before promotion (gates.beforePromote: manual)', before: 'promote', nextWeight: null };
+    await writeFile(join(releaseDir, 'events.jsonl'), `${verdict('continue', { code: 'x', message: 'first' })}\n${JSON.stringify({ event: 'step' })}\n${verdict('gate', gate)}\n{"event":"verdi`);
+    // The steps as the release resolved them (a final 100 is dropped: promotion follows the last step).
+    await writeFile(join(releaseDir, 'config.lock.json'), JSON.stringify({ id: RELEASE_ID, service: 'web', targetPort: 3000, seed: 1, config: { steps: [10, 50] }, images: { prod: 'web:1', canary: 'web:2' } }));
 
     const events = await collect(watchRelease, 'proxy', 1);
     const release = events.find((event) => event.type === 'release');
-    expect(release).toMatchObject({ release: { id: RELEASE_ID, status: 'gate', step: 2, arms: { canary: true, baseline: false, prod: true }, verdict: { action: 'gate', reasons: ['needs a person'] }, controllerRunning: false } });
+    expect(release).toMatchObject({
+      release: { id: RELEASE_ID, status: 'gate', step: 2, steps: 2, arms: { canary: true, baseline: false, prod: true }, verdict: { action: 'gate', reasons: [gate.message], gateBefore: 'promote' }, controllerRunning: false },
+    });
     expect(events.find((event) => event.type === 'proxy')).toMatchObject({ proxy: undefined, error: expect.stringContaining('not answering') });
+  });
+
+  it('reads a release without its config lock as one of unknown steps, and a verdict without a manual gate as such', async () => {
+    const releaseDir = join(dir, '.envctl', 'releases', RELEASE_ID);
+    await mkdir(releaseDir, { recursive: true });
+    const at = '2026-11-26T12:00:00.000Z';
+    await writeFile(
+      join(releaseDir, 'state.json'),
+      JSON.stringify({
+        id: RELEASE_ID, project: 'shop', env: 'default', service: 'web', status: 'running', step: 1, weights: { canary: 10, baseline: 10, prod: 80 },
+        images: { prod: 'web:1', canary: 'web:2' },
+        containers: { proxy: null, prod: { id: 'a', name: 'shop-web' }, canary: { id: 'c', name: 'shop-web-canary' }, baseline: null },
+        proxy: null, stepStartsNs: {}, gate: null, outcome: null, startedAt: at, updatedAt: at, retainUntil: null, endNs: null, lastSeq: 0,
+      }),
+    );
+    await writeFile(join(releaseDir, 'events.jsonl'), `${JSON.stringify({ event: 'verdict', action: 'continue', reasons: [{ code: 'collecting', message: 'collecting' }] })}\n`);
+    const events = await collect(watchRelease, 'proxy', 1);
+    expect(events.find((event) => event.type === 'release')).toMatchObject({ release: { steps: undefined, verdict: { action: 'continue', gateBefore: undefined } } });
+  });
+
+  it('takes each arm’s p99 of the proxy’s current step beside the figures since it started', () => {
+    const latency = (p99Us: number, count = 10) => ({ count, p50: 1000, p95: p99Us, p99: p99Us, max: p99Us, mean: 1000 });
+    const metrics = (requests: number, p99Us: number, count = requests) => ({ requests, bad: 1, status4xx: 0, overrides: 0, upstreamErrors: { connect: 0, reset: 0, timeout: 0 }, latencyUs: latency(p99Us, count) });
+    const status = (step: number): ProxyAdminStatus => ({
+      weights: { canary: 25, baseline: 25, prod: 50 },
+      step,
+      inFlight: 0,
+      tunnels: 0,
+      draining: false,
+      metrics: {
+        total: { canary: metrics(300, 20_000), baseline: metrics(280, 15_000), prod: metrics(600, 12_000) },
+        steps: [
+          { step: 1, arms: { canary: metrics(100, 9_000), baseline: metrics(90, 8_000), prod: metrics(500, 7_000) } },
+          { step: 2, arms: { canary: metrics(200, 25_000), baseline: metrics(0, 0), prod: metrics(100, 11_000) } },
+        ],
+      },
+      nowNs: '1',
+      watermarkNs: '1',
+      lastSeq: 0,
+    });
+    expect(proxyView(status(2)).arms).toEqual({
+      canary: { requests: 300, bad: 1, p50Ms: 1, p99Ms: 20, stepP99Ms: 25 },
+      // No request of the baseline in this step: no step p99 (not 0 ms).
+      baseline: { requests: 280, bad: 1, p50Ms: 1, p99Ms: 15, stepP99Ms: undefined },
+      prod: { requests: 600, bad: 1, p50Ms: 1, p99Ms: 12, stepP99Ms: 11 },
+    });
+    expect(proxyView(status(1)).arms.canary.stepP99Ms).toBe(9);
+    // Before the first step (or a proxy without per-step figures): none.
+    expect(proxyView(status(0)).arms.canary.stepP99Ms).toBeUndefined();
   });
 
   it('reads the newest pipeline run record', async () => {

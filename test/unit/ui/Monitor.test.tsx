@@ -43,6 +43,24 @@ function frame(state: MonitorState, columns: number, rows: number): { raw: strin
   return { raw, lines: stripAnsi(raw).split('\n') };
 }
 
+/** Every chart's width at 60 (58 inside the pane) and 140 columns (the side panel, 62 inside). */
+function chartWidthAt(columns: number): number {
+  return Math.floor(((columns >= 120 ? 64 : columns) - 2 - 9 - 4) / 3);
+}
+
+/**
+ * 31 readings 2 s apart: the canary serves 10 req/s, then 20 in the last interval; 2 of 10
+ * requests fail in the one before it; its step p99 grows by 1 ms a reading. The baseline is idle.
+ */
+function withTrend(): MonitorState {
+  const readings = Array.from({ length: 31 }, (_, index): MonitorEvent => {
+    const requests = 100 + index * 20 + (index === 30 ? 20 : 0);
+    const bad = index >= 29 ? 2 : 0;
+    return { type: 'proxy', at: T0 + index * 2000, error: undefined, proxy: { ...PROXY, arms: { ...PROXY.arms, canary: { ...PROXY.arms.canary, requests, bad, stepP99Ms: 10 + index } } } };
+  });
+  return stateOf([ENGINE, LOGS, { type: 'release', release: RELEASE }, ...readings, { type: 'pipeline', pipeline: PIPELINE }]);
+}
+
 function withAll(...extra: MonitorEvent[]): MonitorState {
   return stateOf([ENGINE, LOGS, { type: 'release', release: RELEASE }, { type: 'proxy', at: T0 - 2000, proxy: EARLIER, error: undefined }, { type: 'proxy', at: T0, proxy: PROXY, error: undefined }, { type: 'pipeline', pipeline: PIPELINE }, ...extra]);
 }
@@ -74,11 +92,12 @@ describe.each([
     expect(lines.some((line) => /^│release +│/.test(line) || /│release +│$/.test(line))).toBe(true);
     expect(text).toContain(`${RELEASE.id} web · gate · step 2`);
     expect(text).toContain('weights canary 25% · baseline 25% · prod 50%');
-    expect(text).toMatch(/canary +120 +1 +3\.2 +12\.5 +10\.0  █/);
-    expect(text).toMatch(/prod +240 +0 +3\.0 +10\.4 +20\.0  █/);
-    expect(text).toMatch(/baseline +118 +0 +3\.1 +11\.9 +0\.0  ▁/);
+    // Requests, bad, p50, p99 since the proxy started; req/s and err % of the last interval (1 bad of 20).
+    expect(text).toMatch(/canary +120 +1 +3\.2 +12\.5 +10\.0 +5\.0\b/);
+    expect(text).toMatch(/prod +240 +0 +3\.0 +10\.4 +20\.0 +0\.0\b/);
+    expect(text).toMatch(/baseline +118 +0 +3\.1 +11\.9 +0\.0 +-/);
     expect(text).toContain('judge continue: canary p99 within 10% of baseline');
-    expect(text).toContain('gate  manual approval before step 3');
+    expect(text).toContain('gate  a approves · manual approval before step 3');
   });
 
   it('shows the merged logs with the service of each line, error lines in red', () => {
@@ -88,6 +107,21 @@ describe.each([
     const errorLine = raw.split('\n').find((line) => line.includes('ERROR upstream timed out'))!;
     expect(errorLine).toContain('\u001b[31m');
     expect(lines.find((line) => line.includes('logs ·'))).toContain('logs · all services · following');
+  });
+
+  it('charts each arm’s request rate, error rate and step p99 over the last readings, as many as fit', () => {
+    const { raw, lines } = frame(withTrend(), columns, rows);
+    const header = lines.findIndex((line) => /trends +req\/s +err % +p99 ms \(step\)/.test(line));
+    expect(header).toBeGreaterThan(lines.findIndex((line) => line.includes('judge ')));
+    const charts = (arm: string) => lines.slice(header + 1, header + 4).find((line) => line.includes(`│${arm} `))!;
+    // Canary: the rate doubles, errors in one interval only, the step p99 climbs; baseline idle.
+    const canary = /│canary +([▁-█]+) +([▁-█]+) +([▁-█]+)/.exec(charts('canary'))!;
+    expect(canary[1]).toBe('▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅█'.slice(-chartWidthAt(columns)));
+    expect(canary.slice(2)).toEqual(['▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁█▁'.slice(-chartWidthAt(columns)), expect.stringMatching(new RegExp(`^[▁-█]{${chartWidthAt(columns) - 1}}█$`))]);
+    expect(charts('baseline')).toMatch(/│baseline ▁+ {2,}/);
+    // The whole pane stays inside the terminal.
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(columns);
+    expectTerminalSafe(raw);
   });
 
   it('shows the keys in the footer, and a question in place of the status line', () => {
@@ -133,6 +167,27 @@ describe('MonitorView layouts', () => {
     const text = frame(withAll({ type: 'help', open: true }), 100, 40).lines.join('\n');
     expect(text).toContain('keys (any key closes this help)');
     expect(text).toContain('restart the selected service (asks y/n)');
+    expect(text).toMatch(/^│p +promote the release waiting at its gate before promotion \(asks y\/n\)/m);
+  });
+
+  it.each([60, 140])('at %i columns, says p promotes a release waiting before promotion, a approves any other gate', (columns) => {
+    const beforePromotion = withAll({ type: 'release', release: { ...RELEASE, step: 3, gate: { ...RELEASE.gate!, reason: 'manual approval before promotion' }, verdict: { action: 'gate', reasons: ['manual approval before promotion'], gateBefore: 'promote' } } }, { type: 'focus', delta: -1 });
+    const promoting = frame(beforePromotion, columns, 40).lines;
+    expect(promoting.join('\n')).toContain('gate  p promotes · manual approval before promotion');
+    expect(promoting.at(-2)).toContain(`p promotes ${RELEASE.id} (it waits at a gate)`);
+    expect(promoting.at(-1)).toMatch(/^Tab services\/logs\/release  a approve  p promote/);
+    for (const line of promoting) expect([...line].length).toBeLessThanOrEqual(columns);
+    const beforeStep = frame(withAll(), columns, 40).lines;
+    expect(beforeStep.join('\n')).toContain('gate  a approves · manual approval before step 3');
+    expect(beforeStep.at(-2)).toContain(`release ${RELEASE.id} waits at a gate: a approves`);
+  });
+
+  it('leaves the charts out, whole, when a narrow terminal has no room for them', () => {
+    const text = frame(withTrend(), 60, 24).lines.join('\n');
+    expect(text).not.toContain('trends');
+    // The panel's other lines all stay (nothing squeezed out).
+    for (const expected of [`${RELEASE.id} web · gate · step 2`, 'weights canary 25%', 'arm       requests', 'canary         720', 'baseline       118', 'prod           240', 'judge continue', 'gate  a approves · manual approval']) expect(text).toContain(expected);
+    expect(monitorLayout(withTrend(), 60, 40).release).toBe(2 + 9 + 4);
   });
 
   it('shows only the matching lines while filtering, and says so', () => {

@@ -39,7 +39,8 @@ export const RELEASE: ReleaseView = {
   adminSocket: '/tmp/admin.sock',
   proxyPort: 18080,
   arms: { canary: true, baseline: true, prod: true },
-  verdict: { action: 'continue', reasons: ['canary p99 within 10% of baseline'] },
+  steps: 3,
+  verdict: { action: 'continue', reasons: ['canary p99 within 10% of baseline'], gateBefore: undefined },
   controllerRunning: true,
 };
 
@@ -47,9 +48,9 @@ export const PROXY: ProxyView = {
   weights: { canary: 25, baseline: 25, prod: 50 },
   step: 2,
   arms: {
-    canary: { requests: 120, bad: 1, p50Ms: 3.2, p99Ms: 12.5 },
-    baseline: { requests: 118, bad: 0, p50Ms: 3.1, p99Ms: 11.9 },
-    prod: { requests: 240, bad: 0, p50Ms: 3, p99Ms: 10.4 },
+    canary: { requests: 120, bad: 1, p50Ms: 3.2, p99Ms: 12.5, stepP99Ms: 14 },
+    baseline: { requests: 118, bad: 0, p50Ms: 3.1, p99Ms: 11.9, stepP99Ms: 11 },
+    prod: { requests: 240, bad: 0, p50Ms: 3, p99Ms: 10.4, stepP99Ms: 9.8 },
   },
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyIntent, type KeyPress } from '../../../src/ui/monitor-keys.js';
-import { compareLogTimes, cpuPercent, foldMonitor, initialMonitorState, LOG_BUFFER_LINES, nudgedWeights, promptFor, sparkline, TREND_POINTS, visibleLogLines, type MonitorEvent, type ProxyView, type ReleaseView } from '../../../src/ui/monitor-store.js';
+import { compareLogTimes, cpuPercent, ERROR_CHART_FLOOR_PERCENT, foldMonitor, initialMonitorState, LOG_BUFFER_LINES, nudgedWeights, promptFor, sparkline, TREND_POINTS, visibleLogLines, waitsForPromotion, type ArmFigures, type MonitorEvent, type MonitorState, type ProxyView, type ReleaseView } from '../../../src/ui/monitor-store.js';
 import { ENGINE, logs, PROXY, RELEASE, stateOf, T0 } from './monitor-fixtures.js';
 import { CLEAR_SCREEN, expectPureFold, expectTerminalSafe, OSC52_CLIPBOARD } from './support.js';
 
@@ -103,8 +103,75 @@ describe('monitor store', () => {
     expect(sparkline(state.proxyTrend!.rates.canary)).toBe('▃▅▁█');
     state = foldMonitor(state, reading(T0 + 10_000, 3));
     expect(state.proxyTrend?.rates.canary).toEqual([]);
-    for (let index = 0; index < 20; index += 1) state = foldMonitor(state, reading(T0 + 12_000 + index * 2000, 3 + index));
+    for (let index = 0; index < TREND_POINTS + 10; index += 1) state = foldMonitor(state, reading(T0 + 12_000 + index * 2000, 3 + index));
     expect(state.proxyTrend?.rates.canary).toHaveLength(TREND_POINTS);
+  });
+
+  describe('error-rate and p99 trends', () => {
+    /** A proxy reading 2 s after the previous one, with the canary's figures changed. */
+    const canaryReading = (index: number, canary: Partial<ArmFigures>): MonitorEvent => ({ type: 'proxy', at: T0 + index * 2000, error: undefined, proxy: { ...PROXY, arms: { ...PROXY.arms, canary: { ...PROXY.arms.canary, ...canary } } } });
+    const fold = (readings: ReadonlyArray<Partial<ArmFigures>>, from: MonitorState = stateOf([{ type: 'release', release: RELEASE }])) => readings.reduce((state, canary, index) => foldMonitor(state, canaryReading(index, canary)), from);
+
+    it.each([
+      {
+        name: 'error rate per interval from the deltas of the cumulative counters; no request in an interval: no point (null)',
+        readings: [{ requests: 100, bad: 0 }, { requests: 120, bad: 1 }, { requests: 120, bad: 1 }, { requests: 160, bad: 11 }, { requests: 200, bad: 11 }],
+        errorPercents: [5, null, 25, 0],
+      },
+      {
+        name: 'the bad count can only be read against the requests of the same interval, not since the start',
+        readings: [{ requests: 1000, bad: 500 }, { requests: 1010, bad: 500 }],
+        errorPercents: [0],
+      },
+    ])('$name', ({ readings, errorPercents }) => {
+      expect(fold(readings).proxyTrend?.errorPercents.canary).toEqual(errorPercents);
+    });
+
+    it.each([
+      { name: 'the current step’s p99 when the proxy reports it', readings: [{ stepP99Ms: 10 }, { stepP99Ms: 12 }, { stepP99Ms: 30 }], p99Ms: [12, 30] },
+      // A new step without a request of the arm yet: nothing measured, not the p99 since the proxy started.
+      { name: 'no point while the current step has no request of the arm', readings: [{ stepP99Ms: 10 }, { stepP99Ms: undefined, p99Ms: 20 }, { stepP99Ms: 8 }], p99Ms: [null, 8] },
+    ])('p99 trend: $name', ({ readings, p99Ms }) => {
+      expect(fold(readings).proxyTrend?.p99Ms.canary).toEqual(p99Ms);
+    });
+
+    it('keeps the three series of every arm aligned and bounded to TREND_POINTS', () => {
+      const readings = Array.from({ length: TREND_POINTS + 12 }, (_, index) => ({ requests: 100 + index * 10, bad: index, stepP99Ms: index }));
+      const trend = fold(readings).proxyTrend!;
+      for (const arm of ['canary', 'baseline', 'prod'] as const) {
+        expect(trend.rates[arm]).toHaveLength(TREND_POINTS);
+        expect(trend.errorPercents[arm]).toHaveLength(TREND_POINTS);
+        expect(trend.p99Ms[arm]).toHaveLength(TREND_POINTS);
+      }
+      // The newest points: 1 bad in 10 requests, and the step p99 of the last reading.
+      expect(trend.errorPercents.canary.at(-1)).toBe(10);
+      expect(trend.p99Ms.canary.at(-1)).toBe(TREND_POINTS + 11);
+      expect(trend.p99Ms.canary[0]).toBe(12);
+    });
+
+    it('starts every series over when the proxy restarted (its counters went down)', () => {
+      const trend = fold([{ requests: 100, bad: 2 }, { requests: 120, bad: 3 }, { requests: 5, bad: 0 }]).proxyTrend!;
+      expect(trend.rates.canary).toEqual([]);
+      expect(trend.errorPercents.canary).toEqual([]);
+      expect(trend.p99Ms.canary).toEqual([]);
+      expect(trend.recentBad.canary).toBe(0);
+    });
+
+    it('draws no frame for an idle proxy once its windows are full', () => {
+      const full = fold(Array.from({ length: TREND_POINTS + 2 }, () => ({})));
+      expect(foldMonitor(full, canaryReading(TREND_POINTS + 2, {}))).toBe(full);
+    });
+  });
+
+  it.each([
+    { values: [5, 10, 0, 20], floor: 0, chart: '▃▅▁█' },
+    { values: [0, 0, 0], floor: 0, chart: '▁▁▁' },
+    // Error rates: 5% fills the chart, any error draws above the lowest block, null is a gap.
+    { values: [0, 0.5, 5, null, 2], floor: ERROR_CHART_FLOOR_PERCENT, chart: '▁▂█ ▄' },
+    { values: [0, 50, 100], floor: ERROR_CHART_FLOOR_PERCENT, chart: '▁▅█' },
+    { values: [null, null], floor: 0, chart: '  ' },
+  ])('sparkline($values, floor $floor) = "$chart"', ({ values, floor, chart }) => {
+    expect(sparkline(values, floor)).toBe(chart);
   });
 
   it('computes CPU use from two readings as a share of one core', () => {
@@ -130,6 +197,42 @@ describe('monitor actions (pure checks before asking)', () => {
     expect(promptFor(withRelease({ controllerRunning: false }), 'approve')).toEqual({ ok: false, reason: `no controller runs for ${RELEASE.id}: run \`envctl release approve\` (it continues the release)` });
     expect(promptFor(withRelease({ status: 'running', gate: undefined }), 'approve')).toMatchObject({ ok: false });
     expect(promptFor(stateOf([ENGINE]), 'approve')).toEqual({ ok: false, reason: 'no release of this environment' });
+  });
+
+  describe('p (promote)', () => {
+    const promoteGate = { status: 'gate', step: 3, gate: { reason: 'manual approval before promotion (gates.beforePromote: manual)', since: RELEASE.gate!.since, timeoutAt: RELEASE.gate!.timeoutAt }, verdict: { action: 'gate', reasons: ['manual approval before promotion (gates.beforePromote: manual)'], gateBefore: 'promote' as const } };
+
+    it.each<{ name: string; release: Partial<ReleaseView>; question: string }>([
+      { name: 'the judge holds it before promotion (manual gate, before: promote)', release: promoteGate, question: `promote ${RELEASE.id} (web, step 3 of 3): the canary takes all traffic?` },
+      { name: 'at a gate at the last step, the verdict not read yet', release: { ...promoteGate, verdict: undefined }, question: `promote ${RELEASE.id} (web, step 3 of 3): the canary takes all traffic?` },
+      {
+        name: 'paused on a regression (onRegression: pause): approval promotes over the verdict',
+        release: { status: 'gate', step: 1, verdict: { action: 'rollback', reasons: ['canary p99 up 40%'], gateBefore: undefined } },
+        question: `promote ${RELEASE.id} (web, step 1 of 3) over the judge's verdict (rollback): the canary takes all traffic?`,
+      },
+    ])('asks to promote when $name', ({ release, question }) => {
+      const state = withRelease(release);
+      expect(waitsForPromotion(state.release!)).toBe(true);
+      expect(promptFor(state, 'promote')).toEqual({ ok: true, value: { action: 'promote', question, releaseId: RELEASE.id } });
+    });
+
+    it.each<{ name: string; release: Partial<ReleaseView> | undefined; reason: string }>([
+      { name: 'no controller holds the release', release: { ...promoteGate, controllerRunning: false }, reason: `no controller runs for ${RELEASE.id}: run \`envctl release approve ${RELEASE.id}\` (it promotes the release)` },
+      { name: 'running a step before the last', release: { status: 'running', step: 1, gate: undefined }, reason: 'the release is at step 1 of 3: promotion follows the last step; `a` approves a waiting gate' },
+      { name: 'running, its steps unknown', release: { status: 'running', step: 1, gate: undefined, steps: undefined }, reason: 'the release is at step 1: promotion follows the last step; `a` approves a waiting gate' },
+      { name: 'preparing', release: { status: 'preparing', step: 0, gate: undefined }, reason: 'the release is at step 0 of 3: promotion follows the last step; `a` approves a waiting gate' },
+      {
+        name: 'at a gate before its next step',
+        release: { verdict: { action: 'gate', reasons: ['manual approval before the 50% step (gates.beforeStep)'], gateBefore: 'step' } },
+        reason: 'the release waits at a gate at step 2 of 3, before its next step: promotion follows the last step; `a` approves this gate',
+      },
+      { name: 'already promoted', release: { status: 'promoted', gate: undefined }, reason: `release ${RELEASE.id} is already promoted` },
+      { name: 'rolled back', release: { status: 'rolled-back', gate: undefined }, reason: `release ${RELEASE.id} is rolled-back: it has ended, nothing to promote` },
+      { name: 'there is no release', release: undefined, reason: 'no release of this environment' },
+    ])('explains why it cannot promote when $name', ({ release, reason }) => {
+      const state = release === undefined ? stateOf([ENGINE]) : withRelease(release);
+      expect(promptFor(state, 'promote')).toEqual({ ok: false, reason });
+    });
   });
 
   it('rolls back a promoted or running release, not one that already ended otherwise', () => {
@@ -159,6 +262,7 @@ describe('monitor keys', () => {
     expect(keyIntent(foldMonitor(state, { type: 'focus', delta: 1 }), key(undefined, 'down'))).toEqual({ kind: 'event', event: { type: 'scroll', delta: 1 } });
     expect(keyIntent(state, key('/'))).toEqual({ kind: 'event', event: { type: 'filter-start' } });
     expect(keyIntent(state, key('r'))).toEqual({ kind: 'ask', action: 'restart' });
+    expect(keyIntent(state, key('a'))).toEqual({ kind: 'ask', action: 'approve' });
     expect(keyIntent(state, key('+'))).toEqual({ kind: 'nudge', delta: 5 });
     expect(keyIntent(state, key('-'))).toEqual({ kind: 'nudge', delta: -5 });
     expect(keyIntent(state, key('q'))).toEqual({ kind: 'quit' });
@@ -170,6 +274,18 @@ describe('monitor keys', () => {
     expect(keyIntent(editing, key('q'))).toEqual({ kind: 'event', event: { type: 'filter-input', text: 'q' } });
     expect(keyIntent(editing, key('\r', 'return'))).toEqual({ kind: 'event', event: { type: 'filter-end', keep: true } });
     expect(keyIntent(editing, key(undefined, 'escape'))).toEqual({ kind: 'event', event: { type: 'filter-end', keep: false } });
+  });
+
+  it('p asks to promote from any pane; while a question, the filter or the help is open it is what those make of a key', () => {
+    const state = stateOf([ENGINE, { type: 'release', release: { ...RELEASE, step: 3, verdict: { action: 'gate', reasons: [], gateBefore: 'promote' } } }]);
+    for (const focused of [state, foldMonitor(state, { type: 'focus', delta: 1 }), foldMonitor(state, { type: 'focus', delta: -1 })]) expect(keyIntent(focused, key('p'))).toEqual({ kind: 'ask', action: 'promote' });
+    const asked = promptFor(state, 'promote');
+    if (!asked.ok) throw new Error(asked.reason);
+    const prompting = foldMonitor(state, { type: 'prompt', prompt: asked.value });
+    expect(keyIntent(prompting, key('p'))).toEqual({ kind: 'event', event: { type: 'prompt', prompt: undefined } });
+    expect(keyIntent(prompting, key('y'))).toEqual({ kind: 'confirm', prompt: { action: 'promote', question: expect.stringContaining('promote'), releaseId: RELEASE.id } });
+    expect(keyIntent(foldMonitor(state, { type: 'filter-start' }), key('p'))).toEqual({ kind: 'event', event: { type: 'filter-input', text: 'p' } });
+    expect(keyIntent(foldMonitor(state, { type: 'help', open: true }), key('p'))).toEqual({ kind: 'event', event: { type: 'help', open: false } });
   });
 
   it('confirms a question only with y; any other key cancels it', () => {
