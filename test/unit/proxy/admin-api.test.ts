@@ -5,39 +5,19 @@
  * Loopback only: in-process backends on 127.0.0.1, the proxy in this process, a temp socket.
  */
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EnvironmentError, UsageError } from '../../../src/errors.js';
 import { createAdminClient } from '../../../src/proxy/admin-client.js';
 import { parseRecordsQuery } from '../../../src/proxy/admin.js';
 import { createRouter } from '../../../src/proxy/routing.js';
-import { startProxy, type ProxyHandle, type ProxyOptions } from '../../../src/proxy/server.js';
+import { startProxy, type ProxyOptions } from '../../../src/proxy/server.js';
 import { ARMS, type Arm, type RequestRecord, type Weights } from '../../../src/proxy/types.js';
+import { useProxyTestResources } from '../../support/proxy-harness.js';
 
-const servers: Server[] = [];
-const proxies: ProxyHandle[] = [];
-let dir: string;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'envctl-proxy-admin-'));
-});
-afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-  await rm(dir, { recursive: true, force: true });
-});
+const { servers, proxies, dir: tempDir } = useProxyTestResources('envctl-proxy-admin-');
 
 type Handler = (request: IncomingMessage, response: ServerResponse, arm: Arm) => void;
 
@@ -65,7 +45,7 @@ async function startHarness(weights: Weights, options: Partial<ProxyOptions> = {
     }),
   );
   const records: RequestRecord[] = [];
-  const socketPath = join(dir, 'admin.sock');
+  const socketPath = join(tempDir(), 'admin.sock');
   const proxy = await startProxy({
     upstreams: Object.fromEntries(ports) as ProxyOptions['upstreams'],
     router: createRouter(weights, { sticky: 'none' }),
@@ -278,7 +258,7 @@ describe('the admin client', () => {
   });
 
   it('says the socket does not answer when nothing listens, and healthz is false', async () => {
-    const client = createAdminClient(join(dir, 'missing.sock'));
+    const client = createAdminClient(join(tempDir(), 'missing.sock'));
     expect(await client.healthz()).toBe(false);
     const error = await client.status().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(EnvironmentError);
@@ -288,7 +268,7 @@ describe('the admin client', () => {
   });
 
   it('gives up after its timeout on a socket that never answers', async () => {
-    const socketPath = join(dir, 'silent.sock');
+    const socketPath = join(tempDir(), 'silent.sock');
     await listen(createServer(() => undefined), socketPath);
     const client = createAdminClient(socketPath, { timeoutMs: 200 });
     const started = performance.now();
@@ -298,7 +278,7 @@ describe('the admin client', () => {
   });
 
   it('refuses an answer that is not what the API sends', async () => {
-    const socketPath = join(dir, 'odd.sock');
+    const socketPath = join(tempDir(), 'odd.sock');
     await listen(
       createServer((request, response) => {
         response.setHeader('content-type', 'application/json');

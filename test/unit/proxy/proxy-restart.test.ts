@@ -4,37 +4,18 @@
  * the earlier run's records (which only its file holds). Loopback only, the proxy in this process.
  */
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { continuedClock, startingWeights, weightsFileOf, writePersistedWeights } from '../../../src/proxy/main.js';
 import { createRouter } from '../../../src/proxy/routing.js';
-import { startProxy, type ProxyHandle, type ProxyOptions } from '../../../src/proxy/server.js';
+import { startProxy, type ProxyOptions } from '../../../src/proxy/server.js';
 import { ARMS, type RequestRecord, type Weights } from '../../../src/proxy/types.js';
+import { useProxyTestResources } from '../../support/proxy-harness.js';
 
-const servers: Server[] = [];
-const proxies: ProxyHandle[] = [];
-let dir: string;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'envctl-proxy-restart-'));
-});
-afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-  await rm(dir, { recursive: true, force: true });
-});
+const { servers, proxies, dir: tempDir } = useProxyTestResources('envctl-proxy-restart-');
 
 const CONFIG = { weights: { canary: 0, baseline: 0, prod: 100 }, step: 0 };
 
@@ -44,7 +25,7 @@ describe('weights.json', () => {
   });
 
   it('round-trips the weights and step, written 0600 with when they were applied', async () => {
-    const path = join(dir, 'weights.json');
+    const path = join(tempDir(), 'weights.json');
     await writePersistedWeights(path, { weights: { canary: 10, baseline: 10, prod: 80 }, step: 2 }, new Date('2025-01-02T03:04:05.000Z'));
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ weights: { canary: 10, baseline: 10, prod: 80 }, step: 2, appliedAt: '2025-01-02T03:04:05.000Z' });
     expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -52,7 +33,7 @@ describe('weights.json', () => {
   });
 
   it('is optional: without it the config says', async () => {
-    expect(await startingWeights({ weights: { canary: 5, baseline: 5, prod: 90 }, step: 1 }, join(dir, 'weights.json'))).toEqual({
+    expect(await startingWeights({ weights: { canary: 5, baseline: 5, prod: 90 }, step: 1 }, join(tempDir(), 'weights.json'))).toEqual({
       weights: { canary: 5, baseline: 5, prod: 90 },
       step: 1,
       from: 'config',
@@ -66,7 +47,7 @@ describe('weights.json', () => {
     ['with a negative step', '{"weights":{"canary":10,"baseline":10,"prod":80},"step":-1,"appliedAt":"x"}'],
     ['an array', '[]'],
   ])('when unreadable (%s) means stable only, step 0, and says why', async (_what, text) => {
-    const path = join(dir, 'weights.json');
+    const path = join(tempDir(), 'weights.json');
     await writeFile(path, text);
     const start = await startingWeights({ weights: { canary: 50, baseline: 50, prod: 0 }, step: 3 }, path);
     expect(start).toMatchObject({ weights: { canary: 0, baseline: 0, prod: 100 }, step: 0, from: 'stable-only' });
@@ -116,7 +97,7 @@ async function startHarness(weights: Weights, options: Partial<ProxyOptions>) {
     }),
   );
   const records: RequestRecord[] = [];
-  const socketPath = join(dir, 'admin.sock');
+  const socketPath = join(tempDir(), 'admin.sock');
   const proxy = await startProxy({
     upstreams: Object.fromEntries(ports) as ProxyOptions['upstreams'],
     router: createRouter(weights, { sticky: 'none' }),

@@ -4,19 +4,18 @@
  * the typed client. Loopback only: in-process backends, the proxy in this process, a temp socket.
  */
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withShares } from '../../../src/commands/proxy/routes.js';
 import { UsageError } from '../../../src/errors.js';
 import { createAdminClient } from '../../../src/proxy/admin-client.js';
 import { parseRoutesQuery } from '../../../src/proxy/admin.js';
 import { createRouter, createRouteSplitCounter } from '../../../src/proxy/routing.js';
-import { startProxy, type ProxyHandle, type ProxyOptions } from '../../../src/proxy/server.js';
+import { startProxy, type ProxyOptions } from '../../../src/proxy/server.js';
 import { ARMS, type Arm, type RequestRecord, type Weights } from '../../../src/proxy/types.js';
+import { useProxyTestResources } from '../../support/proxy-harness.js';
 
 const record = (routeKey: string, arm: Arm, extra: Partial<Pick<RequestRecord, 'step' | 'override'>> = {}) => ({ routeKey, arm, step: 1, override: false, ...extra });
 
@@ -103,26 +102,7 @@ describe('GET /routes', () => {
 });
 
 describe('GET /routes over the admin socket', () => {
-  const servers: Server[] = [];
-  const proxies: ProxyHandle[] = [];
-  let dir: string;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'envctl-proxy-routes-'));
-  });
-  afterEach(async () => {
-    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-    await Promise.all(
-      servers.splice(0).map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      ),
-    );
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { servers, proxies, dir: tempDir } = useProxyTestResources('envctl-proxy-routes-');
 
   async function startHarness(weights: Weights) {
     const ports = await Promise.all(
@@ -138,7 +118,7 @@ describe('GET /routes over the admin socket', () => {
       }),
     );
     const records: RequestRecord[] = [];
-    const socketPath = join(dir, 'admin.sock');
+    const socketPath = join(tempDir(), 'admin.sock');
     const proxy = await startProxy({
       upstreams: Object.fromEntries(ports) as ProxyOptions['upstreams'],
       router: createRouter(weights, { sticky: 'none' }),
