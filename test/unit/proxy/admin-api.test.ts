@@ -5,26 +5,16 @@
  * Loopback only: in-process backends on 127.0.0.1, the proxy in this process, a temp socket.
  */
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvironmentError, UsageError } from '../../../src/errors.js';
 import { createAdminClient } from '../../../src/proxy/admin-client.js';
 import { parseRecordsQuery } from '../../../src/proxy/admin.js';
-import { createRouter } from '../../../src/proxy/routing.js';
-import { startProxy, type ProxyOptions } from '../../../src/proxy/server.js';
-import { ARMS, type Arm, type RequestRecord, type Weights } from '../../../src/proxy/types.js';
+import type { RequestRecord } from '../../../src/proxy/types.js';
 import { useProxyTestResources } from '../../support/proxy-harness.js';
 
-const { servers, proxies, dir: tempDir } = useProxyTestResources('envctl-proxy-admin-');
-
-type Handler = (request: IncomingMessage, response: ServerResponse, arm: Arm) => void;
-
-const answerWithArm: Handler = (request, response, arm) => {
-  request.resume();
-  request.on('end', () => response.end(arm));
-};
+const { servers, dir: tempDir, startHarness } = useProxyTestResources('envctl-proxy-admin-');
 
 async function listen(server: Server, target: number | string): Promise<Server> {
   servers.push(server);
@@ -34,28 +24,6 @@ async function listen(server: Server, target: number | string): Promise<Server> 
   return server;
 }
 
-async function startHarness(weights: Weights, options: Partial<ProxyOptions> = {}, handler: Handler = answerWithArm) {
-  const ports = await Promise.all(
-    ARMS.map(async (arm) => {
-      const server = await listen(
-        createServer((request, response) => handler(request, response, arm)),
-        0,
-      );
-      return [arm, { host: '127.0.0.1', port: (server.address() as AddressInfo).port }] as const;
-    }),
-  );
-  const records: RequestRecord[] = [];
-  const socketPath = join(tempDir(), 'admin.sock');
-  const proxy = await startProxy({
-    upstreams: Object.fromEntries(ports) as ProxyOptions['upstreams'],
-    router: createRouter(weights, { sticky: 'none' }),
-    record: (record) => records.push(record),
-    adminSocketPath: socketPath,
-    ...options,
-  });
-  proxies.push(proxy);
-  return { proxy, records, socketPath };
-}
 
 async function get(port: number, path = '/'): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);

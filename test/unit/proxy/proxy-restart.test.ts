@@ -3,19 +3,14 @@
  * the answer; read at start), a clock that keeps arrival times increasing, and seq continued after
  * the earlier run's records (which only its file holds). Loopback only, the proxy in this process.
  */
-import { once } from 'node:events';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { continuedClock, startingWeights, weightsFileOf, writePersistedWeights } from '../../../src/proxy/main.js';
-import { createRouter } from '../../../src/proxy/routing.js';
-import { startProxy, type ProxyOptions } from '../../../src/proxy/server.js';
-import { ARMS, type RequestRecord, type Weights } from '../../../src/proxy/types.js';
 import { useProxyTestResources } from '../../support/proxy-harness.js';
 
-const { servers, proxies, dir: tempDir } = useProxyTestResources('envctl-proxy-restart-');
+const { dir: tempDir, startHarness } = useProxyTestResources('envctl-proxy-restart-');
 
 const CONFIG = { weights: { canary: 0, baseline: 0, prod: 100 }, step: 0 };
 
@@ -83,31 +78,6 @@ describe('continuedClock', () => {
   });
 });
 
-async function startHarness(weights: Weights, options: Partial<ProxyOptions>) {
-  const ports = await Promise.all(
-    ARMS.map(async (arm) => {
-      const server = createServer((request, response) => {
-        request.resume();
-        request.on('end', () => response.end(arm));
-      });
-      servers.push(server);
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return [arm, { host: '127.0.0.1', port: (server.address() as AddressInfo).port }] as const;
-    }),
-  );
-  const records: RequestRecord[] = [];
-  const socketPath = join(tempDir(), 'admin.sock');
-  const proxy = await startProxy({
-    upstreams: Object.fromEntries(ports) as ProxyOptions['upstreams'],
-    router: createRouter(weights, { sticky: 'none' }),
-    record: (record) => records.push(record),
-    adminSocketPath: socketPath,
-    ...options,
-  });
-  proxies.push(proxy);
-  return { proxy, records, socketPath };
-}
 
 function admin(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {

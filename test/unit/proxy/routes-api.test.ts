@@ -3,18 +3,14 @@
  * updated per record, capped like the router's strata, served over the admin socket and read by
  * the typed client. Loopback only: in-process backends, the proxy in this process, a temp socket.
  */
-import { once } from 'node:events';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { withShares } from '../../../src/commands/proxy/routes.js';
 import { UsageError } from '../../../src/errors.js';
 import { createAdminClient } from '../../../src/proxy/admin-client.js';
 import { parseRoutesQuery } from '../../../src/proxy/admin.js';
-import { createRouter, createRouteSplitCounter } from '../../../src/proxy/routing.js';
-import { startProxy, type ProxyOptions } from '../../../src/proxy/server.js';
-import { ARMS, type Arm, type RequestRecord, type Weights } from '../../../src/proxy/types.js';
+import { createRouteSplitCounter } from '../../../src/proxy/routing.js';
+import type { Arm, RequestRecord } from '../../../src/proxy/types.js';
 import { useProxyTestResources } from '../../support/proxy-harness.js';
 
 const record = (routeKey: string, arm: Arm, extra: Partial<Pick<RequestRecord, 'step' | 'override'>> = {}) => ({ routeKey, arm, step: 1, override: false, ...extra });
@@ -102,33 +98,8 @@ describe('GET /routes', () => {
 });
 
 describe('GET /routes over the admin socket', () => {
-  const { servers, proxies, dir: tempDir } = useProxyTestResources('envctl-proxy-routes-');
+  const { startHarness } = useProxyTestResources('envctl-proxy-routes-');
 
-  async function startHarness(weights: Weights) {
-    const ports = await Promise.all(
-      ARMS.map(async (arm) => {
-        const server = createServer((request, response) => {
-          request.resume();
-          request.on('end', () => response.end(arm));
-        });
-        servers.push(server);
-        server.listen(0, '127.0.0.1');
-        await once(server, 'listening');
-        return [arm, { host: '127.0.0.1', port: (server.address() as AddressInfo).port }] as const;
-      }),
-    );
-    const records: RequestRecord[] = [];
-    const socketPath = join(tempDir(), 'admin.sock');
-    const proxy = await startProxy({
-      upstreams: Object.fromEntries(ports) as ProxyOptions['upstreams'],
-      router: createRouter(weights, { sticky: 'none' }),
-      record: (entry) => records.push(entry),
-      adminSocketPath: socketPath,
-      step: 1,
-    });
-    proxies.push(proxy);
-    return { proxy, records, socketPath };
-  }
 
   async function get(port: number, path: string, headers: Record<string, string> = {}): Promise<void> {
     await (await fetch(`http://127.0.0.1:${port}${path}`, { headers })).text();
@@ -155,7 +126,7 @@ describe('GET /routes over the admin socket', () => {
   }
 
   it('shows every route split exactly by the weights, overrides apart, per step', async () => {
-    const { proxy, records, socketPath } = await startHarness({ canary: 10, baseline: 10, prod: 80 });
+    const { proxy, records, socketPath } = await startHarness({ canary: 10, baseline: 10, prod: 80 }, { step: 1 });
     // Interleaved routes: each has its own scheduler, so each gets exactly 10/10/80 of its 20.
     for (let i = 0; i < 20; i += 1) {
       await get(proxy.port, `/api/items/${i}`);
@@ -184,7 +155,7 @@ describe('GET /routes over the admin socket', () => {
   });
 
   it('answers a bad query with 400 (a UsageError in the client) and other methods with 405', async () => {
-    const { socketPath } = await startHarness({ canary: 0, baseline: 0, prod: 100 });
+    const { socketPath } = await startHarness({ canary: 0, baseline: 0, prod: 100 }, { step: 1 });
     const bad = await rawGet(socketPath, 'GET', '/routes?step=x');
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/step/);
