@@ -351,7 +351,14 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       const onConnected = (): void => {
         connected = true;
         health.connected(arm);
-        if (current()) this.request.pipe(upstreamRequest);
+        if (!current()) return;
+        // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (RFC 9112
+        // §6.3): end at once instead of piping an empty stream, most of a GET's cost here.
+        const { headers } = this.request;
+        if (headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')) {
+          this.request.resume();
+          upstreamRequest.end();
+        } else this.request.pipe(upstreamRequest);
       };
       upstreamRequest.on('socket', (socket: Socket) => {
         if (socket.connecting) socket.once('connect', onConnected);
