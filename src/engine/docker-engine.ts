@@ -91,6 +91,12 @@ export class DockerEngine implements Engine {
     }
   }
 
+  /** Where the engine keeps images, containers and volumes (`DockerRootDir`), on the engine's own host. */
+  async dockerRootDir(): Promise<string> {
+    const info = await this.call('read engine info', () => this.get<{ DockerRootDir: string }>('/info'), PING_TIMEOUT_MS);
+    return info.DockerRootDir;
+  }
+
   async listContainers(labels: Record<string, string>): Promise<ObservedContainer[]> {
     const list = await this.call('list containers', () => this.get<Docker.ContainerInfo[]>('/containers/json', { all: '1', filters: JSON.stringify({ label: labelFilters(labels) }) }));
     return list.map((container) => ({
@@ -100,6 +106,7 @@ export class DockerEngine implements Engine {
       state: container.State as ContainerState,
       health: /\((healthy|unhealthy|health: starting)\)/.exec(container.Status)?.[1]?.replace('health: ', ''),
       image: container.Image,
+      imageId: container.ImageID,
       labels: container.Labels,
       created: container.Created,
       ports: (container.Ports ?? [])
@@ -131,6 +138,16 @@ export class DockerEngine implements Engine {
       }),
     );
     return new Set(present.filter((ref): ref is string => ref !== undefined));
+  }
+
+  async imageIds(refs: readonly string[]): Promise<Map<string, string>> {
+    const found = await Promise.all(
+      [...new Set(refs)].map(async (ref) => {
+        const image = await this.call(`inspect image ${ref}`, () => this.get<{ Id: string }>(`/images/${encodeURIComponent(ref)}/json`).catch(ignoreStatus(404)));
+        return image ? ([ref, image.Id] as const) : undefined;
+      }),
+    );
+    return new Map(found.filter((entry): entry is readonly [string, string] => entry !== undefined));
   }
 
   async buildImage(spec: BuildSpec, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {

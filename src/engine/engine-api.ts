@@ -66,6 +66,9 @@ export function getJson<T>(endpoint: ApiEndpoint, path: string, query: Record<st
       },
     );
     request.on('error', reject);
+    // Callers bound the wait with their own timer (docker-engine.ts); once they give up on an
+    // engine that accepted the connection but never answers, its socket must not keep the CLI alive.
+    request.on('socket', (socket) => socket.unref());
     request.end();
   });
 }

@@ -13,6 +13,8 @@ export interface Engine {
   listVolumes(labels: Record<string, string>): Promise<ObservedVolume[]>;
   /** Which of the given image references exist locally. */
   existingImages(refs: readonly string[]): Promise<Set<string>>;
+  /** The image ID (`sha256:…`) each reference resolves to now; references that do not exist are left out. */
+  imageIds(refs: readonly string[]): Promise<Map<string, string>>;
 
   /** Builds and tags an image; each output line goes to `onLine`. Throws WorkFailedError with the tail of the output on failure. */
   buildImage(spec: BuildSpec, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;

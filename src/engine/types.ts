@@ -14,6 +14,8 @@ export interface ObservedContainer {
   /** `healthy` / `unhealthy` / `starting` when the container has a healthcheck. */
   health: string | undefined;
   image: string;
+  /** The ID (`sha256:…`) of the image the container was created from; absent when not reported. */
+  imageId?: string | undefined;
   labels: Record<string, string>;
   /** Seconds since the epoch, as the engine reports it. */
   created: number;

@@ -97,7 +97,8 @@ async function checkPortsFree(prepared: PreparedPlan): Promise<void> {
   }
 }
 
-function probePort(host: string, port: number, protocol: 'tcp' | 'udp'): Promise<string | undefined> {
+/** Whether this machine lets envctl bind a host port now: undefined when free, else why not (`already in use`). */
+export function probePort(host: string, port: number, protocol: 'tcp' | 'udp'): Promise<string | undefined> {
   const explain = (error: NodeJS.ErrnoException) =>
     error.code === 'EADDRINUSE' ? 'already in use' : error.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine` : error.code === 'EACCES' ? 'permission denied' : (error.code ?? String(error));
   return new Promise((resolve) => {
@@ -121,9 +122,14 @@ function probePort(host: string, port: number, protocol: 'tcp' | 'udp'): Promise
  * same LAN (moby#45610): say so when the environment publishes ports on such an engine.
  */
 export function loopbackExposureWarning(engineVersion: string, model: Pick<EnvironmentModel, 'services'>): string | undefined {
-  const major = Number.parseInt(engineVersion, 10);
   const publishes = Object.values(model.services).some((service) => service.ports.length > 0);
-  if (!publishes || !Number.isFinite(major) || major >= 28) return undefined;
+  return publishes ? engineLoopbackWarning(engineVersion) : undefined;
+}
+
+/** The same warning for an engine, whatever an environment publishes (`envctl doctor`); undefined from Engine 28 on or for a version it cannot read. */
+export function engineLoopbackWarning(engineVersion: string): string | undefined {
+  const major = Number.parseInt(engineVersion, 10);
+  if (!Number.isFinite(major) || major >= 28) return undefined;
   return `Docker Engine ${engineVersion} is older than 28: ports published on 127.0.0.1 may be reachable from other hosts on the same network (moby#45610); upgrade the engine where that matters`;
 }
 

@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { observeEngine } from '../engine/observe.js';
 import { EMPTY_OBSERVED_STATE, type ObservedState } from '../engine/types.js';
 import { builtImageRefs } from '../engine/build-image.js';
+import { classifyDrift, type DriftReport } from './drift.js';
 import { planEnvironment, type Plan } from './plan.js';
 
 export interface PreparedPlan {
@@ -33,4 +34,14 @@ export async function preparePlan(options: { load: LoadOptions; engine: Engine |
   const model = await loadDefinition(options.load);
   if (options.engine) await options.engine.ping();
   return planAgainstEngine(model, options.engine, options.removeOrphans);
+}
+
+/** `envctl drift`: load, check the engine answers, plan, and compare the images containers run. */
+export async function prepareDrift(options: { load: LoadOptions; engine: Engine }): Promise<{ model: EnvironmentModel; report: DriftReport }> {
+  const model = await loadDefinition(options.load);
+  await options.engine.ping();
+  const { plan, observed } = await planAgainstEngine(model, options.engine, false);
+  const refs = plan.actions.flatMap((action) => (action.subject === 'service' && 'hash' in action && action.kind !== 'create' ? [action.image] : []));
+  const imageIds = await options.engine.imageIds(refs);
+  return { model, report: classifyDrift({ plan, containers: observed.containers, imageIds }) };
 }
