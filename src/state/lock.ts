@@ -5,7 +5,7 @@
  * writer is refused with the holder named; a lock left by a process that no longer runs is
  * reclaimed at once (and by proper-lockfile's staleness otherwise).
  */
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { lock } from 'proper-lockfile';
@@ -56,41 +56,83 @@ export async function lockEnvironment(options: { prefix: string; command: string
         // The operation in progress finishes; its writes are idempotent and labelled.
       },
     });
+  const record = async (): Promise<void> => {
+    const holder: LockHolder = { pid: process.pid, host: hostname(), command: options.command, since: options.now().toISOString() };
+    await writeFileAtomic(holderFile, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+  };
+  const locked = (holder: LockHolder | undefined): EnvironmentError => {
+    const who = holder ? `PID ${holder.pid} (${holder.command}, since ${holder.since}${holder.host === hostname() ? '' : ` on ${holder.host}`})` : 'another envctl process';
+    return new EnvironmentError('LOCKED', `environment ${options.prefix} is locked by ${who}`, 'wait for it to finish, or stop it; a lock of a process that died is reclaimed automatically');
+  };
   let release: () => Promise<void>;
   try {
     release = await attempt();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
     const holder = await readHolder(holderFile);
-    if (holder && holder.host === hostname() && !isAlive(holder.pid)) {
-      // Reclaim atomically: of several processes finding the same dead holder, exactly one renames
-      // the lock away; the others then meet the winner's fresh lock and are refused.
-      const aside = `${target}.lock.stale-${process.pid}`;
-      const moved = await rename(`${target}.lock`, aside).then(
-        () => true,
-        () => false,
-      );
-      if (moved) await rm(aside, { recursive: true, force: true });
-      try {
-        release = await attempt();
-      } catch (retryError) {
+    if (!holder || holder.host !== hostname() || isAlive(holder.pid)) throw locked(holder);
+    release = await reclaim(target, holderFile, holder, async () => {
+      const taken = await attempt().catch(async (retryError: unknown) => {
         if ((retryError as NodeJS.ErrnoException).code !== 'ELOCKED') throw retryError;
-        const winner = await readHolder(holderFile);
-        throw new EnvironmentError('LOCKED', `environment ${options.prefix} is locked by ${winner ? `PID ${winner.pid} (${winner.command})` : 'another envctl process'}`, 'wait for it to finish, or stop it');
-      }
-    } else {
-      const who = holder ? `PID ${holder.pid} (${holder.command}, since ${holder.since}${holder.host === hostname() ? '' : ` on ${holder.host}`})` : 'another envctl process';
-      throw new EnvironmentError('LOCKED', `environment ${options.prefix} is locked by ${who}`, 'wait for it to finish, or stop it; a lock of a process that died is reclaimed automatically');
-    }
+        throw locked(await readHolder(holderFile));
+      });
+      await record().catch(async (recordError: unknown) => {
+        await taken();
+        throw recordError;
+      });
+      return taken;
+    }, locked);
+    return holdingLock(holderFile, release);
   }
-  const holder: LockHolder = { pid: process.pid, host: hostname(), command: options.command, since: options.now().toISOString() };
-  await writeFileAtomic(holderFile, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+  await record().catch(async (error: unknown) => {
+    await release();
+    throw error;
+  });
+  return holdingLock(holderFile, release);
+}
+
+function holdingLock(holderFile: string, release: () => Promise<void>): HeldLock {
   return {
     release: async () => {
       await rm(holderFile, { force: true });
       await release();
     },
   };
+}
+
+/**
+ * Takes over the lock of a process that died, so that of several contenders exactly one wins:
+ * under a guard (an exclusive mkdir), the holder is read again and must still be the dead one
+ * (a winner records itself before it drops the guard); only then is the stale lock removed and
+ * taken. A guard left by a process that died while reclaiming is itself stale after STALE_MS.
+ */
+async function reclaim(
+  target: string,
+  holderFile: string,
+  dead: LockHolder,
+  take: () => Promise<() => Promise<void>>,
+  locked: (holder: LockHolder | undefined) => EnvironmentError,
+): Promise<() => Promise<void>> {
+  const guard = `${target}.reclaim`;
+  const guardAge = await stat(guard).then(
+    (stats) => Date.now() - stats.mtimeMs,
+    () => undefined,
+  );
+  if (guardAge !== undefined && guardAge > STALE_MS) await rm(guard, { recursive: true, force: true });
+  try {
+    await mkdir(guard);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw locked(await readHolder(holderFile));
+    throw error;
+  }
+  try {
+    const now = await readHolder(holderFile);
+    if (!now || now.pid !== dead.pid || now.since !== dead.since || now.host !== dead.host) throw locked(now);
+    await rm(`${target}.lock`, { recursive: true, force: true });
+    return await take();
+  } finally {
+    await rm(guard, { recursive: true, force: true });
+  }
 }
 
 async function readHolder(file: string): Promise<LockHolder | undefined> {

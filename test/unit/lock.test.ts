@@ -42,4 +42,14 @@ describe('the environment lock', () => {
     for (const attempt of attempts) if (attempt.status === 'rejected') expect(attempt.reason).toMatchObject({ code: 'LOCKED' });
     await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lock>>>).value.release();
   });
+
+  it('never lets two of several contenders reclaim the same dead lock (30 rounds of 6)', async () => {
+    for (let round = 0; round < 30; round++) {
+      await leaveStaleLock('race');
+      const attempts = await Promise.allSettled(Array.from({ length: 6 }, () => lock('race')));
+      const won = attempts.filter((attempt): attempt is PromiseFulfilledResult<Awaited<ReturnType<typeof lock>>> => attempt.status === 'fulfilled');
+      expect(won, `round ${round}`).toHaveLength(1);
+      await won[0]!.value.release();
+    }
+  });
 });
