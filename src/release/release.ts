@@ -449,6 +449,10 @@ export async function resumeRelease(options: ExistingOptions, request?: ControlR
   if (!ACTIVE_STATUSES.has(found.status)) {
     throw new UsageError('RELEASE_ENDED', `release ${found.id} has ended (${found.status}${found.outcome ? `: ${found.outcome}` : ''})`, found.status === 'promoted' ? '`envctl release rollback` flips back to the previous version' : 'start a new one with `envctl release start`');
   }
+  if (request?.action === 'approve' && found.status !== 'gate') {
+    // An approval is for a gate that waits; kept for a later one it would approve what nobody saw.
+    throw new UsageError('RELEASE_NOT_AT_GATE', `release ${found.id} is not waiting at a gate (${found.status}, step ${found.step})`, '`envctl release status` shows where it is; `envctl release resume` continues a stopped one');
+  }
   let lock: HeldLock;
   try {
     lock = await lockRelease(model, found.service, 'envctl release resume', options.now);

@@ -254,6 +254,14 @@ describe('without a proxy', () => {
     }
   });
 
+  it('refuses an approval for a release that is not waiting at a gate (nothing is kept for later)', async () => {
+    await writeState(state({ status: 'running', step: 1 }));
+    const result = await run(['release', 'approve', ID]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/is not waiting at a gate \(running, step 1\)/);
+    await expect(readFile(join(releaseDir, 'control.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('says there is no release yet in a project without one', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'envctl-proxy-cli-empty-'));
     try {
