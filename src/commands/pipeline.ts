@@ -13,9 +13,9 @@ import { sanitizeLine } from '../ui/sanitize.js';
 import { createPipelineRenderer } from '../ui/render-progress.js';
 
 export default class PipelineCommand extends EnvctlCommand {
-  static override summary = 'Run the pipeline: build → integration → perf → staging, exactly as CI runs it.';
+  static override summary = 'Run the pipeline: build → integration → perf → staging → release, exactly as CI runs it.';
   static override description =
-    'Stages come from the `pipeline:` section. Integration and perf run on fresh environments of their own (removed afterwards); staging converges the long-lived `<name>-staging` environment and runs its infrastructure checks. A failing stage skips the rest and exits 1; every run is recorded under .envctl/runs/<id>/ (see `envctl runs`). CI=true (or --ci) changes only the output.';
+    'Stages come from the `pipeline:` section. Integration and perf run on fresh environments of their own (removed afterwards); staging converges the long-lived `<name>-staging` environment and runs its infrastructure checks; release runs the canary release of `envctl release start` against production (skipped when production is not running; exit 4 when it is undecided). A failing stage skips the rest and exits 1; every run is recorded under .envctl/runs/<id>/ (see `envctl runs`). CI=true (or --ci) changes only the output.';
   static override examples = ['<%= config.bin %> pipeline', '<%= config.bin %> pipeline --to integration --junit reports/envctl.xml', '<%= config.bin %> pipeline --only staging --json'];
   static override flags = {
     ...EnvctlCommand.definitionFlags,
