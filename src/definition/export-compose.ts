@@ -1,0 +1,206 @@
+/**
+ * The resolved model of one environment → a Compose file. Pure except `exportCompose`, which loads
+ * the definition and writes the file. What envctl resolved (overlays, `${VAR}`, profiles, env_file,
+ * feature toggles) is written out literally, so Compose and envctl read the same values back.
+ */
+import { access } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { Document, isScalar, visit } from 'yaml';
+import { UsageError, type Diagnostic } from '../errors.js';
+import type { EnvironmentModel, Healthcheck, NetworkModel, ServiceModel, VolumeModel } from './model.js';
+import { loadDefinition, type LoadOptions } from './resolve.js';
+import type { PortBinding } from './values.js';
+
+/** Labels envctl sets itself on what it creates (src/labels.ts); not the service's own. */
+const ENVCTL_LABEL_PREFIX = 'dev.envctl.';
+/** Docker's default for `start_interval` (the model makes it explicit); omitted when unchanged. */
+const DEFAULT_START_INTERVAL_MS = 5_000;
+
+export interface ExportComposeOptions {
+  load: LoadOptions;
+  /** `-o FILE`, relative to `load.cwd`; undefined means the text is returned for stdout. */
+  output?: string | undefined;
+  /** Replace an existing output file. */
+  force?: boolean | undefined;
+}
+
+export interface ExportComposeResult {
+  definition: string;
+  env: string;
+  project: string;
+  services: string[];
+  /** Absolute path written, or undefined when the text goes to stdout. */
+  output: string | undefined;
+  compose: string;
+  warnings: Diagnostic[];
+}
+
+/** Loads the environment, renders it and writes it to `output` (never over an existing file without `force`). */
+export async function exportCompose(options: ExportComposeOptions): Promise<ExportComposeResult> {
+  const model = await loadDefinition(options.load);
+  const compose = renderComposeFile(model);
+  const output = options.output === undefined ? undefined : resolvePath(options.load.cwd, options.output);
+  if (output !== undefined) {
+    if (!options.force && (await exists(output))) {
+      throw new UsageError('OUTPUT_EXISTS', `${options.output} already exists`, 'pass --force to replace it, or choose another -o path');
+    }
+    await writeFileAtomic(output, compose);
+  }
+  return { definition: model.file, env: model.env, project: model.project, services: Object.keys(model.services), output, compose, warnings: model.warnings };
+}
+
+/** The Compose file as text: a header comment, then the document in YAML 1.1-safe quoting (Compose v1 reads YAML 1.1). */
+export function renderComposeFile(model: EnvironmentModel): string {
+  const document = new Document(escapeDollars(toComposeObject(model)), { version: '1.1' });
+  // YAML 1.1 quoting covers every 1.2 non-string except `0o17` (an octal integer only in 1.2, which envctl reads).
+  visit(document, {
+    Scalar(_key, node) {
+      if (isScalar(node) && typeof node.value === 'string' && /^0o[0-7]+$/.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  document.commentBefore = [
+    ` Exported by envctl from ${model.file} (env ${model.env}), project ${model.project}:`,
+    ` run it with \`docker-compose -p ${model.project} -f FILE …\` (volume and network names are written out in full).`,
+    ' envctl-only settings (pipeline, release, features, environments) are not part of Compose and are left out;',
+    ' values are resolved and written literally ($ is escaped as $$).',
+  ].join('\n');
+  return document.toString({ lineWidth: 0 });
+}
+
+/** The Compose document as plain data, before `$` escaping. */
+export function toComposeObject(model: EnvironmentModel): Record<string, unknown> {
+  // No top-level `name:`: Compose v1 (Debian 12's docker-compose) refuses it; the header names the project for `-p`.
+  const out: Record<string, unknown> = {};
+  out.services = Object.fromEntries(Object.values(model.services).map((service) => [service.name, composeService(service)]));
+  if (Object.keys(model.volumes).length > 0) out.volumes = Object.fromEntries(Object.values(model.volumes).map((volume) => [volume.key, composeVolume(volume)]));
+  if (Object.keys(model.networks).length > 0) out.networks = Object.fromEntries(Object.values(model.networks).map((network) => [network.key, composeNetwork(network)]));
+  return out;
+}
+
+function composeService(service: ServiceModel): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (service.image !== undefined) out.image = service.image;
+  if (service.build) {
+    const { context, dockerfile, args, target } = service.build;
+    out.build = { context, dockerfile, ...nonEmpty('args', args), ...(target !== undefined ? { target } : {}) };
+  }
+  if (service.command) out.command = service.command;
+  if (service.entrypoint) out.entrypoint = service.entrypoint;
+  Object.assign(out, nonEmpty('environment', service.environment));
+  if (service.ports.length > 0) out.ports = service.ports.map(composePort);
+  if (service.expose.length > 0) out.expose = service.expose;
+  if (service.mounts.length > 0) {
+    out.volumes = service.mounts.map((mount) => ({
+      type: mount.type,
+      ...(mount.source !== undefined ? { source: mount.source } : {}),
+      target: mount.target,
+      read_only: mount.readOnly,
+      ...(mount.tmpfsSize !== undefined ? { tmpfs: { size: mount.tmpfsSize } } : {}),
+    }));
+  }
+  out.networks = Object.fromEntries(Object.entries(service.networks).map(([key, { aliases }]) => [key, aliases.length > 0 ? { aliases } : {}]));
+  if (Object.keys(service.dependsOn).length > 0) {
+    out.depends_on = Object.fromEntries(
+      Object.entries(service.dependsOn).map(([name, dependency]) => [
+        name,
+        // required/restart only when not Compose's defaults: older Compose versions do not know them.
+        { condition: dependency.condition, ...(dependency.required ? {} : { required: false }), ...(dependency.restart ? { restart: true } : {}) },
+      ]),
+    );
+  }
+  if (service.healthcheck) out.healthcheck = composeHealthcheck(service.healthcheck);
+  out.restart = service.restart;
+  const labels = Object.fromEntries(Object.entries(service.labels).filter(([key]) => !key.startsWith(ENVCTL_LABEL_PREFIX)));
+  Object.assign(out, nonEmpty('labels', labels));
+  if (service.workingDir !== undefined) out.working_dir = service.workingDir;
+  if (service.user !== undefined) out.user = service.user;
+  // Always written: envctl defaults to an init process, Compose does not.
+  out.init = service.init;
+  if (service.stopSignal !== undefined) out.stop_signal = service.stopSignal;
+  if (service.stopGracePeriodMs !== undefined) out.stop_grace_period = formatDuration(service.stopGracePeriodMs);
+  return out;
+}
+
+/**
+ * `HOST_IP:[PUBLISHED]:TARGET/PROTOCOL`: the short syntax, because the long one has no `host_ip`
+ * in Compose v1 (Debian 12's docker-compose), and envctl binds 127.0.0.1 unless told otherwise.
+ */
+export function composePort(port: PortBinding): string {
+  const hostIp = port.hostIp.includes(':') ? `[${port.hostIp}]` : port.hostIp;
+  return `${hostIp}:${port.published ?? ''}:${port.target}/${port.protocol}`;
+}
+
+function composeHealthcheck(healthcheck: Healthcheck): Record<string, unknown> {
+  if (healthcheck.disabled) return { disable: true };
+  return {
+    test: healthcheck.test,
+    interval: formatDuration(healthcheck.intervalMs),
+    timeout: formatDuration(healthcheck.timeoutMs),
+    retries: healthcheck.retries,
+    ...(healthcheck.startPeriodMs > 0 ? { start_period: formatDuration(healthcheck.startPeriodMs) } : {}),
+    ...(healthcheck.startIntervalMs !== DEFAULT_START_INTERVAL_MS ? { start_interval: formatDuration(healthcheck.startIntervalMs) } : {}),
+  };
+}
+
+function composeVolume(volume: VolumeModel): Record<string, unknown> {
+  // Compose refuses driver settings beside `external`.
+  if (volume.external) return { name: volume.name, external: true };
+  return { name: volume.name, driver: volume.driver, ...nonEmpty('driver_opts', volume.driverOpts), ...nonEmpty('labels', volume.labels) };
+}
+
+function composeNetwork(network: NetworkModel): Record<string, unknown> {
+  if (network.external) return { name: network.name, external: true };
+  return {
+    name: network.name,
+    driver: network.driver,
+    ...nonEmpty('driver_opts', network.driverOpts),
+    ...(network.internal ? { internal: true } : {}),
+    ...(network.attachable ? { attachable: true } : {}),
+    ...nonEmpty('labels', network.labels),
+  };
+}
+
+const DURATION_UNITS: ReadonlyArray<[string, number]> = [
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+  ['ms', 1],
+  ['us', 0.001],
+];
+
+/** Milliseconds → a Go-style duration as Compose writes it: 1000 → "1s", 500 → "500ms", 90000 → "1m30s". */
+export function formatDuration(ms: number): string {
+  // Whole microseconds: the smallest unit a definition can express.
+  let rest = Math.round(ms * 1000);
+  if (rest === 0) return '0s';
+  let text = '';
+  for (const [unit, size] of DURATION_UNITS) {
+    const step = Math.round(size * 1000);
+    const count = Math.floor(rest / step);
+    if (count > 0) text += `${count}${unit}`;
+    rest -= count * step;
+  }
+  return text;
+}
+
+/** Every string value with `$` doubled, so neither Compose nor envctl interpolates it again. Keys are left alone. */
+export function escapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('$', '$$$$');
+  if (Array.isArray(value)) return value.map(escapeDollars);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, escapeDollars(item)]));
+  return value;
+}
+
+function nonEmpty(key: string, record: Record<string, string>): Record<string, Record<string, string>> {
+  return Object.keys(record).length > 0 ? { [key]: { ...record } } : {};
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
