@@ -43,6 +43,15 @@ export interface Engine {
   exec(id: string, options: ExecOptions): Promise<number>;
 }
 
+/**
+ * Whether an Engine call failed because the object is gone (the engine answered 404): a container
+ * removed by `docker rm` or `envctl down`, as opposed to an engine that did not answer.
+ */
+export function isNotFound(error: unknown): boolean {
+  const cause = (error as { cause?: { statusCode?: number } } | undefined)?.cause;
+  return cause?.statusCode === 404 || /no such container/i.test(String((error as Error | undefined)?.message));
+}
+
 export interface ExecOptions {
   command: string[];
   tty: boolean;

@@ -19,16 +19,15 @@
  * the entry file, which is what starts `main()` below.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { EnvctlError } from '../errors.js';
 import { openRequestLogWriter, readRequestLogEnd, type RequestLogWriter } from '../release/recording/files.js';
 import { DEFAULT_RECORD_RING } from './record-ring.js';
-import { createRouter, validateWeights } from './routing.js';
+import { startingWeights, weightsFileOf, writePersistedWeights, type PersistedWeights, type StartingWeights } from './persisted-weights.js';
+import { createRouter } from './routing.js';
 import { startProxy } from './server.js';
-import type { RequestRecord, Weights } from './types.js';
+import type { RequestRecord } from './types.js';
 
 const upstream = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 const weight = z.number().int().min(0).max(100);
@@ -58,62 +57,7 @@ const BATCH_MAX_RECORDS = 1000;
 /** How often the request log is made durable (ms). */
 const FLUSH_INTERVAL_MS = 1_000;
 
-/** The weights and step in force, as the proxy persists them on every change. */
-const persistedWeightsSchema = z.strictObject({
-  weights: z.strictObject({ canary: weight, baseline: weight, prod: weight }),
-  step: z.number().int().min(0),
-  /** When the change was persisted, ISO 8601, for people: nothing computes with it. */
-  appliedAt: z.string(),
-});
-
-export type PersistedWeights = z.output<typeof persistedWeightsSchema>;
-
-/** Where the proxy keeps the weights and step in force: beside its request log. */
-export function weightsFileOf(requestsFile: string): string {
-  return join(dirname(requestsFile), 'weights.json');
-}
-
-/** Writes `weights.json` atomically (temp file, fsync, rename): a crash leaves the old or the new one. */
-export async function writePersistedWeights(path: string, next: { weights: Weights; step: number }, now: Date): Promise<void> {
-  const persisted: PersistedWeights = { weights: { ...next.weights }, step: next.step, appliedAt: now.toISOString() };
-  try {
-    await writeFileAtomic(path, `${JSON.stringify(persisted)}\n`, { mode: 0o600 });
-  } catch (error) {
-    throw new Error(`cannot persist the weights to ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
-  }
-}
-
-export interface StartingWeights {
-  weights: Weights;
-  step: number;
-  from: 'weights.json' | 'config' | 'stable-only';
-  /** Why `weights.json` was not used although it exists. */
-  problem?: string;
-}
-
-const STABLE_ONLY: Weights = { canary: 0, baseline: 0, prod: 100 };
-
-/** What a starting proxy serves: `weights.json` when there is one, else the config's (see the header). */
-export async function startingWeights(config: Pick<ProxyConfig, 'weights' | 'step'>, path: string): Promise<StartingWeights> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { weights: config.weights, step: config.step, from: 'config' };
-    return { weights: STABLE_ONLY, step: 0, from: 'stable-only', problem: `cannot read ${path}: ${code ?? String(error)}` };
-  }
-  let problem: string;
-  try {
-    const parsed = persistedWeightsSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return { weights: validateWeights(parsed.data.weights), step: parsed.data.step, from: 'weights.json' };
-    problem = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ');
-  } catch (error) {
-    // Not JSON (SyntaxError), or weights that do not sum to 100 (RangeError).
-    problem = (error as Error).message;
-  }
-  return { weights: STABLE_ONLY, step: 0, from: 'stable-only', problem: `${path} is not valid: ${problem}` };
-}
+export { startingWeights, weightsFileOf, writePersistedWeights, type PersistedWeights, type StartingWeights };
 
 /** A restarted proxy's clock starts at least this far after the latest recorded arrival, ns. */
 const CLOCK_RESUME_GAP_NS = 1_000_000_000n;

@@ -11,7 +11,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, ExitCode } from '../errors.js';
-import type { Engine } from '../engine/engine.js';
+import { isNotFound, type Engine } from '../engine/engine.js';
 import { postJson } from '../pipeline/notify.js';
 import { sleep } from '../sleep.js';
 import type { AdminClient } from '../proxy/admin-client.js';
@@ -309,7 +309,7 @@ class Controller {
       if (!container) continue;
       // Only a container the engine no longer has is gone; any other engine error is no data.
       const status = await this.options.engine.inspectContainer(container.id).catch((error: unknown) =>
-        (error as { cause?: { statusCode?: number } }).cause?.statusCode === 404 ? { state: 'exited' as const, health: undefined } : undefined,
+        isNotFound(error) ? { state: 'exited' as const, health: undefined } : undefined,
       );
       if (status === undefined) continue;
       const health = healthOf(status);

@@ -11,12 +11,12 @@ import { notify } from '../pipeline/notify.js';
 import type { ReleaseConfig } from '../definition/schema.js';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { buildServiceImage } from '../engine/build-image.js';
-import type { Engine } from '../engine/engine.js';
+import { isNotFound, type Engine } from '../engine/engine.js';
 import type { ObservedContainer } from '../engine/types.js';
 import { environmentLabels, LABEL } from '../labels.js';
 import { containerNameFor } from '../plan/plan.js';
 import { createAdminClient } from '../proxy/admin-client.js';
-import { weightsFileOf, writePersistedWeights } from '../proxy/main.js';
+import { weightsFileOf, writePersistedWeights } from '../proxy/persisted-weights.js';
 import type { Weights } from '../proxy/types.js';
 import { seedFromString } from './analysis/rng.js';
 import { announce, CANARY_ONLY, PROD_ONLY, runController, stepWeights, type ReleaseNotice, type ReleaseOutcome } from './controller.js';
@@ -380,7 +380,7 @@ async function proxyGone(engine: Engine, release: ReleaseState): Promise<boolean
   if (!release.containers.proxy) return release.status !== 'preparing';
   return engine.inspectContainer(release.containers.proxy.id).then(
     () => false,
-    (error: unknown) => (error as { cause?: { statusCode?: number } }).cause?.statusCode === 404 || /no such container/i.test(String((error as Error).message)),
+    isNotFound,
   );
 }
 
