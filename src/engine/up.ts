@@ -23,6 +23,8 @@ export interface UpOptions {
   signal: AbortSignal;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Changes the loaded model before planning (the testing API: its own project name, engine-chosen host ports). */
+  adapt?: ((model: EnvironmentModel) => EnvironmentModel) | undefined;
 }
 
 export interface UpResult {
@@ -39,7 +41,8 @@ export interface UpResult {
 
 export async function upEnvironment(options: UpOptions): Promise<UpResult> {
   const startedAt = options.now();
-  const model = await loadDefinition(options.load);
+  const loaded = await loadDefinition(options.load);
+  const model = options.adapt ? options.adapt(loaded) : loaded;
   const engineInfo = await options.engine.ping();
   const lock = await lockEnvironment({ prefix: model.prefix, env: options.load.processEnv, command: 'envctl up', now: () => new Date(options.now()) });
   try {
