@@ -16,6 +16,19 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
+      {
+        extends: true,
+        test: {
+          // Crashes, engine outages, full disks and leaks (issue 10): after the others, one file at a time.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          globalSetup: ['test/faults/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

@@ -16,8 +16,16 @@ import type { BuildSpec, ContainerSpec, ContainerState, ContainerStatsSample, Co
 
 /** "No engine" must be reported quickly (reliability: within 2 s). */
 export const PING_TIMEOUT_MS = 2_000;
-/** Reads and light writes; long operations (builds, waits) set their own. */
-export const CALL_TIMEOUT_MS = 30_000;
+/**
+ * Reads and light writes; long operations (builds, waits) set their own. `ENVCTL_ENGINE_TIMEOUT_MS`
+ * (1 000-600 000) changes it: a slow remote engine, or the fault tests' hanging relay.
+ */
+export const CALL_TIMEOUT_MS = callTimeoutMs(process.env.ENVCTL_ENGINE_TIMEOUT_MS);
+
+function callTimeoutMs(setting: string | undefined): number {
+  const ms = Number(setting);
+  return setting !== undefined && Number.isInteger(ms) && ms >= 1_000 && ms <= 600_000 ? ms : 30_000;
+}
 
 export interface DockerEndpoint {
   /** What the user sees: `unix:///var/run/docker.sock`, `tcp://host:2376`. */
@@ -199,34 +207,34 @@ export class DockerEngine implements Engine {
 
   async createNetwork(spec: { name: string; driver: string; driverOpts: Record<string, string>; internal: boolean; attachable: boolean; labels: Record<string, string> }): Promise<void> {
     const docker = await this.docker();
-    await this.call(`create network ${spec.name}`, () =>
-      docker.createNetwork({ Name: spec.name, Driver: spec.driver, Options: spec.driverOpts, Internal: spec.internal, Attachable: spec.attachable, Labels: spec.labels, CheckDuplicate: true }),
+    await this.call(`create network ${spec.name}`, (abortSignal) =>
+      docker.createNetwork({ Name: spec.name, Driver: spec.driver, Options: spec.driverOpts, Internal: spec.internal, Attachable: spec.attachable, Labels: spec.labels, CheckDuplicate: true, abortSignal } as Docker.NetworkCreateOptions),
     );
   }
 
   async removeNetwork(name: string): Promise<void> {
     const docker = await this.docker();
-    await this.call(`remove network ${name}`, () => ignoreNotFound(docker.getNetwork(name).remove()));
+    await this.call(`remove network ${name}`, (abortSignal) => ignoreNotFound(docker.getNetwork(name).remove({ abortSignal })));
   }
 
   async createVolume(spec: { name: string; driver: string; driverOpts: Record<string, string>; labels: Record<string, string> }): Promise<void> {
     const docker = await this.docker();
-    await this.call(`create volume ${spec.name}`, () => docker.createVolume({ Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels }));
+    await this.call(`create volume ${spec.name}`, (abortSignal) => docker.createVolume({ Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels, abortSignal } as Docker.VolumeCreateOptions));
   }
 
   async removeVolume(name: string): Promise<void> {
     const docker = await this.docker();
-    await this.call(`remove volume ${name}`, () => ignoreNotFound(docker.getVolume(name).remove()));
+    await this.call(`remove volume ${name}`, (abortSignal) => ignoreNotFound(docker.getVolume(name).remove({ abortSignal })));
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
     const docker = await this.docker();
-    const container = await this.call(`create container ${spec.name}`, () => docker.createContainer(toCreateOptions(spec)));
+    const container = await this.call(`create container ${spec.name}`, (abortSignal) => docker.createContainer({ ...toCreateOptions(spec), abortSignal } as Docker.ContainerCreateOptions));
     // Engines before API 1.44 attach one network at create time; the others are connected before
     // start. A container that could not join them all is removed: its labels would claim it complete.
     try {
       for (const network of spec.networks.slice(1)) {
-        await this.call(`connect ${spec.name} to ${network.name}`, () => docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases } }));
+        await this.call(`connect ${spec.name} to ${network.name}`, (abortSignal) => docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases }, abortSignal } as Docker.NetworkConnectOptions));
       }
     } catch (error) {
       await this.removeContainer(container.id).catch(() => undefined);
@@ -237,29 +245,29 @@ export class DockerEngine implements Engine {
 
   async startContainer(id: string): Promise<void> {
     const docker = await this.docker();
-    await this.call(`start container ${id.slice(0, 12)}`, () => docker.getContainer(id).start().catch(ignoreStatus(304)));
+    await this.call(`start container ${id.slice(0, 12)}`, (abortSignal) => docker.getContainer(id).start({ abortSignal }).catch(ignoreStatus(304)));
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     const docker = await this.docker();
     // The engine waits up to the grace period itself; give the HTTP call that long plus margin.
-    await this.call(`stop container ${id.slice(0, 12)}`, () => ignoreNotFound(docker.getContainer(id).stop({ t: timeoutSeconds }).catch(ignoreStatus(304))), (timeoutSeconds + 15) * 1000);
+    await this.call(`stop container ${id.slice(0, 12)}`, (abortSignal) => ignoreNotFound(docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }).catch(ignoreStatus(304))), (timeoutSeconds + 15) * 1000);
   }
 
   async removeContainer(id: string): Promise<void> {
     const docker = await this.docker();
-    await this.call(`remove container ${id.slice(0, 12)}`, () => ignoreNotFound(docker.getContainer(id).remove({ force: true, v: true })));
+    await this.call(`remove container ${id.slice(0, 12)}`, (abortSignal) => ignoreNotFound(docker.getContainer(id).remove({ force: true, v: true, abortSignal })));
   }
 
   async renameContainer(id: string, name: string): Promise<void> {
     const docker = await this.docker();
-    await this.call(`rename container ${id.slice(0, 12)} to ${name}`, () => docker.getContainer(id).rename({ name }));
+    await this.call(`rename container ${id.slice(0, 12)} to ${name}`, (abortSignal) => docker.getContainer(id).rename({ name, abortSignal }));
   }
 
   async restartContainer(id: string, timeoutSeconds: number): Promise<void> {
     const docker = await this.docker();
     // The engine waits up to the grace period itself; give the HTTP call that long plus margin.
-    await this.call(`restart container ${id.slice(0, 12)}`, () => docker.getContainer(id).restart({ t: timeoutSeconds }), (timeoutSeconds + 15) * 1000);
+    await this.call(`restart container ${id.slice(0, 12)}`, (abortSignal) => docker.getContainer(id).restart({ t: timeoutSeconds, abortSignal }), (timeoutSeconds + 15) * 1000);
   }
 
   async statsOnce(id: string): Promise<ContainerStatsSample> {
@@ -351,17 +359,24 @@ export class DockerEngine implements Engine {
     throw new WorkFailedError('EXEC_UNKNOWN_EXIT', 'the command finished but the engine reported no exit code');
   }
 
-  /** Runs one engine call with the timeout, wrapping failures with the operation's name. */
-  private async call<T>(operation: string, run: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+  /**
+   * Runs one engine call with the timeout, wrapping failures with the operation's name. A call
+   * that times out is aborted (its socket closed): an engine that hangs must not keep the CLI alive
+   * after it has reported the error.
+   */
+  private async call<T>(operation: string, run: (abortSignal: AbortSignal) => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+    const abort = new AbortController();
     try {
-      return await withTimeout(run(), timeoutMs, operation);
+      return await withTimeout(run(abort.signal), timeoutMs, operation);
     } catch (error) {
+      if (error instanceof CallTimeout) abort.abort(error);
       if (isConnectionError(error)) throw this.unreachable(error);
       throw new WorkFailedError('ENGINE_CALL_FAILED', `the Docker engine failed to ${operation}: ${messageOf(error)}`, undefined, error);
     }
   }
 
-  private unreachable(error: unknown): EnvironmentError {
+  /** The EnvironmentError (exit 3) for an engine that cannot be reached, naming the endpoint. */
+  unreachable(error: unknown): EnvironmentError {
     const code = (error as NodeJS.ErrnoException).code;
     const where = this.endpoint.display;
     switch (code) {
@@ -463,7 +478,7 @@ export function statsSample(stats: EngineStats): ContainerStatsSample {
 }
 
 /** Splits the engine's multiplexed stdout/stderr stream into lines. */
-async function* demuxLines(stream: Readable, docker: Docker, timestamps: boolean): AsyncIterable<LogLine> {
+export async function* demuxLines(stream: Readable, docker: Docker, timestamps: boolean): AsyncIterable<LogLine> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const queue: LogLine[] = [];
@@ -510,7 +525,7 @@ function toLogLine(stream: 'stdout' | 'stderr', raw: string, timestamps: boolean
   return space > 0 ? { stream, time: line.slice(0, space), text: line.slice(space + 1) } : { stream, time: undefined, text: line };
 }
 
-function bufferStream(buffer: Buffer): Readable {
+export function bufferStream(buffer: Buffer): Readable {
   const stream = new PassThrough();
   stream.end(buffer);
   return stream;
@@ -532,13 +547,13 @@ function ignoreStatus(status: number) {
   };
 }
 
-function labelFilters(labels: Record<string, string>): string[] {
+export function labelFilters(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
 }
 
 const CONNECTION_CODES = new Set(['ENOENT', 'EACCES', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
   return CONNECTION_CODES.has((error as NodeJS.ErrnoException).code ?? '');
 }
 
@@ -546,7 +561,7 @@ class CallTimeout extends Error {
   readonly code = 'ETIMEDOUT';
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+export async function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

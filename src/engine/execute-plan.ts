@@ -6,6 +6,7 @@
  */
 import type { DependencyCondition, EnvironmentModel, ServiceModel } from '../definition/model.js';
 import type { EventSink, ServicePhase } from '../events.js';
+import { crashPoint } from '../fault.js';
 import { LABEL } from '../labels.js';
 import type { Plan, PlanAction, ServiceAction } from '../plan/plan.js';
 import { resourceConfigHash } from '../plan/hash.js';
@@ -200,6 +201,7 @@ async function converge(
     case 'create': {
       phase(action.name, 'creating');
       const id = await engine.createContainer(spec(action.containerName));
+      crashPoint('after-create');
       await engine.startContainer(id);
       return id;
     }
@@ -208,10 +210,15 @@ async function converge(
       // create-tmp → stop old → remove old → rename → start: a crash at any step leaves labelled
       // containers that the next plan finds (a stray tmp is removed, a missing service is created).
       const id = await engine.createContainer(spec(`${action.containerName}-envctl-tmp`));
+      crashPoint('after-create-tmp');
       await engine.stopContainer(action.containerId, stopTimeoutSeconds(service));
+      crashPoint('after-stop-old');
       await engine.removeContainer(action.containerId);
+      crashPoint('after-remove-old');
       await engine.renameContainer(id, action.containerName);
+      crashPoint('after-rename');
       await engine.startContainer(id);
+      crashPoint('after-start');
       return id;
     }
   }

@@ -48,6 +48,7 @@ export async function upEnvironment(options: UpOptions): Promise<UpResult> {
   try {
     const prepared = await planAgainstEngine(model, options.engine, options.removeOrphans);
     checkImagesPresent(prepared);
+    checkVolumesUnchanged(prepared);
     await checkPortsFree(prepared);
     const changed = planHasChanges(prepared.plan);
     options.emit({ type: 'operation', at: 0, operation: 'up', project: model.project, env: model.env, services: Object.keys(model.services) });
@@ -81,6 +82,21 @@ function checkImagesPresent(prepared: PreparedPlan): void {
   if (missing.length === 0) return;
   const list = missing.map((service) => `${service.image} (service ${service.name})`).join(', ');
   throw new WorkFailedError('IMAGE_MISSING', `image not present in the engine: ${list}`, 'envctl never pulls from a registry: build it (`build:`), `docker pull` or `docker load` it first');
+}
+
+/**
+ * A named volume whose driver or options changed in the definition would have to be recreated,
+ * which loses its data: `up` refuses before anything changes, naming it; only an explicit
+ * `envctl down --volumes` removes it (reliability.md row 5).
+ */
+function checkVolumesUnchanged(prepared: PreparedPlan): void {
+  const changed = prepared.plan.actions.filter((action) => action.subject === 'volume' && action.kind === 'keep' && action.reason !== 'exists').map((action) => action.name);
+  if (changed.length === 0) return;
+  throw new WorkFailedError(
+    'VOLUME_CHANGED',
+    `the configuration of volume ${changed.join(', ')} changed in the definition (driver or options); applying it means recreating the volume, which deletes its data`,
+    'revert the change to keep the data, or remove the volume explicitly with `envctl down --volumes` (its data is lost) and run `envctl up`; nothing was changed',
+  );
 }
 
 /** Host ports the plan will bind must be free (ports a service's current container already holds are fine). */

@@ -13,6 +13,7 @@ import { STAGES, type EnvctlEvent, type PipelineSink, type StageName } from '../
 import type { Engine } from '../engine/engine.js';
 import { LABEL } from '../labels.js';
 import { lockEnvironment } from '../state/lock.js';
+import { crashPoint } from '../fault.js';
 import { newRunId, recentPassingFigures, writeRunRecord, type RunRecord, type StageRecord } from '../state/runs.js';
 import { runChecks } from '../checks/run-checks.js';
 import { checkContextFor } from '../checks/context.js';
@@ -362,6 +363,7 @@ async function withEphemeralEnvironment(
   let outcome: StageOutcome | undefined;
   try {
     const environment = await provision(ephemeral, provisionOptions(context, output));
+    crashPoint('pipeline-after-provision');
     const failure = provisioningFailure(environment);
     outcome = failure
       ? { status: 'failed', detail: failure, results: [{ name: `provision ${stage} environment`, status: 'failed', detail: failure }], outputTail: output.lines }

@@ -12,6 +12,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, ExitCode } from '../errors.js';
 import { isNotFound, type Engine } from '../engine/engine.js';
+import { crashPoint } from '../fault.js';
 import { postJson } from '../pipeline/notify.js';
 import { sleep } from '../sleep.js';
 import type { AdminClient } from '../proxy/admin-client.js';
@@ -448,6 +449,7 @@ class Controller {
     const step = current.step + 1;
     const weights = stepWeights(this.config, step);
     const applied = await this.options.admin.setWeights(weights, step);
+    crashPoint('release-after-step-weights');
     // Instants up to the switch still belong to the old step (the judge ran on during a gate).
     const rolledBack = await this.closeStep(BigInt(applied.appliedNs));
     if (rolledBack) return rolledBack;
@@ -480,7 +482,9 @@ class Controller {
     // The intent first: a controller killed after the weights changed finishes this on resume.
     this.state.pending = { status, reason, actor };
     await writeReleaseState(this.options.projectDir, this.state);
+    crashPoint('release-after-pending');
     const applied = await this.options.admin.setWeights(weights, this.K + 1);
+    crashPoint('release-after-final-weights');
     const endNs = BigInt(applied.appliedNs);
     if (this.judge.current && !this.judge.current.finished()) {
       // A rollback found in the instants before the end wins (for an abort, the same safe state).

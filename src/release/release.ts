@@ -26,6 +26,7 @@ import { startProxyContainer } from './proxy-container.js';
 import { removeSlot, slotContainerName, slotLabels, slotSpec, waitReady } from './slots.js';
 import { lockEnvironment, type HeldLock } from '../state/lock.js';
 import { FileHashCache } from '../state/hash-cache.js';
+import { crashPoint } from '../fault.js';
 import {
   ACTIVE_STATUSES,
   assertReleaseId,
@@ -203,6 +204,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       const baselineId = await options.engine.createContainer(slots.baseline);
       state.containers.baseline = { id: baselineId, name: slots.baseline.name };
       await writeReleaseState(model.projectDir, state);
+      crashPoint('release-after-slots');
       await Promise.all([state.containers.canary, state.containers.baseline].filter((slot) => slot !== null).map((slot) => options.engine.startContainer(slot.id)));
 
       const network = Object.keys(service.networks)[0]!;
@@ -238,6 +240,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       state.containers.proxy = { id: proxy.containerId, name: proxy.name };
       state.proxy = { hostPort: proxy.hostPort, adminSocket: proxy.adminSocket };
       await record('proxy', { hostPort: proxy.hostPort }, `proxy on http://127.0.0.1:${proxy.hostPort} (all traffic to production until the first step)`);
+      crashPoint('release-after-proxy');
 
       try {
         await waitReady(options.engine, canaryId, slots.canary.name, SLOT_READY_TIMEOUT_MS, options.signal);
@@ -254,6 +257,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       const admin = createAdminClient(proxy.adminSocket);
       const weights = stepWeights(config, 1);
       const applied = await admin.setWeights(weights, 1);
+      crashPoint('release-after-step-weights');
       Object.assign(state, { status: 'running', step: 1, weights, stepStartsNs: { 1: applied.appliedNs } });
       await record('step', { tMonoNs: applied.appliedNs, actor: 'controller' }, `step 1/${config.steps.length}: canary ${weights.canary}% · baseline ${weights.baseline}% · prod ${weights.prod}%`);
     } catch (error) {

@@ -14,6 +14,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import type { ReleaseConfig } from '../definition/schema.js';
 import { UsageError, WorkFailedError } from '../errors.js';
+import { crashAfterTempWrite } from '../fault.js';
 import { ARMS } from '../proxy/types.js';
 import { stateDir } from '../state/lock.js';
 import type { LogLine } from './recording/step-aggregator.js';
@@ -110,8 +111,10 @@ export async function createReleaseDir(projectDir: string, id: string): Promise<
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  crashAfterTempWrite(path, text);
   try {
-    await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    await writeFileAtomic(path, text, { mode: 0o600 });
   } catch (error) {
     throw new WorkFailedError('STATE_WRITE', `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check free space and permissions of the .envctl folder', error);
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { WorkFailedError } from '../errors.js';
+import { crashAfterTempWrite } from '../fault.js';
 import { STAGES } from '../events.js';
 import { stateDir } from './lock.js';
 
@@ -61,8 +62,10 @@ export async function writeRunRecord(projectDir: string, record: RunRecord): Pro
   const dir = join(runsDir(projectDir), record.id);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, 'record.json');
+  const text = `${JSON.stringify(record, null, 2)}\n`;
+  crashAfterTempWrite(path, text);
   try {
-    await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    await writeFileAtomic(path, text, { mode: 0o600 });
   } catch (error) {
     throw new WorkFailedError('STATE_WRITE', `cannot write the run record ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check free space and permissions of the .envctl folder', error);
   }
