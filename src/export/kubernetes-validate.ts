@@ -1,0 +1,65 @@
+/**
+ * Every exported object checked against the Kubernetes OpenAPI schema (kubernetes-models) and the
+ * Argo Rollouts CRD schema (@kubernetes-models/argo-rollouts) before anything is written.
+ */
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { AnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
+import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
+import { WorkFailedError } from '../errors.js';
+import type { KubernetesObject } from './kubernetes-objects.js';
+
+/** The schema's complaints about one object, as `path: message`; empty when it is valid. */
+export function schemaProblems(object: KubernetesObject): string[] {
+  const model = toModel(object);
+  if (model === undefined) return [`no schema for ${object.apiVersion} ${object.kind}`];
+  try {
+    model.validate();
+    return [];
+  } catch (error) {
+    const errors = (error as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
+    if (!Array.isArray(errors)) return [(error as Error).message];
+    return errors.map((problem) => `${problem.instancePath || '/'} ${problem.message ?? 'is invalid'}`);
+  }
+}
+
+/** Throws (exit 1) naming the first invalid object: an export Kubernetes would refuse is never written. */
+export function assertValidObjects(objects: readonly KubernetesObject[]): void {
+  for (const object of objects) {
+    const problems = schemaProblems(object);
+    if (problems.length > 0) {
+      throw new WorkFailedError(
+        'KUBERNETES_INVALID',
+        `${object.kind} ${object.metadata?.name ?? ''} does not match the Kubernetes schema: ${problems.join('; ')}`,
+        'nothing was written; the value comes from the definition (fix it there) or envctl maps it wrongly (report it)',
+      );
+    }
+  }
+}
+
+function toModel(object: KubernetesObject): { validate(): void } | undefined {
+  switch (object.kind) {
+    case 'ConfigMap':
+      return new ConfigMap(object);
+    case 'Secret':
+      return new Secret(object);
+    case 'PersistentVolumeClaim':
+      return new PersistentVolumeClaim(object);
+    case 'Service':
+      return new Service(object);
+    case 'Deployment':
+      return new Deployment(object);
+    case 'Job':
+      return new Job(object);
+    case 'Rollout':
+      return new Rollout(object);
+    case 'AnalysisTemplate':
+      return new AnalysisTemplate(object);
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * `envctl export kubernetes`: loads the environment, maps it (kubernetes-objects.ts), validates every
+ * object against the schemas and renders one YAML stream, or one file per object in a folder.
+ * Nothing is written unless every object is valid and no file would be replaced without `force`.
+ */
+import { access, mkdir } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { Document } from 'yaml';
+import type { EnvironmentModel } from '../definition/model.js';
+import { loadDefinition, type LoadOptions } from '../definition/resolve.js';
+import { builtImageRefs } from '../engine/build-image.js';
+import { UsageError, type Diagnostic } from '../errors.js';
+import { objectName, toKubernetesObjects, type ExportWarning, type KubernetesExport, type ManifestEntry, type RolloutsMode } from './kubernetes-objects.js';
+import { assertValidObjects } from './kubernetes-validate.js';
+
+export interface ExportKubernetesOptions {
+  load: LoadOptions;
+  /** `--out DIR`, relative to `load.cwd`: one file per object; undefined means one stream for stdout. */
+  outDir?: string | undefined;
+  force?: boolean | undefined;
+  rollouts: RolloutsMode;
+  registry?: string | undefined;
+}
+
+export interface ExportKubernetesResult {
+  definition: string;
+  env: string;
+  project: string;
+  objects: Array<{ kind: string; name: string; file: string | undefined }>;
+  /** Absolute folder written, or undefined when the stream goes to stdout. */
+  outDir: string | undefined;
+  /** The YAML stream (also when files were written). */
+  manifests: string;
+  warnings: ExportWarning[];
+  /** The definition's own warnings (as every command shows them). */
+  diagnostics: Diagnostic[];
+}
+
+export async function exportKubernetes(options: ExportKubernetesOptions): Promise<ExportKubernetesResult> {
+  if (options.registry !== undefined && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/i.test(options.registry)) {
+    throw new UsageError('BAD_FLAG', `invalid --registry "${options.registry}"`, 'give a registry host and optional path, e.g. registry.example.com/team');
+  }
+  const model = await loadDefinition(options.load);
+  const exported = toKubernetesObjects({ model, builtImages: await builtImages(model), rollouts: options.rollouts, registry: options.registry });
+  assertValidObjects(exported.entries.map((entry) => entry.object));
+  const manifests = renderManifestStream(model, exported);
+  const outDir = options.outDir === undefined ? undefined : resolvePath(options.load.cwd, options.outDir);
+  const files = exported.entries.map((entry) => manifestFileName(entry));
+  if (outDir !== undefined) {
+    const existing: string[] = [];
+    for (const file of files) if (await exists(join(outDir, file))) existing.push(file);
+    if (existing.length > 0 && !options.force) {
+      throw new UsageError('OUTPUT_EXISTS', `${options.outDir} already has ${existing.join(', ')}`, 'pass --force to replace them, or choose another --out folder');
+    }
+    await mkdir(outDir, { recursive: true });
+    for (const [index, entry] of exported.entries.entries()) await writeFileAtomic(join(outDir, files[index]!), renderManifestFile(model, entry));
+  }
+  return {
+    definition: model.file,
+    env: model.env,
+    project: model.project,
+    objects: exported.entries.map((entry, index) => ({ kind: entry.object.kind, name: objectName(entry), file: outDir === undefined ? undefined : join(outDir, files[index]!) })),
+    outDir,
+    manifests,
+    warnings: exported.warnings,
+    diagnostics: model.warnings,
+  };
+}
+
+/** The content-hashed tag of every built service, as `up` tags it (file hashes cached in `.envctl/`; no engine needed). */
+async function builtImages(model: EnvironmentModel): Promise<Record<string, string>> {
+  const refs = await builtImageRefs(model, Date.now);
+  return Object.fromEntries(Object.entries(refs).map(([service, { ref }]) => [service, ref]));
+}
+
+/** `deployment-web.yaml`: kind and name, so a folder listing reads like `kubectl get`. */
+export function manifestFileName(entry: ManifestEntry): string {
+  return `${entry.object.kind.toLowerCase()}-${objectName(entry)}.yaml`;
+}
+
+/** All objects as one stream (`---` between documents), the notes in the first document's header. */
+export function renderManifestStream(model: EnvironmentModel, exported: KubernetesExport): string {
+  const header = [...headerLines(model), ...exported.notes.map((note) => ` ${note}`), ...exported.warnings.map((warning) => ` Not exported: ${warning.key}: ${warning.message}`)];
+  return exported.entries.map((entry, index) => renderDocument(entry, index === 0 ? [...header, ''] : [])).join('---\n');
+}
+
+function renderManifestFile(model: EnvironmentModel, entry: ManifestEntry): string {
+  return renderDocument(entry, [...headerLines(model), '']);
+}
+
+function headerLines(model: EnvironmentModel): string[] {
+  return [` Exported by envctl from ${model.file} (env ${model.env}), project ${model.project}.`];
+}
+
+function renderDocument(entry: ManifestEntry, header: string[]): string {
+  // No anchors: a shared label map is written out in full in each place (as kubectl would).
+  const document = new Document(entry.object, { aliasDuplicateObjects: false });
+  const comment = [...header, ...entry.comment.map((line) => ` ${line}`)];
+  if (comment.length > 0) document.commentBefore = comment.join('\n');
+  return document.toString({ lineWidth: 0 });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
