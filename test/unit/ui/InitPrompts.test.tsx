@@ -1,0 +1,77 @@
+import { render } from 'ink-testing-library';
+import { describe, expect, it, vi } from 'vitest';
+import { checkProjectName } from '../../../src/init/init.js';
+import { InitPrompts, type InitQuestion } from '../../../src/ui/InitPrompts.js';
+
+const QUESTIONS: InitQuestion[] = [
+  { id: 'name', kind: 'text', label: 'Project name', initial: 'shop', validate: checkProjectName },
+  {
+    id: 'ci',
+    kind: 'select',
+    label: 'CI',
+    options: [
+      { value: 'github', label: 'GitHub Actions' },
+      { value: 'gitlab', label: 'GitLab CI' },
+      { value: 'none', label: 'none' },
+    ],
+  },
+];
+
+const ENTER = '\r';
+const DOWN = '\u001B[B';
+const BACKSPACE = '\u007F';
+const ESC = '\u001B';
+
+/** Ink reads input asynchronously: give it a turn after each key. */
+const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+async function press(stdin: { write(data: string): void }, ...keys: string[]): Promise<void> {
+  for (const key of keys) {
+    stdin.write(key);
+    await tick();
+  }
+}
+
+describe('InitPrompts', () => {
+  it('asks one question at a time, keeps answered ones on screen, and hands over the answers', async () => {
+    const onDone = vi.fn();
+    const view = render(<InitPrompts questions={QUESTIONS} onDone={onDone} onCancel={() => {}} />);
+    await tick();
+    expect(view.lastFrame()).toContain('? Project name');
+    expect(view.lastFrame()).toContain('shop');
+    expect(view.lastFrame()).not.toContain('CI');
+
+    await press(view.stdin, ...Array(4).fill(BACKSPACE), ...'cafe', ENTER);
+    expect(view.lastFrame()).toContain('✔ Project name: cafe');
+    expect(view.lastFrame()).toContain('? CI');
+    expect(view.lastFrame()).toContain('GitLab CI');
+
+    await press(view.stdin, DOWN, ENTER);
+    expect(onDone).toHaveBeenCalledExactlyOnceWith({ name: 'cafe', ci: 'gitlab' });
+    expect(view.lastFrame()).toContain('✔ CI: GitLab CI');
+    view.unmount();
+  });
+
+  it('keeps asking for the name until it is valid, saying what is wrong', async () => {
+    const onDone = vi.fn();
+    const view = render(<InitPrompts questions={QUESTIONS.slice(0, 1)} onDone={onDone} onCancel={() => {}} />);
+    await tick();
+    await press(view.stdin, ' X', ENTER);
+    expect(view.lastFrame()).toContain('invalid project name "shop X"');
+    expect(onDone).not.toHaveBeenCalled();
+    await press(view.stdin, BACKSPACE, BACKSPACE, ENTER);
+    expect(onDone).toHaveBeenCalledExactlyOnceWith({ name: 'shop' });
+    view.unmount();
+  });
+
+  it('Esc cancels', async () => {
+    const onCancel = vi.fn();
+    const onDone = vi.fn();
+    const view = render(<InitPrompts questions={QUESTIONS} onDone={onDone} onCancel={onCancel} />);
+    await tick();
+    await press(view.stdin, ESC);
+    await tick();
+    expect(onCancel).toHaveBeenCalled();
+    expect(onDone).not.toHaveBeenCalled();
+    view.unmount();
+  });
+});
