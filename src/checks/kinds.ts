@@ -60,6 +60,9 @@ function unreadable(outcome: Extract<ExecOutcome, { ok: true }>, path: string, s
   return `could not ${what} ${excerpt(path, 120)} in ${service}: ${excerpt(said, 160) || `exit code ${outcome.exitCode}`}`;
 }
 
+/** The address of the resolver Docker runs inside every container on a user-defined network, on a random port. */
+const DOCKER_EMBEDDED_DNS = '127.0.0.11';
+
 function showListeners(sockets: readonly ProcNetSocket[]): string {
   return [...new Set(sockets.map((socket) => formatHostPort(socket.address, socket.port)))].join(', ');
 }
@@ -74,7 +77,8 @@ async function attemptPort(check: Kind<'port'>, ctx: CheckContext, remaining: Re
   const failures: string[] = [];
   const verified: string[] = [];
   if (listeners.length === 0) {
-    const others = [...new Set(listening.map((socket) => socket.port))].sort((a, b) => a - b);
+    // Docker's embedded DNS (127.0.0.11, on every user-defined network) is not the service's own listener.
+    const others = [...new Set(listening.filter((socket) => socket.address !== DOCKER_EMBEDDED_DNS).map((socket) => socket.port))].sort((a, b) => a - b);
     const shown = others.length > 10 ? `${others.slice(0, 10).join(', ')}, …` : others.join(', ');
     failures.push(`nothing listens on ${check.port} inside ${check.service} (${others.length > 0 ? `listening: ${shown}` : 'no TCP port listens'})`);
   } else {

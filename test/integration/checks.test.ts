@@ -1,7 +1,8 @@
 /**
  * Infrastructure checks against the real engine (reliability #31, "behave like goss"): one
- * labelled container from the node base image with an HTTP server on a published port, a named
- * volume (rw), a read-only bind holding certificates made by openssl at test time, and env vars.
+ * service from the node base image with an HTTP server on a published port, a named volume (rw), a
+ * read-only bind holding certificates made by openssl at test time, and env vars, started with
+ * the testing API (`startEnvironment`, envctl/testing) as a user's suite would.
  * Every kind passes in its good case and fails, with the reason a person needs, in its bad case.
  */
 import { createHash } from 'node:crypto';
@@ -17,8 +18,8 @@ import { runCheck, runChecks } from '../../src/checks/run-checks.js';
 import type { CheckContext, CheckResult, CheckTiming, InfraCheck } from '../../src/checks/types.js';
 import { sleep } from '../../src/cli/cancellation.js';
 import { DockerEngine } from '../../src/engine/docker-engine.js';
-import { LABEL } from '../../src/labels.js';
-import { docker, removeProject, uniqueProject } from '../support/docker.js';
+import { startEnvironment, type TestEnvironment } from '../../src/testing/index.js';
+import { docker, uniqueProject } from '../support/docker.js';
 
 const IMAGE = 'envctl/base-node:24';
 /** Good cases may wait for the container to settle; bad cases give up fast so the file stays quick. */
@@ -46,7 +47,7 @@ net.createServer((socket) => socket.end()).listen(3002, '127.0.0.1');
 
 const run = promisify(execFile);
 
-let project: string;
+let environment: TestEnvironment | undefined;
 let dir: string;
 let ctx: CheckContext;
 /** Host ports the engine chose for container ports 3000, 3001 (nothing listens) and 3002 (loopback only). */
@@ -80,33 +81,29 @@ async function freeHostPort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  project = uniqueProject('checks');
   dir = await mkdtemp(join(tmpdir(), 'envctl-checks-'));
   await mkdir(join(dir, 'certs'));
   await makeCertificates(join(dir, 'certs'), dir);
 
-  const labels = { [LABEL.project]: project };
-  const volume = `${project}_data`;
-  await docker.createVolume({ Name: volume, Labels: labels });
-  const bindings = { HostIp: '127.0.0.1', HostPort: '' };
-  const container = await docker.createContainer({
-    name: `${project}-web-1`,
-    Image: IMAGE,
-    Cmd: ['node', '-e', SERVER],
-    Env: ['GREETING=hello from envctl', 'LEVEL=debug'],
-    Labels: { ...labels, [LABEL.service]: 'web' },
-    ExposedPorts: { '3000/tcp': {}, '3001/tcp': {}, '3002/tcp': {} },
-    HostConfig: {
-      Init: true,
-      PortBindings: { '3000/tcp': [bindings], '3001/tcp': [bindings], '3002/tcp': [bindings] },
-      Mounts: [{ Type: 'volume', Source: volume, Target: '/data' }],
-      Binds: [`${join(dir, 'certs')}:/certs:ro`],
+  // JSON is YAML. Ports publish on 127.0.0.1 (the default), on host ports the engine picks.
+  const definition = {
+    name: 'checks',
+    services: {
+      web: {
+        image: IMAGE,
+        command: ['node', '-e', SERVER],
+        environment: { GREETING: 'hello from envctl', LEVEL: 'debug' },
+        ports: ['3000', '3001', '3002'],
+        volumes: ['data:/data', './certs:/certs:ro'],
+      },
     },
-  });
-  await container.start();
+    volumes: { data: {} },
+  };
+  await writeFile(join(dir, 'envctl.yaml'), JSON.stringify(definition, null, 2));
+  environment = await startEnvironment({ dir, project: uniqueProject('checks') });
 
   const engine = DockerEngine.fromEnv(process.env);
-  const containers = await engine.listContainers(labels);
+  const containers = await engine.listContainers(environment.labels);
   ctx = checkContextFor({ engine, containers, now: Date.now, sleep, signal: new AbortController().signal });
   hostPort = Object.fromEntries([3000, 3001, 3002].map((port) => [port, ctx.publishedAddress('web', port)!.port]));
   const ready = await runCheck({ kind: 'port', name: 'ready', service: 'web', port: 3000 }, ctx, PASS);
@@ -114,7 +111,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (project) await removeProject(project);
+  await environment?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
