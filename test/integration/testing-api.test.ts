@@ -5,11 +5,13 @@
  * reaper) is in test/e2e/testing-api.test.ts: it needs the built package in a child process.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { startEnvironment, type TestEnvironment } from '../../src/testing/index.js';
+import { startReaper } from '../../src/testing/reaper.js';
 import { docker, removeProject, TEST_PROJECT_PREFIX, uniqueProject } from '../support/docker.js';
 
 const NODE_IMAGE = 'envctl/base-node:24';
@@ -23,7 +25,7 @@ const definition = {
       image: NODE_IMAGE,
       command: ['node', '-e', "console.log('web starting'); require('node:http').createServer((q, s) => s.end('hello ' + process.env.GREETING)).listen(3000)"],
       environment: { GREETING: 'local' },
-      ports: ['127.0.0.1:18080:3000'],
+      ports: ['127.0.0.1:${TAPI_WEB_PORT:-18080}:3000'],
       healthcheck: { test: ['CMD', 'node', '-e', "fetch('http://127.0.0.1:3000').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"], interval: '500ms', retries: 40 },
     },
     worker: { image: NODE_IMAGE, command: ['sleep', 'infinity'], volumes: ['scratch:/scratch'] },
@@ -42,6 +44,14 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** Every container, network and volume carrying all the labels, by kind and name. */
 async function objectsWith(labels: Record<string, string>): Promise<string[]> {
@@ -104,7 +114,13 @@ describe('startEnvironment', () => {
   });
 
   it('two starts of the same definition run side by side', async () => {
-    const [first, second] = await Promise.all([startEnvironment({ dir }), startEnvironment({ dir })]);
+    const started = await Promise.allSettled([startEnvironment({ dir }), startEnvironment({ dir })]);
+    const running = started.flatMap((each) => (each.status === 'fulfilled' ? [each.value] : []));
+    if (running.length < 2) {
+      await Promise.all(running.map((each) => each.stop()));
+      throw started.find((each): each is PromiseRejectedResult => each.status === 'rejected')!.reason;
+    }
+    const [first, second] = running as [TestEnvironment, TestEnvironment];
     try {
       expect(first.project).not.toBe(second.project);
       expect(first.url('web')).not.toBe(second.url('web'));
@@ -117,10 +133,13 @@ describe('startEnvironment', () => {
     expect(await objectsWith({ [LABEL.project]: second.project })).toEqual([]);
   });
 
-  it('keepVolumes keeps the named volume and only it', async () => {
+  it('keepVolumes keeps the named volume and only it; ports: declared publishes as written', async () => {
     const project = uniqueProject('tapi-keep');
+    const port = await freePort();
     try {
-      const kept = await startEnvironment({ dir, project, keepVolumes: true });
+      const kept = await startEnvironment({ dir, project, keepVolumes: true, ports: 'declared', processEnv: { ...process.env, TAPI_WEB_PORT: String(port) } });
+      expect(kept.url('web')).toBe(`http://127.0.0.1:${port}`);
+      expect(await (await fetch(`http://127.0.0.1:${port}`)).text()).toBe('hello local');
       await kept.exec('worker', ['touch', '/scratch/sentinel']);
       await kept.stop();
       expect(await objectsWith({ [LABEL.project]: project })).toEqual([`volume ${project}_scratch`]);
@@ -148,6 +167,10 @@ describe('startEnvironment when the environment cannot start', () => {
       await removeProject(project);
       await rm(broken, { recursive: true, force: true });
     }
+  });
+
+  it('the reaper refuses to watch without labels (its filter would match everything)', async () => {
+    await expect(startReaper({ labels: {}, keepVolumes: false, processEnv: process.env })).rejects.toThrow(/the reaper did not start: .*names no labels/);
   });
 
   it('refuses bad options before starting anything', async () => {
