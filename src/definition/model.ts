@@ -34,7 +34,7 @@ export interface ServiceModel {
   build: BuildSpec | undefined;
   command: string[] | undefined;
   entrypoint: string[] | undefined;
-  /** Final variables: env_file values, then `environment`, then feature toggles not set explicitly. */
+  /** Final variables: env_file values, then `environment`, then the declared feature toggles not set explicitly. */
   environment: Record<string, string>;
   ports: PortBinding[];
   expose: string[];
@@ -52,6 +52,8 @@ export interface ServiceModel {
   stopSignal: string | undefined;
   stopGracePeriodMs: number | undefined;
   profiles: string[];
+  /** The toggles this service declares it uses (`features: [name]`): only these reach it as FEATURE_*. */
+  features: string[];
 }
 
 export interface VolumeModel {
@@ -91,7 +93,10 @@ export interface EnvironmentModel {
   declaredServices: string[];
   volumes: Record<string, VolumeModel>;
   networks: Record<string, NetworkModel>;
+  /** Effective toggles: the definition's (overlay applied), then the runtime overrides of `envctl feature`. */
   features: Record<string, boolean>;
+  /** The runtime overrides (`envctl feature enable|disable`) applied to `features`, if any. */
+  featureOverrides?: Record<string, boolean>;
   pipeline: PipelineConfig | undefined;
   /** The folder of the file that declared `pipeline:` (its commands run there, its paths are relative to it). */
   pipelineDir: string;

@@ -36,6 +36,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const RESTART_PATTERN = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const SERVICE_REF = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*:.+$/;
+export const FEATURE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 
 /** Hints for values that fail a pattern, keyed by the pattern as zod reports it (`/…/`); regex checks carry no params. */
 export const PATTERN_HINTS: Readonly<Record<string, string>> = {
@@ -245,6 +246,10 @@ export const serviceSchema = z.strictObject({
   stop_signal: z.string().optional(),
   stop_grace_period: durationSchema.optional(),
   profiles: z.array(z.string()).default([]),
+  features: z
+    .array(z.string().regex(FEATURE_PATTERN, { error: (issue) => `invalid feature name "${String(issue.input)}"` }))
+    .default([])
+    .meta({ description: 'envctl: the toggles (from `features:`) this service uses; each is injected as FEATURE_<NAME>, and only these services are recreated when one changes' }),
 });
 
 const volumeSchema = z
@@ -500,7 +505,7 @@ const topLevelShape = {
   services: z.record(name('service'), serviceSchema).default({}),
   volumes: z.record(name('volume'), volumeSchema).default({}),
   networks: z.record(name('network'), networkSchema).default({}),
-  features: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, { error: 'invalid feature name' }), z.boolean({ error: 'a feature is true or false' })).default({}),
+  features: z.record(z.string().regex(FEATURE_PATTERN, { error: 'invalid feature name' }), z.boolean({ error: 'a feature is true or false' })).default({}),
   pipeline: pipelineSchema.optional(),
 };
 

@@ -4,11 +4,14 @@
  * is dropped silently. Objects and map keys come out in a stable order, so two exports diff well.
  */
 import { createHash } from 'node:crypto';
+import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
+import type { INodeSelectorRequirement } from 'kubernetes-models/v1/NodeSelectorRequirement';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
@@ -28,7 +31,7 @@ import type { Protocol } from '../definition/values.js';
 
 export type RolloutsMode = 'argo' | 'none';
 
-export type KubernetesObject = IConfigMap | ISecret | IPersistentVolumeClaim | IService | IDeployment | IJob | IRollout | IAnalysisTemplate;
+export type KubernetesObject = IConfigMap | ISecret | IPersistentVolumeClaim | IService | IDeployment | IDaemonSet | IJob | IRollout | IAnalysisTemplate;
 
 /** One emitted object and the comment written above it (why it looks the way it does; what to adapt). */
 export interface ManifestEntry {
@@ -50,6 +53,8 @@ export interface KubernetesExportInput {
   rollouts: RolloutsMode;
   /** Registry prefix for built images (`registry.example.com/team`); undefined keeps the local reference. */
   registry?: string | undefined;
+  /** Contents of the files of top-level `secrets:` / `configs:`, by absolute path (read by the caller). */
+  files?: Readonly<Record<string, Buffer>>;
 }
 
 export interface KubernetesExport {
@@ -63,7 +68,7 @@ export interface KubernetesExport {
 export const DEFAULT_CLAIM_SIZE = '1Gi';
 /** Where the analysis hint expects Prometheus (the in-cluster address of the common charts). */
 const PROMETHEUS_HINT_ADDRESS = 'http://prometheus-server.monitoring.svc:80';
-const KIND_ORDER = ['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service', 'Deployment', 'Job', 'AnalysisTemplate', 'Rollout'];
+const KIND_ORDER = ['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service', 'Deployment', 'DaemonSet', 'Job', 'AnalysisTemplate', 'Rollout'];
 /** A DNS-1035 label: what a Service name must be (and a safe choice for every other object). */
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** Annotation/label keys: an optional DNS prefix, then a name of letters, digits, `-`, `_`, `.`. */
@@ -79,6 +84,47 @@ export const ANNOTATION = {
   volume: 'envctl.dev/volume',
   image: 'envctl.dev/built-image',
 } as const;
+
+/**
+ * The parts of `deploy:`, `secrets:` and `configs:` the export maps (see definition/deploy-schema.ts),
+ * read structurally: a model without them exports the same as before.
+ */
+interface DeployLike {
+  mode?: string;
+  replicas?: number | undefined;
+  endpointMode?: string | undefined;
+  labels?: Record<string, string>;
+  updateConfig?: { parallelism: number; delayMs: number; failureAction: string; monitorMs: number; order: string } | undefined;
+  rollbackConfig?: unknown;
+  restartPolicy?: { condition: string; maxAttempts?: number | undefined } | undefined;
+  placement?: { constraints: string[]; preferences: string[]; maxReplicasPerNode?: number | undefined };
+  resources?: { limits: { nanoCpus?: number | undefined; memoryBytes?: number | undefined; pids?: number | undefined }; reservations: { nanoCpus?: number | undefined; memoryBytes?: number | undefined } };
+}
+interface FileGrantLike {
+  source: string;
+  target: string;
+  uid?: string | undefined;
+  gid?: string | undefined;
+  mode?: number | undefined;
+}
+interface FileObjectLike {
+  key: string;
+  file: string;
+}
+type FileKind = 'secrets' | 'configs';
+
+function deployOf(service: ServiceModel): DeployLike | undefined {
+  return (service as { deploy?: DeployLike }).deploy;
+}
+
+function grantsOf(service: ServiceModel, kind: FileKind): FileGrantLike[] {
+  return (service as { secrets?: FileGrantLike[]; configs?: FileGrantLike[] })[kind] ?? [];
+}
+
+function fileObjectsOf(model: EnvironmentModel, kind: FileKind): FileObjectLike[] {
+  const objects = (model as { secrets?: Record<string, FileObjectLike>; configs?: Record<string, FileObjectLike> })[kind] ?? {};
+  return Object.values(objects).sort((a, b) => a.key.localeCompare(b.key));
+}
 
 export function toKubernetesObjects(input: KubernetesExportInput): KubernetesExport {
   const { model } = input;
@@ -99,6 +145,9 @@ export function toKubernetesObjects(input: KubernetesExportInput): KubernetesExp
     entries.push({ object: persistentVolumeClaim(model, claims[volume.key]!, volume.key, warnings), comment: [`from volumes.${volume.key}; the size is a default (${DEFAULT_CLAIM_SIZE}): set what the data needs`] });
   }
   checkNetworks(model, warnings);
+  for (const kind of ['configs', 'secrets'] as const) {
+    for (const object of fileObjectsOf(model, kind)) entries.push(fileObjectEntry(input, kind, object));
+  }
 
   for (const service of Object.values(model.services)) {
     const name = names[service.name]!;
@@ -116,6 +165,7 @@ export function toKubernetesObjects(input: KubernetesExportInput): KubernetesExp
     const ports = servicePorts(service, warnings);
     const isJob = oneShot.has(service.name);
     if (!isJob) entries.push({ object: kubernetesService(model, service, name, ports), comment: serviceComment(service, ports) });
+    const deploy = deployOf(service);
 
     const image = imageFor(input, service);
     const pod = podTemplate(input, service, name, labels, image, ports, env, claims, warnings, isJob);
@@ -132,26 +182,19 @@ export function toKubernetesObjects(input: KubernetesExportInput): KubernetesExp
       entries.push({ object: rollout(model, service, name, labels, pod, replicas, release!), comment: [`${service.name} is the release service: an Argo Rollouts canary with the steps of pipeline.release (needs the Argo Rollouts controller)`, ...comment] });
       entries.push({ object: analysisTemplate(model, name, release!), comment: analysisComment() });
       releaseWarnings(release!, warnings);
+      if (deploy?.mode === 'global') warnings.push({ service: service.name, key: `services.${service.name}.deploy.mode`, message: 'global is not exported for the release service: a Rollout has replicas, not one pod per node' });
     } else {
       if (service.name === releaseService) {
         warnings.push({ service: service.name, key: 'pipeline.release', message: `--rollouts none: the canary steps (${release!.steps.join('%, ')}%) and their analysis are not exported; the Deployment rolls its pods over with the default rolling update` });
       }
       const usesClaim = pod.spec!.volumes?.some((volume) => volume.persistentVolumeClaim !== undefined) ?? false;
-      entries.push({
-        object: {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name, labels: commonLabels(model, name), ...workloadAnnotations(service) },
-          spec: {
-            replicas,
-            selector: { matchLabels: labels },
-            // A ReadWriteOnce claim cannot be attached to the old and the new pod at once.
-            ...(usesClaim ? { strategy: { type: 'Recreate' } } : {}),
-            template: pod,
-          },
-        },
-        comment,
-      });
+      const metadata = { name, labels: commonLabels(model, name), ...workloadAnnotations(service) };
+      if (deploy?.mode === 'global') {
+        entries.push({ object: { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata, spec: { selector: { matchLabels: labels }, template: pod } }, comment: [`${service.name} has deploy.mode: global: one pod per node`, ...comment] });
+      } else {
+        const update = updateStrategy(service, usesClaim, warnings);
+        entries.push({ object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec: { replicas, selector: { matchLabels: labels }, ...update, template: pod } }, comment });
+      }
     }
   }
   notes.push(...headerNotes(input, names));
@@ -163,9 +206,9 @@ export function objectName(entry: ManifestEntry): string {
   return entry.object.metadata?.name ?? '';
 }
 
-/** `deploy.replicas` where the definition has it (the Swarm target adds `deploy:`), else 1. */
+/** `deploy.replicas` where the definition has it, else 1. */
 function replicasOf(service: ServiceModel): number {
-  const replicas = (service as { deploy?: { replicas?: unknown } }).deploy?.replicas;
+  const replicas = deployOf(service)?.replicas;
   return typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 0 ? replicas : 1;
 }
 
@@ -283,16 +326,22 @@ function portName(port: PortSpec): string {
  */
 function kubernetesService(model: EnvironmentModel, service: ServiceModel, name: string, ports: PortSpec[]): IService {
   const published = service.ports.map((port) => `${port.hostIp}:${port.published ?? '(any)'}->${port.target}/${port.protocol}`);
+  // endpoint_mode: dnsrr resolves the name to the tasks themselves: a headless Service does the same.
+  const headless = ports.length === 0 || deployOf(service)?.endpointMode === 'dnsrr';
   const spec: IService['spec'] =
-    ports.length > 0
-      ? { type: 'ClusterIP', selector: selectorLabels(model, name), ports: ports.map((port): IServicePort => ({ name: portName(port), port: port.port, targetPort: port.port, protocol: port.protocol === 'udp' ? 'UDP' : 'TCP' })) }
-      : { clusterIP: 'None', selector: selectorLabels(model, name) };
+    !headless
+      ? { type: 'ClusterIP', selector: selectorLabels(model, name), ports: servicePortList(ports) }
+      : { clusterIP: 'None', selector: selectorLabels(model, name), ...(ports.length > 0 ? { ports: servicePortList(ports) } : {}) };
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, labels: commonLabels(model, name), ...(published.length > 0 ? { annotations: { [ANNOTATION.publishedPorts]: published.join(', ') } } : {}) },
     spec,
   };
+}
+
+function servicePortList(ports: PortSpec[]): IServicePort[] {
+  return ports.map((port) => ({ name: portName(port), port: port.port, targetPort: port.port, protocol: port.protocol === 'udp' ? 'UDP' : 'TCP' }));
 }
 
 function serviceComment(service: ServiceModel, ports: PortSpec[]): string[] {
@@ -321,7 +370,102 @@ function workloadAnnotations(service: ServiceModel): { annotations?: Record<stri
   const dependsOn = Object.entries(service.dependsOn)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, dependency]) => `${name} (${dependency.condition})`);
-  return dependsOn.length > 0 ? { annotations: { [ANNOTATION.dependsOn]: dependsOn.join(', ') } } : {};
+  const annotations: Record<string, string> = {};
+  if (dependsOn.length > 0) annotations[ANNOTATION.dependsOn] = dependsOn.join(', ');
+  // deploy.labels label the Swarm service (not its containers): on the workload here. Invalid keys are warned about in podTemplate.
+  const deployLabels = deployOf(service)?.labels ?? {};
+  for (const key of Object.keys(deployLabels).sort()) if (QUALIFIED_NAME.test(key)) annotations[key] = deployLabels[key]!;
+  return Object.keys(annotations).length > 0 ? { annotations } : {};
+}
+
+/**
+ * deploy.update_config → the rolling update: start-first surges `parallelism` pods before stopping
+ * old ones, stop-first stops `parallelism` first (0: all at once); monitor → minReadySeconds.
+ * A ReadWriteOnce claim forces Recreate (it cannot be attached to the old and the new pod at once).
+ */
+function updateStrategy(service: ServiceModel, usesClaim: boolean, warnings: ExportWarning[]): Pick<NonNullable<IDeployment['spec']>, 'strategy' | 'minReadySeconds' | 'progressDeadlineSeconds'> {
+  const deploy = deployOf(service);
+  const key = `services.${service.name}.deploy`;
+  const update = deploy?.updateConfig;
+  if (deploy?.rollbackConfig !== undefined) warnings.push({ service: service.name, key: `${key}.rollback_config`, message: 'not exported: Kubernetes rolls back only on request (`kubectl rollout undo`)' });
+  if (usesClaim) {
+    if (update) warnings.push({ service: service.name, key: `${key}.update_config`, message: 'not exported: the service mounts a ReadWriteOnce claim, so its Deployment uses the Recreate strategy' });
+    return { strategy: { type: 'Recreate' } };
+  }
+  if (!update) return {};
+  if (update.delayMs > 0) warnings.push({ service: service.name, key: `${key}.update_config.delay`, message: 'not exported: a Deployment has no pause between batches (minReadySeconds comes from monitor)' });
+  if (update.failureAction === 'rollback') warnings.push({ service: service.name, key: `${key}.update_config.failure_action`, message: 'rollback is not exported: a stalled Deployment is only marked (progressDeadlineSeconds); roll back with `kubectl rollout undo` or use Argo Rollouts' });
+  const batch: number | string = update.parallelism === 0 ? '100%' : update.parallelism;
+  const rollingUpdate = update.order === 'start-first' ? { maxSurge: batch, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: batch };
+  return { strategy: { type: 'RollingUpdate', rollingUpdate }, ...(update.monitorMs > 0 ? { minReadySeconds: Math.ceil(update.monitorMs / 1000) } : {}) };
+}
+
+/** Placement constraints on node labels, hostname, OS and architecture → required node affinity; the rest are warnings. */
+function scheduling(service: ServiceModel, warnings: ExportWarning[]): Pick<IPodSpec, 'affinity'> {
+  const placement = deployOf(service)?.placement;
+  if (!placement) return {};
+  const key = `services.${service.name}.deploy.placement`;
+  const expressions: INodeSelectorRequirement[] = [];
+  placement.constraints.forEach((constraint, index) => {
+    const match = /^(node\.labels\.(\S+)|node\.hostname|node\.platform\.os|node\.platform\.arch)\s*(==|!=)\s*(\S+)$/.exec(constraint);
+    if (!match) {
+      warnings.push({ service: service.name, key: `${key}.constraints[${index}]`, message: `"${constraint}" is not exported: only node.labels.*, node.hostname and node.platform.* have Kubernetes counterparts (node labels)` });
+      return;
+    }
+    const labelKey = match[2] ?? { 'node.hostname': 'kubernetes.io/hostname', 'node.platform.os': 'kubernetes.io/os', 'node.platform.arch': 'kubernetes.io/arch' }[match[1]!]!;
+    expressions.push({ key: labelKey, operator: match[3] === '==' ? 'In' : 'NotIn', values: [match[4]!] });
+  });
+  placement.preferences.forEach((spread, index) => warnings.push({ service: service.name, key: `${key}.preferences[${index}]`, message: `spread over ${spread} is not exported: use topologySpreadConstraints` }));
+  if (placement.maxReplicasPerNode !== undefined) warnings.push({ service: service.name, key: `${key}.max_replicas_per_node`, message: 'not exported: use topologySpreadConstraints or pod anti-affinity' });
+  return expressions.length > 0 ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: expressions }] } } } } : {};
+}
+
+/** deploy.resources: limits → limits, reservations → requests (CPU in millicores, memory in bytes). */
+function resources(service: ServiceModel, warnings: ExportWarning[]): Pick<IContainer, 'resources'> {
+  const set = deployOf(service)?.resources;
+  if (!set) return {};
+  const quantities = (values: { nanoCpus?: number | undefined; memoryBytes?: number | undefined }): Record<string, string> => ({
+    ...(values.nanoCpus !== undefined ? { cpu: `${Math.max(1, Math.round(values.nanoCpus / 1e6))}m` } : {}),
+    ...(values.memoryBytes !== undefined ? { memory: String(values.memoryBytes) } : {}),
+  });
+  if (set.limits.pids !== undefined) warnings.push({ service: service.name, key: `services.${service.name}.deploy.resources.limits.pids`, message: 'not exported: the pod PID limit is a kubelet setting' });
+  const limits = quantities(set.limits);
+  const requests = quantities(set.reservations);
+  const out: NonNullable<IContainer['resources']> = {};
+  if (Object.keys(limits).length > 0) out.limits = limits;
+  if (Object.keys(requests).length > 0) out.requests = requests;
+  return Object.keys(out).length > 0 ? { resources: out } : {};
+}
+
+/** A top-level secret or config → a Secret or ConfigMap named `secret-<key>` / `config-<key>`, holding the file under the key. */
+function fileObjectEntry(input: KubernetesExportInput, kind: FileKind, object: FileObjectLike): ManifestEntry {
+  const name = fileObjectName(kind, object.key);
+  const content = input.files?.[object.file];
+  if (content === undefined) throw new UsageError('KUBERNETES_FILE', `the file of ${kind}.${object.key} (${object.file}) was not read`, 'check that the file exists and is readable');
+  const text = utf8(content);
+  const labels = { 'app.kubernetes.io/part-of': labelValue(input.model.project), 'envctl.dev/env': labelValue(input.model.env) };
+  if (kind === 'configs') {
+    return { object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, ...(text !== undefined ? { data: { [object.key]: text } } : { binaryData: { [object.key]: content.toString('base64') } }) }, comment: [`from configs.${object.key} (${object.file})`] };
+  }
+  return {
+    object: { apiVersion: 'v1', kind: 'Secret', metadata: { name, labels }, type: 'Opaque', ...(text !== undefined ? { stringData: { [object.key]: text } } : { data: { [object.key]: content.toString('base64') } }) },
+    comment: [`from secrets.${object.key} (${object.file}): the file's content is in this manifest;`, 'keep it out of version control or create the Secret with your secret manager instead'],
+  };
+}
+
+function fileObjectName(kind: FileKind, key: string): string {
+  const name = `${kind === 'secrets' ? 'secret' : 'config'}-${toDnsLabel(key)}`;
+  if (!DNS_LABEL.test(name) || name.length > 63) throw new UsageError('KUBERNETES_NAME', `${kind}.${key} cannot be a Kubernetes name ("${name}")`, 'rename it: lowercase letters, digits and -');
+  return name;
+}
+
+/** The text of a file that is valid UTF-8, else undefined (written base64). */
+function utf8(content: Buffer): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(content);
+  } catch {
+    return undefined;
+  }
 }
 
 function podTemplate(
@@ -349,6 +493,23 @@ function podTemplate(
   if (Object.keys(env.secret).length > 0) envFrom.push({ secretRef: { name: `${name}-env` } });
   if (envFrom.length > 0) container.envFrom = envFrom;
   if (!isJob) Object.assign(container, probes(model, service, warnings));
+  Object.assign(container, resources(service, warnings));
+  for (const kind of ['secrets', 'configs'] as const) {
+    grantsOf(service, kind).forEach((grant, index) => {
+      const objectName = fileObjectName(kind, grant.source);
+      const volumeName = volumes.some((volume) => volume.name === objectName) ? `${objectName}-${index}`.slice(0, 63) : objectName;
+      const items = [{ key: grant.source, path: grant.source, ...(grant.mode !== undefined ? { mode: grant.mode } : {}) }];
+      volumes.push(kind === 'secrets' ? { name: volumeName, secret: { secretName: objectName, items } } : { name: volumeName, configMap: { name: objectName, items } });
+      mounts.push({ name: volumeName, mountPath: grant.target, subPath: grant.source, readOnly: true });
+      if (grant.uid !== undefined || grant.gid !== undefined) {
+        warnings.push({ service: service.name, key: `${key}.${kind}[${index}].${grant.uid !== undefined ? 'uid' : 'gid'}`, message: 'the owner is not exported: Kubernetes mounts the file as root (securityContext.fsGroup gives a group access)' });
+      }
+    });
+  }
+  const restartPolicy = deployOf(service)?.restartPolicy;
+  if (!isJob && restartPolicy !== undefined && (restartPolicy.condition !== 'any' || restartPolicy.maxAttempts !== undefined)) {
+    warnings.push({ service: service.name, key: `${key}.deploy.restart_policy`, message: 'not exported: the pods of a Deployment always restart (run-to-completion work is a Job)' });
+  }
   if (mounts.length > 0) container.volumeMounts = mounts;
   if (service.user !== undefined) {
     const ids = /^(\d+)(?::(\d+))?$/.exec(service.user);
@@ -363,6 +524,9 @@ function podTemplate(
       warnings.push({ service: service.name, key: `${key}.networks.${network}.aliases`, message: `aliases ${aliases.join(', ')} are not exported: only the Service name ${name} resolves; add a Service per alias if something uses them` });
     }
   }
+  for (const labelKey of Object.keys(deployOf(service)?.labels ?? {}).sort()) {
+    if (!QUALIFIED_NAME.test(labelKey)) warnings.push({ service: service.name, key: `${key}.deploy.labels.${labelKey}`, message: `"${labelKey}" is not a valid Kubernetes annotation key: not exported` });
+  }
   const annotations: Record<string, string> = { [ANNOTATION.configHash]: configHash(service.environment) };
   for (const labelKey of Object.keys(service.labels).sort()) {
     if (labelKey.startsWith('dev.envctl.')) continue;
@@ -374,6 +538,7 @@ function podTemplate(
     spec: {
       containers: [container],
       ...(volumes.length > 0 ? { volumes } : {}),
+      ...scheduling(service, warnings),
       ...(service.stopGracePeriodMs !== undefined ? { terminationGracePeriodSeconds: Math.ceil(service.stopGracePeriodMs / 1000) } : {}),
     },
   };

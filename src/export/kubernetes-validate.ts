@@ -2,6 +2,7 @@
  * Every exported object checked against the Kubernetes OpenAPI schema (kubernetes-models) and the
  * Argo Rollouts CRD schema (@kubernetes-models/argo-rollouts) before anything is written.
  */
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -53,6 +54,8 @@ function toModel(object: KubernetesObject): { validate(): void } | undefined {
       return new Service(object);
     case 'Deployment':
       return new Deployment(object);
+    case 'DaemonSet':
+      return new DaemonSet(object);
     case 'Job':
       return new Job(object);
     case 'Rollout':

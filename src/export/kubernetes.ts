@@ -3,7 +3,7 @@
  * object against the schemas and renders one YAML stream, or one file per object in a folder.
  * Nothing is written unless every object is valid and no file would be replaced without `force`.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Document } from 'yaml';
@@ -42,7 +42,7 @@ export async function exportKubernetes(options: ExportKubernetesOptions): Promis
     throw new UsageError('BAD_FLAG', `invalid --registry "${options.registry}"`, 'give a registry host and optional path, e.g. registry.example.com/team');
   }
   const model = await loadDefinition(options.load);
-  const exported = toKubernetesObjects({ model, builtImages: await builtImages(model), rollouts: options.rollouts, registry: options.registry });
+  const exported = toKubernetesObjects({ model, builtImages: await builtImages(model), rollouts: options.rollouts, registry: options.registry, files: await fileObjectContents(model) });
   assertValidObjects(exported.entries.map((entry) => entry.object));
   const manifests = renderManifestStream(model, exported);
   const outDir = options.outDir === undefined ? undefined : resolvePath(options.load.cwd, options.outDir);
@@ -72,6 +72,22 @@ export async function exportKubernetes(options: ExportKubernetesOptions): Promis
 async function builtImages(model: EnvironmentModel): Promise<Record<string, string>> {
   const refs = await builtImageRefs(model, Date.now);
   return Object.fromEntries(Object.entries(refs).map(([service, { ref }]) => [service, ref]));
+}
+
+/** The files of top-level `secrets:` and `configs:` (where the model has them), by absolute path. */
+async function fileObjectContents(model: EnvironmentModel): Promise<Record<string, Buffer>> {
+  const out: Record<string, Buffer> = {};
+  const { secrets = {}, configs = {} } = model as { secrets?: Record<string, { key: string; file: string }>; configs?: Record<string, { key: string; file: string }> };
+  for (const [kind, objects] of [['secrets', secrets], ['configs', configs]] as const) {
+    for (const object of Object.values(objects)) {
+      try {
+        out[object.file] = await readFile(object.file);
+      } catch (error) {
+        throw new UsageError('FILE_UNREADABLE', `cannot read ${object.file} for ${kind}.${object.key}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'create the file, or fix its path in the definition');
+      }
+    }
+  }
+  return out;
 }
 
 /** `deployment-web.yaml`: kind and name, so a folder listing reads like `kubectl get`. */

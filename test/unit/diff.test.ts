@@ -39,6 +39,7 @@ services:
     ports: ["8080:3000"]
     environment: { LOG_LEVEL: info, API_TOKEN: abc, OLD_FLAG: "1" }
     depends_on: { db: { condition: service_healthy } }
+    features: [new-checkout]
 volumes: { dbdata: {} }
 features: { new-checkout: false }
 environments:
@@ -69,7 +70,6 @@ describe('diffEnvironments', () => {
         'diff for shop: default → local',
         '  db',
         '    environment  ~ POSTGRES_PASSWORD: *** → *** (values hidden, they differ)',
-        '    environment  ~ FEATURE_NEW_CHECKOUT: false → true',
         '    healthcheck  ~ ["CMD","pg_isready"], interval 1s, timeout 30s, retries 3 → ["CMD","pg_isready"], interval 5s, timeout 30s, retries 3',
         '  web',
         '    image        ~ shop/web:1 → shop/web:2',

@@ -91,6 +91,7 @@ services:
     init: false
     stop_signal: SIGINT
     stop_grace_period: 1m30s
+    features: [fast-checkout]
   db:
     image: postgres:16
     healthcheck: { test: pg_isready, interval: 2s }

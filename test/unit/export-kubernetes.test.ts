@@ -356,6 +356,87 @@ networks:
   });
 });
 
+/** A loaded model with `deploy:`, `secrets:` and `configs:` set as the definition's Swarm settings normalise them (definition/deploy-schema.ts). */
+function withDeploy(model: EnvironmentModel, service: string, extra: Record<string, unknown>): EnvironmentModel {
+  return { ...model, services: { ...model.services, [service]: { ...model.services[service]!, ...extra } as never } };
+}
+
+const NO_RESOURCES = { limits: {}, reservations: {} };
+const NO_PLACEMENT = { constraints: [], preferences: [] };
+
+describe('export kubernetes: deploy, secrets and configs', () => {
+  it('replicas, resources, update order, placement and dnsrr map; the rest are warnings', async () => {
+    const loaded = await loadFixture('name: dep\nservices:\n  api: { image: api:1, expose: ["80"] }\n  agent: { image: agent:1 }\n');
+    const model = withDeploy(
+      withDeploy(loaded, 'api', {
+        deploy: {
+          mode: 'replicated', replicas: 4, endpointMode: 'dnsrr', labels: { 'com.example/tier': 'front' },
+          updateConfig: { parallelism: 2, delayMs: 10_000, failureAction: 'rollback', monitorMs: 5_000, maxFailureRatio: 0, order: 'start-first' },
+          rollbackConfig: undefined, restartPolicy: { condition: 'on-failure', maxAttempts: 3 },
+          placement: { constraints: ['node.labels.disk == ssd', 'node.platform.arch != arm64', 'node.role == manager'], preferences: ['node.labels.zone'], maxReplicasPerNode: undefined },
+          resources: { limits: { nanoCpus: 500_000_000, memoryBytes: 268_435_456, pids: 100 }, reservations: { nanoCpus: 250_000_000, memoryBytes: undefined } },
+        },
+      }),
+      'agent',
+      { deploy: { mode: 'global', replicas: undefined, labels: {}, resources: NO_RESOURCES, placement: NO_PLACEMENT } },
+    );
+    const exported = mapModel(model);
+    const api = find(exported, 'Deployment', 'api');
+    expect(api.spec!.replicas).toBe(4);
+    expect(api.metadata!.annotations).toEqual({ 'com.example/tier': 'front' });
+    expect(api.spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: 0 } });
+    expect(api.spec!.minReadySeconds).toBe(5);
+    expect(container(api).resources).toEqual({ limits: { cpu: '500m', memory: '268435456' }, requests: { cpu: '250m' } });
+    expect(api.spec!.template.spec!.affinity).toEqual({
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }, { key: 'kubernetes.io/arch', operator: 'NotIn', values: ['arm64'] }] }] } },
+    });
+    expect(find(exported, 'Service', 'api').spec).toMatchObject({ clusterIP: 'None', ports: [{ port: 80 }] });
+    const agent = find(exported, 'DaemonSet', 'agent');
+    expect(agent.spec!.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'agent', 'app.kubernetes.io/part-of': 'dep' } });
+    expect(kinds(exported)).not.toContain('Deployment/agent');
+    expect(exported.warnings.map((warning) => warning.key).sort()).toEqual([
+      'services.api.deploy.placement.constraints[2]',
+      'services.api.deploy.placement.preferences[0]',
+      'services.api.deploy.resources.limits.pids',
+      'services.api.deploy.restart_policy',
+      'services.api.deploy.update_config.delay',
+      'services.api.deploy.update_config.failure_action',
+    ]);
+  });
+
+  it('secrets and configs become Secrets and ConfigMaps mounted at their targets', async () => {
+    const loaded = await loadFixture('name: files\nservices:\n  app: { image: app:1 }\n');
+    const model = {
+      ...withDeploy(loaded, 'app', {
+        secrets: [{ source: 'db_password', target: '/run/secrets/db_password', uid: '100', gid: undefined, mode: 0o400 }],
+        configs: [{ source: 'nginx.conf', target: '/etc/nginx/nginx.conf', uid: undefined, gid: undefined, mode: undefined }, { source: 'logo', target: '/srv/logo.png', uid: undefined, gid: undefined, mode: undefined }],
+      }),
+      secrets: { db_password: { key: 'db_password', file: '/defs/db_password.txt', labels: {} } },
+      configs: { 'nginx.conf': { key: 'nginx.conf', file: '/defs/nginx.conf', labels: {} }, logo: { key: 'logo', file: '/defs/logo.png', labels: {} } },
+    } as EnvironmentModel;
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0xfe]);
+    const files = { '/defs/db_password.txt': Buffer.from('s3cret\n'), '/defs/nginx.conf': Buffer.from('worker_processes 1;\n'), '/defs/logo.png': png };
+    const exported = toKubernetesObjects({ model, builtImages: {}, rollouts: 'argo', files });
+    assertValidObjects(exported.entries.map((entry) => entry.object));
+    expect(find(exported, 'Secret', 'secret-db-password')).toMatchObject({ type: 'Opaque', stringData: { db_password: 's3cret\n' } });
+    expect(find(exported, 'ConfigMap', 'config-nginx-conf')).toMatchObject({ data: { 'nginx.conf': 'worker_processes 1;\n' } });
+    expect(find(exported, 'ConfigMap', 'config-logo')).toMatchObject({ binaryData: { logo: png.toString('base64') } });
+    const app = find(exported, 'Deployment', 'app');
+    expect(app.spec!.template.spec!.volumes).toEqual([
+      { name: 'secret-db-password', secret: { secretName: 'secret-db-password', items: [{ key: 'db_password', path: 'db_password', mode: 0o400 }] } },
+      { name: 'config-nginx-conf', configMap: { name: 'config-nginx-conf', items: [{ key: 'nginx.conf', path: 'nginx.conf' }] } },
+      { name: 'config-logo', configMap: { name: 'config-logo', items: [{ key: 'logo', path: 'logo' }] } },
+    ]);
+    expect(container(app).volumeMounts).toEqual([
+      { name: 'secret-db-password', mountPath: '/run/secrets/db_password', subPath: 'db_password', readOnly: true },
+      { name: 'config-nginx-conf', mountPath: '/etc/nginx/nginx.conf', subPath: 'nginx.conf', readOnly: true },
+      { name: 'config-logo', mountPath: '/srv/logo.png', subPath: 'logo', readOnly: true },
+    ]);
+    expect(exported.warnings).toEqual([{ service: 'app', key: 'services.app.secrets[0].uid', message: expect.stringContaining('mounts the file as root') }]);
+    expect(() => toKubernetesObjects({ model, builtImages: {}, rollouts: 'argo', files: {} })).toThrow(expect.objectContaining({ code: 'KUBERNETES_FILE' }));
+  });
+});
+
 describe('export kubernetes: --out DIR', () => {
   it('writes one file per object, and refuses to replace any without --force', async () => {
     await writeFile(join(dir, 'envctl.yaml'), 'name: out\nservices:\n  app: { image: app:1, environment: { A: "1" } }\n');

@@ -129,14 +129,17 @@ environments:
     });
   });
 
-  it('reads env_file values, which `environment` overrides, and injects feature toggles', async () => {
+  it('reads env_file values, which `environment` overrides, and injects the feature toggles a service declares', async () => {
     await writeFile(join(dir, 'web.env'), 'FROM_FILE=1\nOVERRIDDEN=file\n');
     const model = await load(`
 services:
-  web: { image: web, env_file: web.env, environment: { OVERRIDDEN: yaml, FEATURE_DARK_MODE: "forced" } }
+  web: { image: web, env_file: web.env, environment: { OVERRIDDEN: yaml, FEATURE_DARK_MODE: "forced" }, features: [new-checkout, dark-mode] }
+  db: { image: db }
 features: { new-checkout: true, dark-mode: false }
 `);
     expect(model.services.web!.environment).toEqual({ FROM_FILE: '1', OVERRIDDEN: 'yaml', FEATURE_NEW_CHECKOUT: 'true', FEATURE_DARK_MODE: 'forced' });
+    // A service that declares no toggle gets none.
+    expect(model.services.db!.environment).toEqual({});
   });
 
   it('activates profiled services only when their profile is enabled', async () => {
