@@ -19,6 +19,13 @@ export const LABEL = {
   volume: 'dev.envctl.volume',
   /** On built images: the content hash of the build inputs. */
   buildHash: 'dev.envctl.build-hash',
+  /** `swarm` on the objects of the swarm target (services, overlay networks, secrets, configs, volumes); absent for the local target. */
+  target: 'dev.envctl.target',
+  /** Swarm services: the image reference as written or built (the spec names the image by ID so nodes never pull). */
+  image: 'dev.envctl.image',
+  /** Swarm secrets and configs: their key in the definition (the engine name carries a content hash). */
+  secret: 'dev.envctl.secret',
+  config: 'dev.envctl.config',
 } as const;
 
 /** Labels identifying one environment of one project. */

@@ -4,6 +4,9 @@ import { loadDefinition } from '../definition/resolve.js';
 import { DockerEngine } from '../engine/docker-engine.js';
 import { downEnvironment, type DownResult } from '../engine/down.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
+import { targetFlag } from '../cli/target-flag.js';
+import { runSwarmDown } from '../cli/swarm-target.js';
+import type { SwarmDownResult } from '../swarm/operate.js';
 
 export default class DownCommand extends EnvctlCommand {
   static override summary = 'Remove everything the environment owns: containers, networks, and with --volumes its volumes.';
@@ -13,11 +16,13 @@ export default class DownCommand extends EnvctlCommand {
   static override flags = {
     ...EnvctlCommand.definitionFlags,
     volumes: Flags.boolean({ char: 'v', description: 'also remove the named volumes (their data is lost)', default: false }),
+    target: targetFlag,
   };
 
-  async run(): Promise<DownResult> {
+  async run(): Promise<DownResult | SwarmDownResult> {
     const { flags } = await this.parse(DownCommand);
     const model = await loadDefinition(this.loadOptions(flags, ['*']));
+    if (flags.target === 'swarm') return runSwarmDown(this.outputMode(), model, flags.volumes);
     const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
     try {
       return await downEnvironment({ model, engine: DockerEngine.fromEnv(process.env), volumes: flags.volumes, emit: renderer.sink, now: Date.now });

@@ -7,6 +7,9 @@ import { DockerEngine } from '../engine/docker-engine.js';
 import { collectLogs, followLogs, parseSince, type ServiceLogLine } from '../engine/logs.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { sanitizeTerminalText } from '../ui/sanitize.js';
+import { targetFlag } from '../cli/target-flag.js';
+import { SwarmDockerEngine } from '../engine/swarm-docker.js';
+import { collectSwarmLogs, followSwarmLogs } from '../swarm/operate.js';
 
 const SERVICE_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red'] as const;
 
@@ -23,6 +26,7 @@ export default class LogsCommand extends EnvctlCommand {
     tail: Flags.integer({ char: 'n', description: 'lines per service to show from the end', min: 0 }),
     since: Flags.string({ description: 'only lines newer than a duration (10m, 1h30m) or a time (RFC 3339)' }),
     timestamps: Flags.boolean({ char: 't', description: 'show the engine timestamp of each line', default: false }),
+    target: targetFlag,
   };
 
   async run(): Promise<{ lines: ServiceLogLine[] } | undefined> {
@@ -31,6 +35,11 @@ export default class LogsCommand extends EnvctlCommand {
     const model = await loadDefinition(this.loadOptions(flags, ['*']));
     const engine = DockerEngine.fromEnv(process.env);
     const selection = { services: argv as string[], tail: flags.tail, since: flags.since ? parseSince(flags.since, Date.now()) : 0 };
+    // --target swarm: the services' logs (all their tasks), from the swarm.
+    const swarm = flags.target === 'swarm' ? SwarmDockerEngine.fromEnv(process.env) : undefined;
+    if (swarm) await engine.ping();
+    const collect = () => (swarm ? collectSwarmLogs(model, swarm, selection) : collectLogs(model, engine, selection));
+    const follow = (signal: AbortSignal) => (swarm ? followSwarmLogs(model, swarm, selection, signal) : followLogs(model, engine, selection, signal));
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
     const width = Math.max(0, ...Object.keys(model.services).map((name) => name.length));
     const palette = new Map(Object.keys(model.services).map((name, index) => [name, SERVICE_COLORS[index % SERVICE_COLORS.length]!]));
@@ -40,14 +49,14 @@ export default class LogsCommand extends EnvctlCommand {
       return `${color ? styleText(palette.get(line.service) ?? 'white', prefix) : prefix} ${time}${sanitizeTerminalText(line.text)}\n`;
     };
     if (!flags.follow) {
-      const lines = await collectLogs(model, engine, selection);
+      const lines = await collect();
       if (this.jsonEnabled()) return { lines: lines.map((line) => ({ ...line, text: sanitizeTerminalText(line.text) })) };
       for (const line of lines) process.stdout.write(format(line));
       return undefined;
     }
     const cancellation = cancelOnSignals(() => undefined);
     try {
-      for await (const line of followLogs(model, engine, selection, cancellation.signal)) process.stdout.write(format(line));
+      for await (const line of follow(cancellation.signal)) process.stdout.write(format(line));
     } finally {
       cancellation.dispose();
     }

@@ -3,6 +3,9 @@ import { EnvctlCommand } from '../cli/base-command.js';
 import { DockerEngine } from '../engine/docker-engine.js';
 import { preparePlan } from '../plan/prepare-plan.js';
 import { renderPlanText, summarisePlan, type Plan, type PlanSummary } from '../plan/plan.js';
+import { registryFlag, targetFlag } from '../cli/target-flag.js';
+import { runSwarmPlan, type SwarmPlanResult } from '../cli/swarm-target.js';
+import { UsageError } from '../errors.js';
 
 export interface PlanResult {
   project: string;
@@ -22,10 +25,16 @@ export default class PlanCommand extends EnvctlCommand {
     ...EnvctlCommand.definitionFlags,
     offline: Flags.boolean({ description: 'plan against an empty engine, without contacting Docker', default: false }),
     'remove-orphans': Flags.boolean({ description: 'plan the removal of containers and networks no longer in the definition', default: false }),
+    target: targetFlag,
+    registry: registryFlag,
   };
 
-  async run(): Promise<PlanResult> {
+  async run(): Promise<PlanResult | SwarmPlanResult> {
     const { flags } = await this.parse(PlanCommand);
+    if (flags.target === 'swarm') {
+      if (flags.offline) throw new UsageError('BAD_FLAGS', '--offline applies to the local target', 'drop --offline: the swarm plan reads the engine (outside a swarm it plans against an empty one)');
+      return runSwarmPlan(this.jsonEnabled(), { load: this.loadOptions(flags), registry: flags.registry, removeOrphans: flags['remove-orphans'] }, (model) => this.warnDiagnostics(model.warnings));
+    }
     const { model, plan } = await preparePlan({
       load: this.loadOptions(flags),
       engine: flags.offline ? undefined : DockerEngine.fromEnv(process.env),

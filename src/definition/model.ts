@@ -4,6 +4,7 @@
  */
 import type { Diagnostic } from '../errors.js';
 import type { dependencyConditions, PipelineConfig } from './schema.js';
+import type { DeployConfig } from './deploy-schema.js';
 import type { Mount, PortBinding } from './values.js';
 
 export type DependencyCondition = (typeof dependencyConditions)[number];
@@ -34,7 +35,7 @@ export interface ServiceModel {
   build: BuildSpec | undefined;
   command: string[] | undefined;
   entrypoint: string[] | undefined;
-  /** Final variables: env_file values, then `environment`, then the declared feature toggles not set explicitly. */
+  /** Final variables: env_file values, then `environment`, then feature toggles not set explicitly. */
   environment: Record<string, string>;
   ports: PortBinding[];
   expose: string[];
@@ -52,8 +53,29 @@ export interface ServiceModel {
   stopSignal: string | undefined;
   stopGracePeriodMs: number | undefined;
   profiles: string[];
-  /** The toggles this service declares it uses (`features: [name]`): only these reach it as FEATURE_*. */
-  features: string[];
+  /** Compose `deploy:` (normalised); absent when not written. The swarm target uses all of it; local `up` applies resources. */
+  deploy?: DeployConfig | undefined;
+  /** Secrets and configs mounted into the service (absent or empty: none). */
+  secrets?: FileGrant[];
+  configs?: FileGrant[];
+}
+
+export type { DeployConfig };
+
+/** A secret or config mounted into a service: the top-level key, the absolute path in the container, owner and mode. */
+export interface FileGrant {
+  source: string;
+  target: string;
+  uid: string | undefined;
+  gid: string | undefined;
+  mode: number | undefined;
+}
+
+/** A top-level secret or config: its content comes from `file` (absolute path). */
+export interface FileObjectModel {
+  key: string;
+  file: string;
+  labels: Record<string, string>;
 }
 
 export interface VolumeModel {
@@ -93,10 +115,10 @@ export interface EnvironmentModel {
   declaredServices: string[];
   volumes: Record<string, VolumeModel>;
   networks: Record<string, NetworkModel>;
-  /** Effective toggles: the definition's (overlay applied), then the runtime overrides of `envctl feature`. */
+  /** Top-level `secrets:` / `configs:` (absent: none). */
+  secrets?: Record<string, FileObjectModel>;
+  configs?: Record<string, FileObjectModel>;
   features: Record<string, boolean>;
-  /** The runtime overrides (`envctl feature enable|disable`) applied to `features`, if any. */
-  featureOverrides?: Record<string, boolean>;
   pipeline: PipelineConfig | undefined;
   /** The folder of the file that declared `pipeline:` (its commands run there, its paths are relative to it). */
   pipelineDir: string;

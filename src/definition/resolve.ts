@@ -2,18 +2,16 @@
  * files → documents → one definition for the chosen environment → typed model.
  * Reads the definition, `.env` and `env_file`s; everything after reading is pure.
  */
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { DefinitionError, UsageError, type Diagnostic } from '../errors.js';
 import { diagnosticAt, didYouMean, fileLocator, issuesToDiagnostics, type Locator } from './diagnostics.js';
 import { interpolateTree, type Variables } from './interpolate.js';
-import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
+import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type FileGrant, type FileObjectModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
 import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type ResolvedDefinitionInput } from './schema.js';
 import { checkSemantics, profileActive } from './semantics.js';
-import { applyFeatureOverrides, withFeatureVariables } from './features.js';
-import { overridesFor, readFeatureOverrides } from '../state/feature-overrides.js';
 import { fileDiagnostic, parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
 
 /** Looked for in the working directory, then in each parent, like Compose. */
@@ -32,8 +30,6 @@ export interface LoadOptions {
   projectName?: string | undefined;
   /** `--allow-privileged`: bind mounts of `/`, `/etc` or the Docker socket are refused without it. */
   allowPrivileged?: boolean | undefined;
-  /** Apply the runtime toggles of `envctl feature` (`.envctl/features.json`); default true. */
-  featureOverrides?: boolean | undefined;
 }
 
 export async function findDefinitionFile(options: Pick<LoadOptions, 'cwd' | 'file' | 'processEnv'>): Promise<string> {
@@ -213,19 +209,19 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
         );
       }
     }
-    services[name] = toServiceModel(name, service, projectDir, fromFiles, vars);
-    const knownFeatures = new Set([...Object.keys(input.features), ...includedModels.flatMap((model) => Object.keys(model.features))]);
-    service.features.forEach((feature, index) => {
-      if (knownFeatures.has(feature)) return;
-      const suggestion = didYouMean(feature, [...knownFeatures]);
-      fileProblems.push(
-        diagnosticAt(locator, ['services', name, 'features', index], 'UNKNOWN_FEATURE', `service "${name}" uses the feature "${feature}", which \`features:\` does not declare`, suggestion ? `did you mean \`${suggestion}\`?` : 'declare it under `features:` (name: true|false)'),
-      );
-    });
+    services[name] = toServiceModel(name, service, projectDir, fromFiles, input.features, vars);
     const build = services[name]!.build;
     if (build) {
       const problem = await checkBuildContext(build.context, build.dockerfile);
       if (problem) fileProblems.push(diagnosticAt(locator, ['services', name, 'build'], 'BUILD_CONTEXT', problem, 'paths are relative to the definition file'));
+    }
+    for (const kind of ['secrets', 'configs'] as const) {
+      service[kind].forEach((grant, index) => {
+        if (!Object.hasOwn(input[kind], grant.source)) {
+          const suggestion = didYouMean(grant.source, Object.keys(input[kind]));
+          fileProblems.push(diagnosticAt(locator, ['services', name, kind, index], kind === 'secrets' ? 'UNKNOWN_SECRET' : 'UNKNOWN_CONFIG', `service "${name}" uses the ${kind.slice(0, -1)} "${grant.source}", which is not declared`, suggestion ? `did you mean "${suggestion}"?` : `declare it under the top-level \`${kind}:\` with file: PATH`));
+        }
+      });
     }
     if (!options.allowPrivileged) {
       services[name]!.mounts.forEach((mount, index) => {
@@ -244,6 +240,16 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   for (const [key, volume] of Object.entries(input.volumes)) {
     volumes[key] = { key, name: volume.name ?? (volume.external ? key : `${prefix}_${key}`), ...pick(volume, ['driver', 'driverOpts', 'external', 'labels']) };
   }
+  const fileObjects = { secrets: dict<FileObjectModel>(), configs: dict<FileObjectModel>() };
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const [key, object] of Object.entries(input[kind])) {
+      const file = resolvePath(projectDir, expandHome(object.file));
+      const problem = await checkFileInside(file, projectDir);
+      if (problem) fileProblems.push(diagnosticAt(locator, [kind, key, 'file'], 'FILE_OBJECT', `${kind.slice(0, -1)} "${key}": ${problem}`, 'paths are relative to the definition file and must stay inside its folder'));
+      fileObjects[kind][key] = { key, file, labels: object.labels };
+    }
+  }
+  if (fileProblems.length > 0) throw new DefinitionError(fileProblems);
   const networks = dict<NetworkModel>();
   for (const [key, network] of Object.entries(input.networks)) {
     networks[key] = { key, name: network.name ?? (network.external ? key : `${prefix}_${key}`), ...pick(network, ['driver', 'driverOpts', 'external', 'internal', 'attachable', 'labels']) };
@@ -264,6 +270,8 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     services,
     volumes,
     networks,
+    secrets: fileObjects.secrets,
+    configs: fileObjects.configs,
     features: input.features,
     pipeline: input.pipeline,
     pipelineDir: projectDir,
@@ -271,28 +279,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     labels: {},
     warnings,
   };
-  const model = includedModels.reduce(mergeIncluded, own);
-  return context.included ? model : withFeatures(model, options);
-}
-
-/**
- * The toplevel model's toggles: the runtime overrides of `envctl feature` applied, then
- * FEATURE_* set on the services that declare each toggle (included files' services too).
- */
-async function withFeatures(model: EnvironmentModel, options: LoadOptions): Promise<EnvironmentModel> {
-  let features = model.features;
-  let featureOverrides: Record<string, boolean> | undefined;
-  if (options.featureOverrides !== false) {
-    const overrides = overridesFor(await readFeatureOverrides(model.projectDir), model.project, model.env);
-    if (Object.keys(overrides).length > 0) {
-      const applied = applyFeatureOverrides(model.features, overrides);
-      features = applied.features;
-      featureOverrides = applied.applied;
-    }
-  }
-  const services = dict<ServiceModel>();
-  for (const [name, service] of Object.entries(model.services)) services[name] = withFeatureVariables(service, features);
-  return { ...model, features, ...(featureOverrides ? { featureOverrides } : {}), services };
+  return includedModels.reduce(mergeIncluded, own);
 }
 
 /** Resolves each included file as its own model (its folder, its `.env`), named after the including project. */
@@ -352,6 +339,8 @@ function mergeIncluded(into: EnvironmentModel, included: EnvironmentModel): Envi
     declaredServices: [...new Set([...included.declaredServices, ...into.declaredServices])],
     volumes: Object.assign(dict<VolumeModel>(), included.volumes, into.volumes),
     networks: Object.assign(dict<NetworkModel>(), included.networks, into.networks),
+    secrets: Object.assign(dict<FileObjectModel>(), included.secrets, into.secrets),
+    configs: Object.assign(dict<FileObjectModel>(), included.configs, into.configs),
     features: { ...included.features, ...into.features },
     pipeline: into.pipeline ?? included.pipeline,
     pipelineDir: into.pipeline ? into.pipelineDir : included.pipeline ? included.pipelineDir : into.pipelineDir,
@@ -382,12 +371,17 @@ function toServiceModel(
   service: ResolvedDefinitionInput['services'][string],
   projectDir: string,
   fromFiles: Record<string, string>,
+  features: Record<string, boolean>,
   vars: Variables,
 ): ServiceModel {
   const environment: Record<string, string> = { ...fromFiles };
   for (const [key, value] of Object.entries(service.environment)) {
     if (value !== null) environment[key] = value;
     else if (vars.has(key)) environment[key] = vars.get(key)!;
+  }
+  for (const [feature, enabled] of Object.entries(features)) {
+    const key = `FEATURE_${feature.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+    if (!Object.hasOwn(environment, key)) environment[key] = String(enabled);
   }
   return {
     name,
@@ -414,8 +408,26 @@ function toServiceModel(
     stopSignal: service.stop_signal,
     stopGracePeriodMs: service.stop_grace_period,
     profiles: service.profiles,
-    features: service.features,
+    ...(service.deploy ? { deploy: service.deploy } : {}),
+    ...(service.secrets.length > 0 ? { secrets: service.secrets.map((grant) => fileGrant(grant, '/run/secrets')) } : {}),
+    ...(service.configs.length > 0 ? { configs: service.configs.map((grant) => fileGrant(grant, '')) } : {}),
   };
+}
+
+/** Where a secret or config appears in the container: `target` if absolute, else under `dir` (`/run/secrets` for secrets, `/` for configs). */
+function fileGrant(grant: ResolvedDefinitionInput['services'][string]['secrets'][number], dir: string): FileGrant {
+  const name = grant.target ?? grant.source;
+  return { source: grant.source, target: name.startsWith('/') ? name : `${dir}/${name}`, uid: grant.uid, gid: grant.gid, mode: grant.mode };
+}
+
+/** A secret or config file must be a readable file inside the project folder (symlinks resolved). */
+async function checkFileInside(file: string, projectDir: string): Promise<string | undefined> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) return `${file} is not a readable file`;
+  const [real, root] = await Promise.all([realpath(file), realpath(projectDir)]);
+  const rel = relative(root, real);
+  if (rel.startsWith('..') || isAbsolute(rel)) return `${file} is outside the project folder ${root}`;
+  return undefined;
 }
 
 /** Overlay semantics: mappings merge key by key, lists and scalars replace, `null` removes. */

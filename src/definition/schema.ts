@@ -18,6 +18,7 @@ import {
   type Mount,
   type PortBinding,
 } from './values.js';
+import { deploySchema, fileGrantsSchema, fileObjectSchema } from './deploy-schema.js';
 
 /** Runs a value parser inside a transform, turning its ValueProblem into a zod issue with the hint attached. */
 function parseWith<I, O>(parse: (input: I) => O) {
@@ -36,7 +37,6 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const RESTART_PATTERN = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const SERVICE_REF = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*:.+$/;
-export const FEATURE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 
 /** Hints for values that fail a pattern, keyed by the pattern as zod reports it (`/…/`); regex checks carry no params. */
 export const PATTERN_HINTS: Readonly<Record<string, string>> = {
@@ -175,6 +175,7 @@ const portLongSchema = z
         published: port.published === undefined || port.published === '' ? undefined : parsePortNumber(port.published, 'host port'),
         hostIp: port.host_ip || '127.0.0.1',
         protocol: port.protocol,
+        ...(port.mode ? { mode: port.mode } : {}),
       },
     ]),
   );
@@ -246,10 +247,9 @@ export const serviceSchema = z.strictObject({
   stop_signal: z.string().optional(),
   stop_grace_period: durationSchema.optional(),
   profiles: z.array(z.string()).default([]),
-  features: z
-    .array(z.string().regex(FEATURE_PATTERN, { error: (issue) => `invalid feature name "${String(issue.input)}"` }))
-    .default([])
-    .meta({ description: 'envctl: the toggles (from `features:`) this service uses; each is injected as FEATURE_<NAME>, and only these services are recreated when one changes' }),
+  deploy: deploySchema.optional().meta({ description: 'Compose deploy subset: replicas, update_config, rollback_config, restart_policy, placement, resources, endpoint_mode (the swarm target uses all; local up applies resources.limits)' }),
+  secrets: fileGrantsSchema.meta({ description: 'secrets (top-level `secrets:`) mounted read-only at /run/secrets/<name> or `target`' }),
+  configs: fileGrantsSchema.meta({ description: 'configs (top-level `configs:`) mounted read-only at /<name> or `target`' }),
 });
 
 const volumeSchema = z
@@ -505,7 +505,9 @@ const topLevelShape = {
   services: z.record(name('service'), serviceSchema).default({}),
   volumes: z.record(name('volume'), volumeSchema).default({}),
   networks: z.record(name('network'), networkSchema).default({}),
-  features: z.record(z.string().regex(FEATURE_PATTERN, { error: 'invalid feature name' }), z.boolean({ error: 'a feature is true or false' })).default({}),
+  secrets: z.record(name('secret'), fileObjectSchema('secret')).default({}),
+  configs: z.record(name('config'), fileObjectSchema('config')).default({}),
+  features: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, { error: 'invalid feature name' }), z.boolean({ error: 'a feature is true or false' })).default({}),
   pipeline: pipelineSchema.optional(),
 };
 
@@ -539,16 +541,16 @@ export type NotifyConfig = z.output<typeof notifySchema>;
  * instead of "unknown", so nothing is dropped silently.
  */
 export const COMPOSE_SERVICE_KEYS = [
-  'annotations', 'attach', 'blkio_config', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent', 'configs', 'container_name',
+  'annotations', 'attach', 'blkio_config', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent', 'container_name',
   'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset',
-  'credential_spec', 'deploy', 'develop', 'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname',
+  'credential_spec', 'develop', 'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname',
   'driver_opts', 'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'hostname', 'ipc', 'isolation', 'label_file',
   'links', 'logging', 'mac_address', 'mem_limit', 'mem_reservation', 'mem_swappiness', 'memswap_limit', 'network_mode',
   'oom_kill_disable', 'oom_score_adj', 'pid', 'pids_limit', 'platform', 'post_start', 'pre_stop', 'privileged', 'provider',
-  'pull_policy', 'read_only', 'runtime', 'scale', 'secrets', 'security_opt', 'shm_size', 'stdin_open', 'storage_opt', 'sysctls',
+  'pull_policy', 'read_only', 'runtime', 'scale', 'security_opt', 'shm_size', 'stdin_open', 'storage_opt', 'sysctls',
   'tmpfs', 'tty', 'ulimits', 'use_api_socket', 'userns_mode', 'uts', 'volumes_from',
 ];
-export const COMPOSE_TOP_LEVEL_KEYS = ['secrets', 'configs', 'models'];
+export const COMPOSE_TOP_LEVEL_KEYS = ['models'];
 export const COMPOSE_BUILD_KEYS = [
   'additional_contexts', 'cache_from', 'cache_to', 'dockerfile_inline', 'entitlements', 'extra_hosts', 'isolation', 'labels',
   'network', 'no_cache', 'platforms', 'privileged', 'pull', 'secrets', 'shm_size', 'ssh', 'tags', 'ulimits',

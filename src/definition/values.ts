@@ -47,6 +47,8 @@ export interface PortBinding {
   /** Host address; envctl defaults to 127.0.0.1 (Compose defaults to all interfaces). */
   hostIp: string;
   protocol: Protocol;
+  /** Swarm only (long syntax `mode:`): `ingress` (routing mesh, Compose's default) or `host` (the node running the task). */
+  mode?: 'host' | 'ingress';
 }
 
 export const DEFAULT_HOST_IP = '127.0.0.1';

@@ -2,6 +2,7 @@
  * From a service of the model to the ContainerSpec the engine creates: labels, engine names of
  * volumes and networks, the service name as a network alias. Pure.
  */
+import { containerResources, fileGrantMounts } from '../definition/deploy.js';
 import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
 import { LABEL } from '../labels.js';
 import { formatFieldHashes, mountSource, type ServiceHash } from '../plan/hash.js';
@@ -28,10 +29,13 @@ export function containerSpecFor(model: EnvironmentModel, service: ServiceModel,
     },
     ports: service.ports,
     expose: service.expose,
-    mounts: service.mounts.map((mount) => ({
-      ...mount,
-      source: mountSource(mount, model),
-    })),
+    mounts: [
+      ...service.mounts.map((mount) => ({
+        ...mount,
+        source: mountSource(mount, model),
+      })),
+      ...fileGrantMounts(service, model),
+    ],
     networks: Object.entries(service.networks).map(([key, attach]) => ({
       name: model.networks[key]?.name ?? key,
       aliases: [...new Set([service.name, ...attach.aliases])],
@@ -43,6 +47,7 @@ export function containerSpecFor(model: EnvironmentModel, service: ServiceModel,
     init: service.init,
     stopSignal: service.stopSignal,
     stopTimeoutSeconds: stopTimeoutSeconds(service),
+    resources: containerResources(service),
   };
 }
 

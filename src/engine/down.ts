@@ -5,7 +5,7 @@
  */
 import type { EnvironmentModel } from '../definition/model.js';
 import type { EventSink } from '../events.js';
-import { environmentLabels } from '../labels.js';
+import { environmentLabels, LABEL } from '../labels.js';
 import { dependencyOrder } from '../plan/plan.js';
 import { lockEnvironment } from '../state/lock.js';
 import { stopTimeoutSeconds } from './container-spec.js';
@@ -57,13 +57,15 @@ export async function downEnvironment(options: DownOptions): Promise<DownResult>
     }
 
     const removedNetworks: string[] = [];
-    for (const network of await engine.listNetworks(labels)) {
+    // The swarm target's objects carry the same environment labels: `down --target swarm` removes those.
+    const local = (object: { labels: Record<string, string> }) => object.labels[LABEL.target] !== 'swarm';
+    for (const network of (await engine.listNetworks(labels)).filter(local)) {
       await engine.removeNetwork(network.name);
       removedNetworks.push(network.name);
       emit({ type: 'resource', at: at(), kind: 'network', name: network.name, action: 'removed' });
     }
 
-    const volumes = await engine.listVolumes(labels);
+    const volumes = (await engine.listVolumes(labels)).filter(local);
     const removedVolumes: string[] = [];
     if (options.volumes) {
       for (const volume of volumes) {

@@ -1,5 +1,5 @@
 import type { EnvironmentModel } from '../definition/model.js';
-import { environmentLabels } from '../labels.js';
+import { environmentLabels, LABEL } from '../labels.js';
 import type { Engine } from './engine.js';
 import type { ObservedState } from './types.js';
 
@@ -12,5 +12,7 @@ export async function observeEngine(engine: Engine, model: Pick<EnvironmentModel
     engine.listVolumes(labels),
     engine.existingImages(imageRefs),
   ]);
-  return { containers, networks, volumes, images };
+  // The swarm target's overlay networks and volumes carry the same environment labels; they are not the local target's.
+  const local = (object: { labels: Record<string, string> }) => object.labels[LABEL.target] !== 'swarm';
+  return { containers, networks: networks.filter(local), volumes: volumes.filter(local), images };
 }

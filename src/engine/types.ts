@@ -79,6 +79,8 @@ export interface ContainerSpec {
   init: boolean;
   stopSignal: string | undefined;
   stopTimeoutSeconds: number | undefined;
+  /** CPU and memory limits from `deploy.resources` (absent: unlimited). */
+  resources?: { nanoCpus: number | undefined; memoryBytes: number | undefined; memoryReservationBytes: number | undefined; pidsLimit: number | undefined } | undefined;
 }
 
 /** A container's live state, as `up` follows it. */

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
+import { containerResources, fileGrantMounts } from '../definition/deploy.js';
 import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
 
 /** The fields that define a container, in the order a plan names them. */
@@ -26,8 +27,18 @@ export const HASHED_FIELDS = [
   'restart',
   'stop_signal',
   'stop_grace_period',
+  'resources',
 ] as const;
 export type HashedField = (typeof HASHED_FIELDS)[number];
+
+/**
+ * Fields added after containers were labelled: while unset they stay out of the config hash and
+ * the field-hash label, so adding the field to envctl recreates nothing.
+ */
+const OPTIONAL_FIELDS: ReadonlySet<HashedField> = new Set(['resources']);
+const fieldHash = (value: unknown) => sha256(stringify(value) ?? 'null').slice(0, 16);
+const UNSET_HASH = fieldHash(null);
+const isUnsetOptional = (field: HashedField, hash: string) => OPTIONAL_FIELDS.has(field) && hash === UNSET_HASH;
 
 export interface ServiceHash {
   configHash: string;
@@ -37,7 +48,7 @@ export interface ServiceHash {
 const sortBy = <T>(items: readonly T[], key: (item: T) => string): T[] => [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
 /** The canonical value of each hashed field. `image` is the reference the container is created from. */
-export function canonicalFields(service: ServiceModel, image: string, model: Pick<EnvironmentModel, 'volumes' | 'networks'>): Record<HashedField, unknown> {
+export function canonicalFields(service: ServiceModel, image: string, model: Pick<EnvironmentModel, 'volumes' | 'networks' | 'secrets' | 'configs'>): Record<HashedField, unknown> {
   return {
     image,
     command: service.command ?? null,
@@ -46,7 +57,7 @@ export function canonicalFields(service: ServiceModel, image: string, model: Pic
     ports: sortBy(service.ports, (port) => `${port.protocol}/${port.target}/${port.hostIp}/${port.published ?? ''}`),
     expose: [...service.expose].sort(),
     mounts: sortBy(
-      service.mounts.map((mount) => ({ ...mount, source: mountSource(mount, model) ?? null })),
+      [...service.mounts.map((mount) => ({ ...mount, source: mountSource(mount, model) ?? null })), ...fileGrantMounts(service, model)],
       (mount) => mount.target,
     ),
     networks: Object.fromEntries(
@@ -60,6 +71,7 @@ export function canonicalFields(service: ServiceModel, image: string, model: Pic
     restart: service.restart,
     stop_signal: service.stopSignal ?? null,
     stop_grace_period: service.stopGracePeriodMs ?? null,
+    resources: containerResources(service) ?? null,
   };
 }
 
@@ -68,17 +80,17 @@ export function mountSource(mount: ServiceModel['mounts'][number], model: Pick<E
   return mount.type === 'volume' && mount.source ? (model.volumes[mount.source]?.name ?? mount.source) : mount.source;
 }
 
-export function hashService(service: ServiceModel, image: string, model: Pick<EnvironmentModel, 'volumes' | 'networks'>): ServiceHash {
+export function hashService(service: ServiceModel, image: string, model: Pick<EnvironmentModel, 'volumes' | 'networks' | 'secrets' | 'configs'>): ServiceHash {
   const canonical = canonicalFields(service, image, model);
   const fields = {} as Record<HashedField, string>;
-  for (const field of HASHED_FIELDS) fields[field] = sha256(stringify(canonical[field]) ?? 'null').slice(0, 16);
-  const configHash = sha256(HASHED_FIELDS.map((field) => `${field}=${fields[field]}`).join('\n'));
+  for (const field of HASHED_FIELDS) fields[field] = fieldHash(canonical[field]);
+  const configHash = sha256(HASHED_FIELDS.filter((field) => !isUnsetOptional(field, fields[field])).map((field) => `${field}=${fields[field]}`).join('\n'));
   return { configHash, fields };
 }
 
 /** Field hashes as stored in the `dev.envctl.field-hashes` label: `image=…,command=…`. */
 export function formatFieldHashes(fields: Record<HashedField, string>): string {
-  return HASHED_FIELDS.map((field) => `${field}=${fields[field]}`).join(',');
+  return HASHED_FIELDS.filter((field) => !isUnsetOptional(field, fields[field])).map((field) => `${field}=${fields[field]}`).join(',');
 }
 
 export function parseFieldHashes(label: string | undefined): Partial<Record<string, string>> {
@@ -92,7 +104,7 @@ export function parseFieldHashes(label: string | undefined): Partial<Record<stri
 
 /** Which fields differ between a container's recorded hashes and the desired ones (all, if none were recorded). */
 export function changedFields(recorded: Partial<Record<string, string>>, desired: Record<HashedField, string>): HashedField[] {
-  return HASHED_FIELDS.filter((field) => recorded[field] !== desired[field]);
+  return HASHED_FIELDS.filter((field) => (recorded[field] ?? (OPTIONAL_FIELDS.has(field) ? UNSET_HASH : undefined)) !== desired[field]);
 }
 
 export function sha256(text: string): string {

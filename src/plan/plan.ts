@@ -4,6 +4,7 @@
  * assert on; the executor walks the same actions without making decisions of its own.
  */
 import { builtImageRef } from '../definition/build-inputs.js';
+import { ignoredLocally } from '../definition/deploy.js';
 import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
 import type { ObservedContainer, ObservedState } from '../engine/types.js';
 import { LABEL } from '../labels.js';
@@ -100,6 +101,7 @@ export function planEnvironment({ model, observed, buildDigests, removeOrphans, 
     const containerName = containerNameFor(model, name);
     const base = { subject: 'service' as const, name, containerName, image, hash, after: Object.keys(service.dependsOn).filter((dependency) => dependency in model.services) };
     if (!offline && !service.build && !observed.images.has(image)) warnings.push(`service "${name}": image ${image} is not present in the engine`);
+    warnings.push(...ignoredLocally(service));
 
     const containers = byService.get(name) ?? [];
     const primary = containers.find((container) => container.name === containerName);

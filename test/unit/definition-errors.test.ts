@@ -65,7 +65,7 @@ const cases: ErrorCase[] = [
   // Unknown, misspelled and unsupported keys (row 5): point at the key.
   { fixture: 'unknown-key-healtcheck.yaml', code: 'UNKNOWN_KEY', at: [4, 5], message: 'unknown key `healtcheck`', hint: 'did you mean `healthcheck`' },
   { fixture: 'unknown-key-dependson.yaml', code: 'UNKNOWN_KEY', at: [4, 5], message: 'unknown key `dependson`', hint: 'did you mean `depends_on`' },
-  { fixture: 'unsupported-deploy.yaml', code: 'UNSUPPORTED_KEY', at: [4, 5], message: '`deploy` is not supported', hint: 'README lists the supported Compose keys' },
+  { fixture: 'unsupported-sysctls.yaml', code: 'UNSUPPORTED_KEY', at: [4, 5], message: '`sysctls` is not supported', hint: 'README lists the supported Compose keys' },
   { fixture: 'unsupported-privileged.yaml', code: 'UNSUPPORTED_KEY', at: [4, 5], message: '`privileged` is not supported', hint: 'README lists the supported Compose keys' },
   { fixture: 'top-level-unknown.yaml', code: 'UNKNOWN_KEY', at: [4, 1], message: 'unknown key `servces`', hint: 'did you mean `services`' },
   // Wrong types (row 6): point at the value.
