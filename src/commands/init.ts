@@ -1,7 +1,8 @@
 import { access } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { EnvctlCommand } from '../cli/base-command.js';
+import { loadDefinition } from '../definition/resolve.js';
 import { EnvctlError, ExitCode } from '../errors.js';
 import { checkProjectName, CI_PROVIDERS, COMPOSE_FILE_NAMES, initProject, projectNameFromFolder, type CiProvider, type InitResult } from '../init/init.js';
 import type { InitQuestion } from '../ui/init-prompts.js';
@@ -55,25 +56,37 @@ export default class InitCommand extends EnvctlCommand {
     return result;
   }
 
-  /** The questions the flags leave open (a Compose file to start from is offered only when one is here). */
+  /**
+   * The questions the flags leave open, in order: where to start (only when a Compose file is here),
+   * the project name (its default follows that answer, as without a terminal), the CI.
+   */
   private async openQuestions(dir: string, given: { name: string | undefined; ci: string | undefined; fromCompose: string | undefined }): Promise<InitQuestion[]> {
     const questions: InitQuestion[] = [];
-    if (given.name === undefined) {
-      questions.push({ id: 'name', kind: 'text', label: 'Project name', initial: projectNameFromFolder(dir), validate: (value) => checkProjectName(value) });
-    }
+    const composeNames = new Map<string, string>();
     if (given.fromCompose === undefined) {
-      const found: string[] = [];
       for (const file of COMPOSE_FILE_NAMES) {
-        if (await access(join(dir, file)).then(() => true, () => false)) found.push(file);
+        const path = join(dir, file);
+        if (await access(path).then(() => true, () => false)) composeNames.set(path, await composeProjectName(path, dir));
       }
-      if (found.length > 0) {
+      if (composeNames.size > 0) {
         questions.push({
           id: 'source',
           kind: 'select',
           label: 'Start from',
-          options: [...found.map((file) => ({ value: join(dir, file), label: `${file} (found here)` })), { value: 'sample', label: 'the sample web service (Node.js on Redis)' }],
+          options: [...[...composeNames.keys()].map((path) => ({ value: path, label: `${basename(path)} (found here)` })), { value: 'sample', label: 'the sample web service (Node.js on Redis)' }],
         });
       }
+    } else {
+      composeNames.set('given', await composeProjectName(resolve(process.cwd(), given.fromCompose), dir));
+    }
+    if (given.name === undefined) {
+      questions.push({
+        id: 'name',
+        kind: 'text',
+        label: 'Project name',
+        initial: (answers) => composeNames.get(given.fromCompose === undefined ? (answers.source ?? 'sample') : 'given') ?? projectNameFromFolder(dir),
+        validate: (value) => checkProjectName(value),
+      });
     }
     if (given.ci === undefined) {
       questions.push({
@@ -88,5 +101,14 @@ export default class InitCommand extends EnvctlCommand {
       });
     }
     return questions;
+  }
+}
+
+/** The project a Compose file names (its `name:`, else its folder), as init would take it; the folder's name when it does not load (init reports why later). */
+async function composeProjectName(path: string, dir: string): Promise<string> {
+  try {
+    return (await loadDefinition({ cwd: dir, file: path, processEnv: process.env, allowPrivileged: true })).project;
+  } catch {
+    return projectNameFromFolder(dir);
   }
 }

@@ -8,7 +8,7 @@ import { Box, Text, useInput } from 'ink';
 import { useState, type ReactNode } from 'react';
 
 export type InitQuestion =
-  | { id: 'name'; kind: 'text'; label: string; initial: string; validate: (value: string) => string | undefined }
+  | { id: 'name'; kind: 'text'; label: string; initial: (answers: InitAnswers) => string; validate: (value: string) => string | undefined }
   | { id: 'source' | 'ci'; kind: 'select'; label: string; options: ReadonlyArray<{ value: string; label: string }> };
 
 export type InitAnswers = Record<string, string>;
@@ -56,7 +56,7 @@ export function InitPrompts({ questions, onDone, onCancel }: InitPromptsProps): 
             {current.kind === 'text' ? (
               <TextInput
                 key={current.id}
-                defaultValue={current.initial}
+                defaultValue={current.initial(Object.fromEntries(answers.map((item) => [item.question.id, item.value])))}
                 onSubmit={(value) => {
                   const trimmed = value.trim();
                   const issue = current.validate(trimmed);

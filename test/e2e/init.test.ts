@@ -140,28 +140,31 @@ describe('envctl init (built CLI)', () => {
     expect(existsSync(join(bad, 'envctl.yaml'))).toBe(false);
   });
 
-  it.skipIf(!hasTmux)('asks what the flags leave open on a terminal (tmux): name, Compose file or sample, CI', async () => {
+  it.skipIf(!hasTmux)('asks what the flags leave open on a terminal (tmux): Compose file or sample, name, CI', async () => {
     const dir = join(root, 'tty');
     await mkdir(dir);
-    await writeFile(join(dir, 'compose.yaml'), 'services:\n  web:\n    image: envctl/base-node:24\n    ports: ["127.0.0.1:8080:3000"]\n');
+    await writeFile(join(dir, 'compose.yaml'), 'name: tabby\nservices:\n  web:\n    image: envctl/base-node:24\n    ports: ["127.0.0.1:8080:3000"]\n');
     const { tmux, screen, until, server } = terminal('i');
     const exitFile = join(root, 'tty-exit');
     // A real terminal: CI must not be set there, or init takes the defaults without asking.
     const command = `cd '${dir}' && env -u CI '${process.execPath}' '${BIN}' init; echo "EXIT=$?" > '${exitFile}'; sleep 60`;
     try {
       tmux('new-session', '-d', '-s', 'i', '-x', '120', '-y', '30', command);
+      await until(() => screen().includes('? Start from'), 'the source question');
+      expect(screen()).toContain('compose.yaml (found here)');
+      tmux('send-keys', '-t', 'i', 'Enter');
       await until(() => screen().includes('? Project name'), 'the name question');
-      // The folder's name is the default: keep its first letter, type the rest. Enter goes on its
-      // own, as a person types it (in one write with the text, a terminal reads it as pasted text).
-      tmux('send-keys', '-t', 'i', 'BSpace', 'BSpace');
+      expect(screen()).toContain('✔ Start from: compose.yaml (found here)');
+      // The Compose file's project name is the default: keep its first letter, type the rest. Enter
+      // goes on its own, as a person types it (in one write with the text, a terminal reads it as
+      // pasted text).
+      await until(() => /Project name.*\n\s+tabby/.test(screen()), 'the default name');
+      tmux('send-keys', '-t', 'i', 'BSpace', 'BSpace', 'BSpace', 'BSpace');
       tmux('send-keys', '-t', 'i', '-l', '--', '-x');
       await until(() => screen().includes('t-x'), 'the typed name');
       tmux('send-keys', '-t', 'i', 'Enter');
-      await until(() => screen().includes('? Start from'), 'the source question');
-      expect(screen()).toContain('✔ Project name: t-x');
-      expect(screen()).toContain('compose.yaml (found here)');
-      tmux('send-keys', '-t', 'i', 'Enter');
       await until(() => screen().includes('? CI'), 'the CI question');
+      expect(screen()).toContain('✔ Project name: t-x');
       tmux('send-keys', '-t', 'i', 'Down');
       await until(() => /❯ GitLab CI/.test(screen()), 'GitLab CI to be focused');
       tmux('send-keys', '-t', 'i', 'Enter');

@@ -4,7 +4,7 @@ import { checkProjectName } from '../../../src/init/init.js';
 import { InitPrompts, type InitQuestion } from '../../../src/ui/InitPrompts.js';
 
 const QUESTIONS: InitQuestion[] = [
-  { id: 'name', kind: 'text', label: 'Project name', initial: 'shop', validate: checkProjectName },
+  { id: 'name', kind: 'text', label: 'Project name', initial: () => 'shop', validate: checkProjectName },
   {
     id: 'ci',
     kind: 'select',
@@ -60,6 +60,22 @@ describe('InitPrompts', () => {
     expect(onDone).not.toHaveBeenCalled();
     await press(view.stdin, BACKSPACE, BACKSPACE, ENTER);
     expect(onDone).toHaveBeenCalledExactlyOnceWith({ name: 'shop' });
+    view.unmount();
+  });
+
+  it('fills in a default that follows an earlier answer', async () => {
+    const onDone = vi.fn();
+    const questions: InitQuestion[] = [
+      { id: 'source', kind: 'select', label: 'Start from', options: [{ value: '/p/compose.yaml', label: 'compose.yaml (found here)' }, { value: 'sample', label: 'the sample' }] },
+      { id: 'name', kind: 'text', label: 'Project name', initial: (answers) => (answers.source === 'sample' ? 'folder' : 'from-compose'), validate: checkProjectName },
+    ];
+    const view = render(<InitPrompts questions={questions} onDone={onDone} onCancel={() => {}} />);
+    await tick();
+    await press(view.stdin, DOWN, ENTER);
+    expect(view.lastFrame()).toContain('✔ Start from: the sample');
+    expect(view.lastFrame()).toContain('folder');
+    await press(view.stdin, ENTER);
+    expect(onDone).toHaveBeenCalledExactlyOnceWith({ source: 'sample', name: 'folder' });
     view.unmount();
   });
 
