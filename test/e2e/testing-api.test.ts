@@ -1,8 +1,8 @@
 /**
  * `envctl/testing` as a user's test process gets it: the built package imported by name (package
  * "exports", with types), and the reaper: a test process SIGKILLed after its environment started,
- * or while it was starting, leaves nothing carrying the environment's labels once the reaper has
- * run. `npm run build` first (the e2e tests use dist/).
+ * or with its whole process group while it was starting, leaves nothing carrying the environment's
+ * labels once the reaper has run. `npm run build` first (the e2e tests use dist/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
@@ -72,8 +72,9 @@ async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean,
   return value;
 }
 
-function startChild(folder: string, project: string): { child: ChildProcess; firstLine: Promise<string>; stderr: () => string } {
-  const child = spawn(process.execPath, [CHILD, folder, project], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+/** `group`: the child leads its own process group, so the test can kill the group (as a terminal's Ctrl-C or a CI runner does). */
+function startChild(folder: string, project: string, options: { group?: boolean } = {}): { child: ChildProcess; firstLine: Promise<string>; stderr: () => string } {
+  const child = spawn(process.execPath, [CHILD, folder, project], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' }, detached: options.group ?? false });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -86,9 +87,10 @@ function startChild(folder: string, project: string): { child: ChildProcess; fir
   return { child, firstLine, stderr: () => stderr };
 }
 
-async function killed(child: ChildProcess): Promise<void> {
+async function killed(child: ChildProcess, options: { group?: boolean } = {}): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
+  if (options.group) process.kill(-child.pid!, 'SIGKILL');
+  else child.kill('SIGKILL');
   await exited;
 }
 
@@ -110,18 +112,19 @@ describe('the reaper', () => {
     expect(left).toEqual([]);
   });
 
-  it('removes what a test process had created when it was SIGKILLed in the middle of starting', async () => {
+  it('removes what a test process had created when its whole process group was SIGKILLed in the middle of starting', async () => {
     const folder = join(dir, 'starting');
     await mkdir(folder);
     // web is never healthy, so the child is still waiting in `up` (sidecar not created) when it dies.
     await writeFile(join(folder, 'envctl.yaml'), JSON.stringify(definition('false')));
     const project = uniqueProject('tapi-kill-mid');
     projects.push(project);
-    const { child } = startChild(folder, project);
+    const { child } = startChild(folder, project, { group: true });
     const created = await pollUntil(() => objectsWith({ [LABEL.project]: project }), (objects) => objects.some((object) => object.startsWith('container ')), 60_000);
     expect(created).toContain(`container /${project}-web`);
 
-    await killed(child);
+    // The reaper runs in a session of its own: the group kill does not reach it.
+    await killed(child, { group: true });
     const left = await pollUntil(() => objectsWith({ [LABEL.project]: project }), (objects) => objects.length === 0, REAPED_WITHIN_MS);
     expect(left).toEqual([]);
   });
