@@ -152,7 +152,7 @@ export function toKubernetesObjects(input: KubernetesExportInput): KubernetesExp
   for (const service of Object.values(model.services)) {
     const name = names[service.name]!;
     const labels = selectorLabels(model, name);
-    const env = splitEnvironment(service.environment);
+    const env = splitEnvironment(environmentKeys(service, warnings));
     if (Object.keys(env.plain).length > 0) {
       entries.push({ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-env`, labels: commonLabels(model, name) }, data: env.plain }, comment: [`environment of ${service.name} (variables without credentials)`] });
     }
@@ -274,6 +274,16 @@ function commonLabels(model: EnvironmentModel, name: string): Record<string, str
 /** Label values: at most 63 characters, alphanumeric at both ends. */
 function labelValue(value: string): string {
   return value.slice(0, 63).replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
+}
+
+/** ConfigMap and Secret keys allow letters, digits, `-`, `_` and `.`: another variable name cannot be carried by envFrom. */
+function environmentKeys(service: ServiceModel, warnings: ExportWarning[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(service.environment)) {
+    if (/^[-._a-zA-Z0-9]+$/.test(key)) out[key] = value;
+    else warnings.push({ service: service.name, key: `services.${service.name}.environment.${key}`, message: 'not exported: a ConfigMap or Secret key uses only letters, digits, -, _ and .' });
+  }
+  return out;
 }
 
 interface SplitEnvironment {

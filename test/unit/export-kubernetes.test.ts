@@ -294,6 +294,7 @@ services:
     stop_grace_period: 1m
     stop_signal: SIGQUIT
     labels: { "com.example/team": shop, "bad key!": x }
+    environment: { "ODD KEY": "1", API_TOKEN: t0k, MODE: fast }
     networks: { back: { aliases: [api-internal] } }
     depends_on: { migrate: { condition: service_completed_successfully } }
   migrate:
@@ -320,6 +321,8 @@ networks:
     expect(api.spec!.template.metadata!.annotations).toMatchObject({ 'com.example/team': 'shop' });
     expect(find(exported, 'Service', 'my-api').spec!.ports!.map((port) => port.name)).toEqual(['tcp-80', 'udp-9000', 'udp-9001']);
 
+    expect(find(exported, 'ConfigMap', 'my-api-env').data).toEqual({ MODE: 'fast' });
+    expect(find(exported, 'Secret', 'my-api-env').stringData).toEqual({ API_TOKEN: 't0k' });
     const job = find(exported, 'Job', 'migrate');
     expect(job.spec!.backoffLimit).toBe(3);
     expect(job.spec!.template.spec!.restartPolicy).toBe('OnFailure');
@@ -328,6 +331,7 @@ networks:
     expect(exported.warnings.map((warning) => warning.key).sort()).toEqual([
       'networks.back.internal',
       'services.migrate.user',
+      'services.my_api.environment.ODD KEY',
       'services.my_api.labels.bad key!',
       'services.my_api.networks.back.aliases',
       'services.my_api.stop_signal',
