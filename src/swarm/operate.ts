@@ -182,6 +182,9 @@ export async function swarmDown(options: {
       removed.networks.push(network.name);
       emit({ type: 'resource', at: at(), kind: 'network', name: network.name, action: 'removed' });
     }
+    // The manager removes an overlay network at once; the node's copy goes a moment later. Wait for it, so a next `up` cannot collide.
+    const released = options.now() + NETWORK_RELEASE_MS;
+    while (removed.networks.length > 0 && (await engine.listNetworks(selector)).length > 0 && options.now() < released) await options.sleep(250, never);
     if (info.isManager) {
       for (const secret of await swarm.listSecrets(selector)) {
         await swarm.removeSecret(secret.id);

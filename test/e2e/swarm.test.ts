@@ -1,0 +1,259 @@
+/**
+ * `--target swarm` through the built CLI on a real single-node swarm: a lean two-service stack from
+ * the local base images (no registry) comes up converged to its replicas, answers on its published
+ * port, rolls a service when its config file changes (update_config honoured, seen in the task
+ * history), and `down` removes every object of the stack by label.
+ *
+ * The test initialises the swarm (`docker swarm init --advertise-addr 127.0.0.1`, via the Engine
+ * API) only if the engine is not in one, and leaves it afterwards only then. A swarm does not touch
+ * local containers or bridge networks. This engine has no IPVS, so the routing mesh and VIPs do not
+ * work here: the stack uses host-mode ports and `endpoint_mode: dnsrr` (README, Docker Swarm).
+ */
+import { createServer } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL } from '../../src/labels.js';
+import { envctl } from '../support/cli.js';
+import { docker, uniqueProject } from '../support/docker.js';
+
+let dir: string;
+let project: string;
+let port: number;
+let initialisedSwarm = false;
+let gwbridgeExisted = true;
+let wasInactive = false;
+
+const byProject = () => ({ label: [`${LABEL.project}=${project}`] });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Removes everything this test's project left in the swarm (services first: their tasks hold the networks). */
+async function removeStack(): Promise<void> {
+  const info = await docker.info();
+  if (info.Swarm?.LocalNodeState === 'active') {
+    for (const service of await docker.listServices({ filters: byProject() })) await docker.getService(service.ID).remove().catch(() => undefined);
+    await eventually(async () => ((await docker.listContainers({ all: true, filters: { label: [`com.docker.stack.namespace=${project}`] } })).length === 0 ? true : undefined), 60_000, 'task containers to go').catch(() => undefined);
+    for (const secret of await docker.listSecrets({ filters: byProject() })) await docker.getSecret(secret.ID).remove().catch(() => undefined);
+    for (const config of await docker.listConfigs({ filters: byProject() })) await docker.getConfig(config.ID).remove().catch(() => undefined);
+  }
+  for (const network of await docker.listNetworks({ filters: byProject() })) await docker.getNetwork(network.Id).remove().catch(() => undefined);
+  for (const volume of (await docker.listVolumes({ filters: byProject() })).Volumes ?? []) await docker.getVolume(volume.Name).remove().catch(() => undefined);
+}
+
+const server = (role: string) =>
+  [
+    "const http = require('http'); const fs = require('fs'); const os = require('os');",
+    `console.log('${role} up on ' + os.hostname());`,
+    "http.createServer(async (req, res) => {",
+    "  if (req.url === '/healthz') return res.end('ok');",
+    "  const greeting = fs.readFileSync('/etc/greeting.txt', 'utf8').trim();",
+    role === 'api'
+      ? "  let worker; try { worker = await (await fetch('http://worker:8000/', { signal: AbortSignal.timeout(3000) })).json(); } catch (e) { worker = { error: String(e.cause?.code ?? e.message) }; }\n  const tokenLength = fs.readFileSync('/run/secrets/token', 'utf8').length;\n  res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ role: 'api', greeting, tokenLength, worker }));"
+      : "  res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ role: 'worker', greeting, host: os.hostname() }));",
+    '}).listen(8000);',
+  ].join('\n');
+
+const definition = () => `
+name: ${project}
+services:
+  api:
+    image: envctl/base-node:24
+    command: ["node", "-e", ${JSON.stringify(server('api'))}]
+    ports:
+      - { target: 8000, published: ${port}, mode: host }
+    configs: [{ source: greeting, target: /etc/greeting.txt }]
+    secrets: [token]
+    healthcheck:
+      test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:8000/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+      interval: 1s
+      timeout: 3s
+      retries: 30
+    depends_on: { worker: { condition: service_started } }
+    deploy:
+      endpoint_mode: dnsrr
+      update_config: { parallelism: 1, order: stop-first }
+      resources: { limits: { memory: 256m } }
+  worker:
+    image: envctl/base-node:24
+    command: ["node", "-e", ${JSON.stringify(server('worker'))}]
+    configs: [{ source: greeting, target: /etc/greeting.txt }]
+    deploy:
+      replicas: 2
+      endpoint_mode: dnsrr
+      update_config: { parallelism: 1, delay: 1s, order: start-first, monitor: 1s, failure_action: rollback }
+configs:
+  greeting: { file: ./greeting.txt }
+secrets:
+  token: { file: ./token.txt }
+`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'envctl-e2e-swarm-'));
+  project = uniqueProject('swarm');
+  port = await freePort();
+  await writeFile(join(dir, 'greeting.txt'), 'hello\n');
+  await writeFile(join(dir, 'token.txt'), 'not-a-real-token-123');
+  await writeFile(join(dir, 'envctl.yaml'), definition());
+  const info = await docker.info();
+  wasInactive = info.Swarm?.LocalNodeState === 'inactive';
+  gwbridgeExisted = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((network) => network.Name === 'docker_gwbridge');
+}, 60_000);
+
+afterAll(async () => {
+  await removeStack().catch(() => undefined);
+  if (initialisedSwarm) {
+    await docker.swarmLeave({ force: true });
+    // Swarm init made docker_gwbridge; leaving keeps it. Removed only if this test made it.
+    if (!gwbridgeExisted) await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+  }
+  await rm(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('envctl --target swarm', () => {
+  it('refuses clearly outside a swarm (exit 3), and --registry without --target swarm (exit 2)', async () => {
+    const registry = await envctl(['up', '--registry', 'registry.example.com:5000'], { cwd: dir });
+    expect(registry.exitCode).toBe(2);
+    expect(registry.stderr).toContain('--registry applies to --target swarm');
+    if (!wasInactive) return; // The engine was already in a swarm: this case cannot be shown without leaving it.
+    const up = await envctl(['up', '--target', 'swarm'], { cwd: dir });
+    expect(up.exitCode).toBe(3);
+    expect(up.stderr).toContain('not in a swarm');
+    expect(up.stderr).toContain('docker swarm init');
+    const plan = await envctl(['plan', '--target', 'swarm'], { cwd: dir });
+    expect(plan.exitCode).toBe(0);
+    expect(plan.stdout).toMatch(/create +worker +new service \(2 replicas\)/);
+    expect(plan.stdout).toContain('planned against an empty swarm');
+  });
+
+  it('deploys, answers, rolls a config change with update_config, and down removes the stack', async () => {
+    if (wasInactive) {
+      await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
+      initialisedSwarm = true;
+    }
+
+    const plan = await envctl(['plan', '--target', 'swarm'], { cwd: dir });
+    expect(plan.exitCode).toBe(0);
+    expect(plan.stdout).toMatch(/create +network .*_default +new overlay network, attachable/);
+    expect(plan.stdout).toMatch(/create +secret .*_token_[0-9a-f]{12} +new secret/);
+    expect(plan.stdout).toMatch(/create +api +new service \(1 replica\)/);
+    expect(plan.stdout).not.toContain('not-a-real-token');
+
+    const up = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });
+    expect(up.exitCode, String(up.stderr)).toBe(0);
+    const result = JSON.parse(String(up.stdout));
+    expect(result).toMatchObject({ ok: true, target: 'swarm', stack: project, changed: true });
+    expect(result.services).toEqual([
+      expect.objectContaining({ service: 'worker', action: 'create', status: 'ready', replicas: 2, running: 2 }),
+      expect.objectContaining({ service: 'api', action: 'create', status: 'ready', replicas: 1, running: 1 }),
+    ]);
+
+    // Converged, as the engine sees it: every service's running tasks equal its replicas.
+    const services = await docker.listServices({ filters: byProject() });
+    expect(services.map((service) => service.Spec?.Name).sort()).toEqual([`${project}_api`, `${project}_worker`]);
+    for (const service of services) {
+      const tasks = await docker.listTasks({ filters: { service: [service.ID!], 'desired-state': ['running'] } });
+      expect(tasks.filter((task) => task.Status?.State === 'running')).toHaveLength(service.Spec!.Mode!.Replicated!.Replicas!);
+      expect(service.Spec?.TaskTemplate?.ContainerSpec?.Image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    }
+    const api = services.find((service) => service.Spec?.Name === `${project}_api`)!;
+    expect(api.Spec?.TaskTemplate?.Resources?.Limits?.MemoryBytes).toBe(256 * 1024 ** 2);
+    expect(api.Endpoint?.Ports).toEqual([expect.objectContaining({ TargetPort: 8000, PublishedPort: port, PublishMode: 'host' })]);
+
+    // Answers on 127.0.0.1, and reaches the worker over the overlay network.
+    const first = await eventually(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) });
+      const body = (await response.json()) as { greeting: string; tokenLength: number; worker: { role?: string } };
+      return body.worker.role === 'worker' ? body : undefined;
+    }, 30_000, 'the api to answer through its published port');
+    expect(first).toMatchObject({ greeting: 'hello', tokenLength: 'not-a-real-token-123'.length, worker: { role: 'worker', greeting: 'hello' } });
+
+    const status = await envctl(['status', '--target', 'swarm', '--json'], { cwd: dir });
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(String(status.stdout)).services).toEqual([
+      expect.objectContaining({ service: 'api', replicas: 1, running: 1, ports: [`*:${port}->8000/tcp (host)`] }),
+      expect.objectContaining({ service: 'worker', replicas: 2, running: 2 }),
+    ]);
+    const logs = await envctl(['logs', '--target', 'swarm', 'worker'], { cwd: dir });
+    expect(logs.exitCode).toBe(0);
+    expect(String(logs.stdout).split('\n').filter((line) => line.startsWith('worker | worker up on'))).toHaveLength(2);
+
+    const again = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });
+    expect(again.exitCode).toBe(0);
+    expect(JSON.parse(String(again.stdout))).toMatchObject({ ok: true, changed: false, plan: { keep: 2, create: 0, update: 0 } });
+
+    // A config change: a new config version, both services roll; the plan says so first.
+    await writeFile(join(dir, 'greeting.txt'), 'bonjour\n');
+    const planned = await envctl(['plan', '--target', 'swarm'], { cwd: dir });
+    expect(planned.stdout).toMatch(/create +config .*_greeting_[0-9a-f]{12} +content changed/);
+    expect(planned.stdout).toMatch(/update +worker +changed: configs\n/);
+    expect(planned.stdout).toMatch(/prune +config .*_greeting_[0-9a-f]{12} +no longer used/);
+    const workerBefore = await docker.listTasks({ filters: { service: [`${project}_worker`] } });
+
+    const rolled = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });
+    expect(rolled.exitCode, String(rolled.stderr)).toBe(0);
+    expect(JSON.parse(String(rolled.stdout)).services).toEqual([
+      expect.objectContaining({ service: 'worker', action: 'update', status: 'ready', running: 2 }),
+      expect.objectContaining({ service: 'api', action: 'update', status: 'ready', running: 1 }),
+    ]);
+
+    const worker = await docker.getService(`${project}_worker`).inspect();
+    expect(worker.UpdateStatus?.State).toBe('completed');
+    expect(worker.Spec.UpdateConfig).toMatchObject({ Parallelism: 1, Delay: 1_000_000_000, Order: 'start-first', FailureAction: 'rollback', Monitor: 1_000_000_000 });
+    const history = await docker.listTasks({ filters: { service: [`${project}_worker`] } });
+    const oldIds = new Set(workerBefore.map((task) => task.ID));
+    const fresh = history.filter((task) => !oldIds.has(task.ID) && task.DesiredState === 'running').sort((a, b) => String(a.CreatedAt).localeCompare(String(b.CreatedAt)));
+    const replaced = history.filter((task) => oldIds.has(task.ID));
+    expect(fresh).toHaveLength(2);
+    expect(fresh.every((task) => task.Status?.State === 'running')).toBe(true);
+    expect(replaced.every((task) => task.DesiredState === 'shutdown')).toBe(true);
+    // parallelism 1: the second new task was created only after the first one was running.
+    expect(String(fresh[1]!.CreatedAt) >= String(fresh[0]!.Status!.Timestamp)).toBe(true);
+    // start-first: each old task was stopped only after its slot's new task was running.
+    for (const task of fresh) {
+      const predecessor = replaced.find((old) => old.Slot === task.Slot)!;
+      expect(String(predecessor.Status!.Timestamp) >= String(task.Status!.Timestamp)).toBe(true);
+    }
+    const configs = await docker.listConfigs({ filters: byProject() });
+    expect(configs).toHaveLength(1);
+
+    const second = await eventually(async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) })).json()) as { greeting: string; worker: { greeting?: string } };
+      return body.worker.greeting === 'bonjour' ? body : undefined;
+    }, 30_000, 'the new greeting');
+    expect(second.greeting).toBe('bonjour');
+
+    const down = await envctl(['down', '--target', 'swarm', '--json'], { cwd: dir });
+    expect(down.exitCode, String(down.stderr)).toBe(0);
+    expect(JSON.parse(String(down.stdout)).removed).toMatchObject({ services: [expect.any(String), expect.any(String)], networks: [`${project}_default`], secrets: [expect.stringContaining('_token_')], configs: [expect.stringContaining('_greeting_')] });
+    expect(await docker.listServices({ filters: byProject() })).toEqual([]);
+    expect(await docker.listNetworks({ filters: byProject() })).toEqual([]);
+    expect(await docker.listSecrets({ filters: byProject() })).toEqual([]);
+    expect(await docker.listConfigs({ filters: byProject() })).toEqual([]);
+  }, 300_000);
+});
