@@ -14,18 +14,34 @@ import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/R
 import { WorkFailedError } from '../errors.js';
 import type { KubernetesObject } from './kubernetes-objects.js';
 
+/** A DNS-1123 subdomain: what the API server requires of most object names (the OpenAPI schema does not say). */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
 /** The schema's complaints about one object, as `path: message`; empty when it is valid. */
 export function schemaProblems(object: KubernetesObject): string[] {
   const model = toModel(object);
   if (model === undefined) return [`no schema for ${object.apiVersion} ${object.kind}`];
+  const problems = nameProblems(object);
   try {
     model.validate();
-    return [];
   } catch (error) {
     const errors = (error as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
-    if (!Array.isArray(errors)) return [(error as Error).message];
-    return errors.map((problem) => `${problem.instancePath || '/'} ${problem.message ?? 'is invalid'}`);
+    if (!Array.isArray(errors)) problems.push((error as Error).message);
+    else problems.push(...errors.map((problem) => `${problem.instancePath || '/'} ${problem.message ?? 'is invalid'}`));
   }
+  return problems;
+}
+
+/** What the API server checks beyond the schema: the object's name and its label values. */
+function nameProblems(object: KubernetesObject): string[] {
+  const problems: string[] = [];
+  const name = object.metadata?.name ?? '';
+  if (!DNS_SUBDOMAIN.test(name) || name.length > 253) problems.push(`/metadata/name "${name}" is not a DNS-1123 subdomain`);
+  for (const [key, value] of Object.entries(object.metadata?.labels ?? {})) {
+    if (!LABEL_VALUE.test(value) || value.length > 63) problems.push(`/metadata/labels/${key} "${value}" is not a valid label value`);
+  }
+  return problems;
 }
 
 /** Throws (exit 1) naming the first invalid object: an export Kubernetes would refuse is never written. */

@@ -349,6 +349,8 @@ networks:
   it('the schema check fails on an object Kubernetes would refuse, and nothing is written', async () => {
     const invalid = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: { spec: { containers: [{ name: 'x', ports: [{ containerPort: 'http' }] }] } } } } as unknown as KubernetesObject;
     expect(schemaProblems(invalid)).toEqual(expect.arrayContaining([expect.stringMatching(/spec.*selector/), expect.stringMatching(/containerPort must be integer/)]));
+    const badName = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Web_Env', labels: { tier: '-front' } } } as KubernetesObject;
+    expect(schemaProblems(badName)).toEqual(['/metadata/name "Web_Env" is not a DNS-1123 subdomain', '/metadata/labels/tier "-front" is not a valid label value']);
     let error: unknown;
     try {
       assertValidObjects([invalid]);
