@@ -3,7 +3,7 @@
  * file is never replaced without `force`. Without it, nothing at all is written and the error lists
  * every file that would have been replaced.
  */
-import { lstat, mkdir, realpath, unlink } from 'node:fs/promises';
+import { lstat, mkdir, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { UsageError } from '../errors.js';
@@ -43,6 +43,8 @@ export async function existingFiles(dir: string, files: readonly TemplateFile[])
 }
 
 export async function writeFiles(dir: string, files: readonly TemplateFile[], options: { force: boolean }): Promise<WrittenFile[]> {
+  const folder = await stat(dir).catch(() => undefined);
+  if (folder && !folder.isDirectory()) throw new UsageError('INIT_NOT_A_FOLDER', `${dir} exists and is not a folder`, 'give a folder (it is created when missing)');
   const existing = new Set(await existingFiles(dir, files));
   if (existing.size > 0 && !options.force) throw new InitConflictError(dir, [...existing]);
   await mkdir(dir, { recursive: true });

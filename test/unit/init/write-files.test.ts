@@ -83,6 +83,11 @@ describe('writeFiles', () => {
     expect(await readlink(join(dir, 'services'))).toBe(elsewhere);
   });
 
+  it('refuses a target that is a file', async () => {
+    await writeFile(join(root, 'file'), 'x\n');
+    await expect(writeFiles(join(root, 'file'), [file('envctl.yaml', 'x\n')], { force: true })).rejects.toMatchObject({ code: 'INIT_NOT_A_FOLDER', exitCode: 2 });
+  });
+
   it('refuses a folder where a file goes, even with force', async () => {
     await mkdir(join(dir, 'envctl.yaml'), { recursive: true });
     await expect(writeFiles(dir, [file('envctl.yaml', 'x\n')], { force: true })).rejects.toMatchObject({ code: 'INIT_PATH_IS_FOLDER', exitCode: 2 });
