@@ -4,7 +4,7 @@
  * Nothing is written unless every object is valid and no file would be replaced without `force`.
  */
 import { access, mkdir, readFile } from 'node:fs/promises';
-import { join, resolve as resolvePath } from 'node:path';
+import { join, relative, resolve as resolvePath } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Document } from 'yaml';
 import type { EnvironmentModel } from '../definition/model.js';
@@ -44,7 +44,9 @@ export async function exportKubernetes(options: ExportKubernetesOptions): Promis
   const model = await loadDefinition(options.load);
   const exported = toKubernetesObjects({ model, builtImages: await builtImages(model), rollouts: options.rollouts, registry: options.registry, files: await fileObjectContents(model) });
   assertValidObjects(exported.entries.map((entry) => entry.object));
-  const manifests = renderManifestStream(model, exported);
+  // The definition's path relative to where the command runs: the same text on every machine.
+  const source = relative(options.load.cwd, model.file) || model.file;
+  const manifests = renderManifestStream(model, exported, source);
   const outDir = options.outDir === undefined ? undefined : resolvePath(options.load.cwd, options.outDir);
   const files = exported.entries.map((entry) => manifestFileName(entry));
   if (outDir !== undefined) {
@@ -54,7 +56,7 @@ export async function exportKubernetes(options: ExportKubernetesOptions): Promis
       throw new UsageError('OUTPUT_EXISTS', `${options.outDir} already has ${existing.join(', ')}`, 'pass --force to replace them, or choose another --out folder');
     }
     await mkdir(outDir, { recursive: true });
-    for (const [index, entry] of exported.entries.entries()) await writeFileAtomic(join(outDir, files[index]!), renderManifestFile(model, entry));
+    for (const [index, entry] of exported.entries.entries()) await writeFileAtomic(join(outDir, files[index]!), renderManifestFile(model, entry, source));
   }
   return {
     definition: model.file,
@@ -96,17 +98,17 @@ export function manifestFileName(entry: ManifestEntry): string {
 }
 
 /** All objects as one stream (`---` between documents), the notes in the first document's header. */
-export function renderManifestStream(model: EnvironmentModel, exported: KubernetesExport): string {
-  const header = [...headerLines(model), ...exported.notes.map((note) => ` ${note}`), ...exported.warnings.map((warning) => ` Not exported: ${warning.key}: ${warning.message}`)];
+export function renderManifestStream(model: EnvironmentModel, exported: KubernetesExport, source: string): string {
+  const header = [...headerLines(model, source), ...exported.notes.map((note) => ` ${note}`), ...exported.warnings.map((warning) => ` Not exported: ${warning.key}: ${warning.message}`)];
   return exported.entries.map((entry, index) => renderDocument(entry, index === 0 ? [...header, ''] : [])).join('---\n');
 }
 
-function renderManifestFile(model: EnvironmentModel, entry: ManifestEntry): string {
-  return renderDocument(entry, [...headerLines(model), '']);
+function renderManifestFile(model: EnvironmentModel, entry: ManifestEntry, source: string): string {
+  return renderDocument(entry, [...headerLines(model, source), '']);
 }
 
-function headerLines(model: EnvironmentModel): string[] {
-  return [` Exported by envctl from ${model.file} (env ${model.env}), project ${model.project}.`];
+function headerLines(model: EnvironmentModel, source: string): string[] {
+  return [` Exported by envctl from ${source} (env ${model.env}), project ${model.project}.`];
 }
 
 function renderDocument(entry: ManifestEntry, header: string[]): string {

@@ -5,7 +5,7 @@
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { parseAllDocuments } from 'yaml';
@@ -124,6 +124,8 @@ describe('export kubernetes: the demo', { timeout: 60_000 }, () => {
     const local = await exportKubernetes({ load: { ...load(), env: 'local' }, rollouts: 'argo' });
     expect(local.manifests).toContain('LOG_LEVEL: debug');
     expect(local.manifests).toContain('envctl.dev/env: local');
+    // No machine-specific path in the text: the definition is named relative to where the command ran.
+    expect(first.manifests.split('\n')[0]).toBe(`# Exported by envctl from ${relative(dir, DEMO)} (env default), project demo.`);
   });
 
   it('--registry prefixes built images only', async () => {
