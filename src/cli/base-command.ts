@@ -20,7 +20,7 @@ export abstract class EnvctlCommand extends Command {
 
   /** Flags that select a definition and an environment, for commands that read one. */
   static definitionFlags = {
-    file: Flags.string({ char: 'f', description: 'definition file (default: envctl.yaml, compose.yaml … in this folder or a parent; or $ENVCTL_FILE)' }),
+    file: Flags.string({ char: 'f', description: 'definition file (default: envctl.yaml, compose.yaml … in this folder or a parent; or $ENVCTL_FILE); repeat to merge Compose files in order, like docker-compose -f a.yml -f b.yml', multiple: true }),
     env: Flags.string({ char: 'e', description: 'environment overlay to apply (from `environments:`); default: the base definition', env: 'ENVCTL_ENV' }),
     profile: Flags.string({ description: 'enable services of this profile (repeatable)', multiple: true }),
     'project-name': Flags.string({ char: 'p', description: 'project name (default: `name:` in the definition, or its folder)', env: 'ENVCTL_PROJECT_NAME' }),
@@ -29,12 +29,12 @@ export abstract class EnvctlCommand extends Command {
 
   /** The definition to load, from the definition flags; `profiles` overrides `--profile` (e.g. `['*']` for down). */
   protected loadOptions(
-    flags: { file?: string | undefined; env?: string | undefined; profile?: string[] | undefined; 'project-name'?: string | undefined; 'allow-privileged'?: boolean | undefined },
+    flags: { file?: string[] | undefined; env?: string | undefined; profile?: string[] | undefined; 'project-name'?: string | undefined; 'allow-privileged'?: boolean | undefined },
     profiles?: string[],
   ): LoadOptions {
     // Looking at or removing what runs (`*` profiles: down, logs, exec) never needs the opt-in.
     const inspecting = profiles?.includes('*') ?? false;
-    return { cwd: process.cwd(), file: flags.file, env: flags.env, profiles: profiles ?? flags.profile, processEnv: process.env, projectName: flags['project-name'], allowPrivileged: inspecting || flags['allow-privileged'] };
+    return { cwd: process.cwd(), file: flags.file?.[0], overrideFiles: flags.file?.slice(1), env: flags.env, profiles: profiles ?? flags.profile, processEnv: process.env, projectName: flags['project-name'], allowPrivileged: inspecting || flags['allow-privileged'] };
   }
 
   /** tty: Ink on stderr; plain: lines (no TTY or CI=true); json: one JSON document on stdout. */

@@ -25,7 +25,7 @@ export default class MonitorCommand extends EnvctlCommand {
     const engine = DockerEngine.fromEnv(process.env);
     await engine.ping();
     const definitionArgs = [
-      ...(flags.file ? ['--file', flags.file] : []),
+      ...(flags.file ?? []).flatMap((file) => ['--file', file]),
       ...(flags.env ? ['--env', flags.env] : []),
       ...(flags['project-name'] ? ['--project-name', flags['project-name']] : []),
     ];

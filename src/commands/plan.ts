@@ -36,7 +36,7 @@ export default class PlanCommand extends EnvctlCommand {
       return runSwarmPlan(this.jsonEnabled(), { load: this.loadOptions(flags), registry: flags.registry, removeOrphans: flags['remove-orphans'] }, (model) => this.warnDiagnostics(model.warnings));
     }
     const { model, plan } = await preparePlan({
-      load: this.loadOptions(flags),
+      load: { ...this.loadOptions(flags), unsupportedKeys: 'warn' },
       engine: flags.offline ? undefined : DockerEngine.fromEnv(process.env),
       removeOrphans: flags['remove-orphans'],
     });

@@ -19,7 +19,8 @@ export default class ValidateCommand extends EnvctlCommand {
 
   async run(): Promise<ValidateResult> {
     const { flags } = await this.parse(ValidateCommand);
-    const models = await validateAllEnvironments(this.loadOptions(flags));
+    // A Compose file validates with the keys envctl cannot run yet named as warnings (`up` refuses them).
+    const models = await validateAllEnvironments({ ...this.loadOptions(flags), unsupportedKeys: 'warn' });
     const first = models[0]!;
     const warnings = dedupe(models.flatMap((model) => model.warnings));
     if (!this.jsonEnabled()) {

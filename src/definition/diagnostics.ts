@@ -11,8 +11,13 @@ import { diagnosticAtOffset, locate, type PathSegment, type SourceFile } from '.
 /** Finds where a path of the resolved definition was written (the overlay wins where it set the value). */
 export type Locator = (path: readonly PathSegment[], options?: { key?: boolean }) => { source: SourceFile; offset: number };
 
-export function fileLocator(source: SourceFile, overlayPrefix?: readonly PathSegment[]): Locator {
+export function fileLocator(source: SourceFile, overlayPrefix?: readonly PathSegment[], overrides: readonly SourceFile[] = []): Locator {
   return (path, options = {}) => {
+    // With `-f a -f b`, a value is where the last file that wrote it (deepest) has it.
+    for (const override of [...overrides].reverse()) {
+      const found = locate(override, path, options);
+      if (path.length > 0 && found.depth === path.length) return { source: override, offset: found.offset };
+    }
     const base = locate(source, path, options);
     if (!overlayPrefix) return { source, offset: base.offset };
     const overlay = locate(source, [...overlayPrefix, ...path], options);

@@ -12,6 +12,9 @@ import { interpolateTree, type Variables } from './interpolate.js';
 import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type FileGrant, type FileObjectModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
 import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type ResolvedDefinitionInput } from './schema.js';
 import { checkSemantics, profileActive } from './semantics.js';
+import { defaultOverrideFiles, mergeComposeFiles } from './compose-files.js';
+import { resolveExtends, type ExtendsFile } from './extends.js';
+import { takeUnsupportedKeys } from './unsupported-keys.js';
 import { fileDiagnostic, parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
 
 /** Looked for in the working directory, then in each parent, like Compose. */
@@ -30,6 +33,10 @@ export interface LoadOptions {
   projectName?: string | undefined;
   /** `--allow-privileged`: bind mounts of `/`, `/etc` or the Docker socket are refused without it. */
   allowPrivileged?: boolean | undefined;
+  /** More `--file`s, merged over `file` in order like `docker-compose -f a -f b` (paths relative to `cwd`). */
+  overrideFiles?: readonly string[] | undefined;
+  /** Compose keys envctl cannot run yet: `error` (default: commands that run the definition) or `warn` (validate, plan). */
+  unsupportedKeys?: 'error' | 'warn' | undefined;
 }
 
 export async function findDefinitionFile(options: Pick<LoadOptions, 'cwd' | 'file' | 'processEnv'>): Promise<string> {
@@ -57,6 +64,8 @@ interface LoadedFile {
   source: SourceFile;
   raw: Record<string, unknown>;
   dotenv: Record<string, string>;
+  /** Later Compose files merged over this one (`--file a --file b`, or compose.override.yaml found beside it). */
+  overrideSources: SourceFile[];
 }
 
 async function loadFile(options: LoadOptions): Promise<LoadedFile> {
@@ -73,7 +82,25 @@ async function loadFile(options: LoadOptions): Promise<LoadedFile> {
       throw new DefinitionError([fileDiagnostic(displayPath(options.cwd, dotenvPath), 'DOTENV', `cannot read .env: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'the .env beside the definition must be a readable file')]);
     }
   }
-  return { path, source, raw: stripExtensions(value, []) as Record<string, unknown>, dotenv };
+  // `-f a -f b` (or Compose's override file beside a Compose file the lookup found), merged in order; then `extends`.
+  const explicit = options.file ?? options.processEnv.ENVCTL_FILE;
+  const overridePaths = options.overrideFiles?.length ? options.overrideFiles.map((file) => resolvePath(options.cwd, file)) : explicit ? [] : await defaultOverrideFiles(path);
+  let merged = stripExtensions(value, []) as Record<string, unknown>;
+  const overrideSources: SourceFile[] = [];
+  for (const overridePath of overridePaths) {
+    const override = await readExtendsFile(overridePath, options.cwd);
+    merged = mergeComposeFiles(merged, override.raw);
+    overrideSources.push(override.source);
+  }
+  const raw = await resolveExtends({ path, source, raw: merged }, (other) => readExtendsFile(other, options.cwd), options.cwd);
+  return { path, source, raw, dotenv, overrideSources };
+}
+
+/** Another file named by `extends: {file: …}`: read like a definition, `x-` keys removed. */
+async function readExtendsFile(path: string, cwd: string): Promise<ExtendsFile> {
+  const display = displayPath(cwd, path);
+  const { source, value } = parseDefinitionText(display, await readDefinitionText(path, display));
+  return { path, source, raw: stripExtensions(value, []) as Record<string, unknown> };
 }
 
 /** Loads and resolves one environment of a definition into the typed model. */
@@ -131,7 +158,7 @@ function environmentNames(raw: Record<string, unknown>): string[] {
 
 async function resolveEnvironment(file: LoadedFile, env: string | undefined, options: LoadOptions, context: IncludeContext): Promise<EnvironmentModel> {
   const { source, raw } = file;
-  const baseLocator = fileLocator(source);
+  const baseLocator = fileLocator(source, undefined, file.overrideSources);
 
   // The shape of `environments:` first; values are checked after interpolation and merging.
   const fileCheck = environmentsShapeSchema.safeParse(raw);
@@ -155,7 +182,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     if (declared.includes(env)) {
       const overlay = (raw.environments as Record<string, unknown>)[env];
       merged = mergeOverlay(base, overlay ?? {}) as Record<string, unknown>;
-      locator = fileLocator(source, ['environments', env]);
+      locator = fileLocator(source, ['environments', env], file.overrideSources);
     }
   }
 
@@ -172,8 +199,11 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   ) as Record<string, unknown>;
   if (problems.length > 0) throw new DefinitionError(problems);
 
-  const parsed = definitionSchema.safeParse(interpolated);
-  if (!parsed.success) throw new DefinitionError(issuesToDiagnostics(parsed.error.issues, locator, definitionSchema, interpolated));
+  // validate/plan name the Compose keys envctl cannot run yet as warnings; the schema refuses them otherwise.
+  const tolerated = options.unsupportedKeys === 'warn' ? takeUnsupportedKeys(interpolated, locator) : undefined;
+  if (tolerated) warnings.push(...tolerated.diagnostics);
+  const parsed = definitionSchema.safeParse(tolerated?.tree ?? interpolated);
+  if (!parsed.success) throw new DefinitionError(issuesToDiagnostics(parsed.error.issues, locator, definitionSchema, tolerated?.tree ?? interpolated));
   const input = parsed.data;
   if (input.version !== undefined) {
     warnings.push(diagnosticAt(locator, ['version'], 'OBSOLETE_KEY', '`version` is obsolete and ignored', 'remove it'));
@@ -310,7 +340,7 @@ async function resolveIncludes(
       problems.push(diagnosticAt(locator, ['include', index], 'INCLUDE_NOT_FOUND', `cannot read the included file ${path}`, 'paths are relative to the including file'));
       continue;
     }
-    const included = await loadFile({ ...options, file: target });
+    const included = await loadFile({ ...options, file: target, overrideFiles: undefined });
     // Names (containers, networks, volumes) follow the including project, so one `up` owns
     // everything; a sole include of a nameless file names the project itself.
     const envName = env ?? DEFAULT_ENV;
@@ -356,7 +386,7 @@ async function anyIncludeDeclares(file: LoadedFile, env: string, options: LoadOp
     if (!path) continue;
     const target = resolvePath(dirname(file.path), path);
     if (visited.has(target) || visited.size > MAX_INCLUDE_DEPTH || !(await exists(target))) continue;
-    const included = await loadFile({ ...options, file: target });
+    const included = await loadFile({ ...options, file: target, overrideFiles: undefined });
     if (environmentNames(included.raw).includes(env) || (await anyIncludeDeclares(included, env, options, new Set([...visited, target])))) return true;
   }
   return false;

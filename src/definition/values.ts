@@ -2,6 +2,7 @@
  * Parsers for the small string formats a definition uses (durations, ports, volumes, commands).
  * Pure; each throws a ValueProblem with a message and a hint the schema turns into a diagnostic.
  */
+import { posix } from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 
 export class ValueProblem extends Error {
@@ -140,9 +141,11 @@ export function parseVolumeShort(text: string): Mount {
   return { type: isPath ? 'bind' : 'volume', source, target: checkTarget(target, text), readOnly: modes.includes('ro') };
 }
 
+/** The container path of a short-form mount, cleaned like Compose does (`/data/` → `/data`, `/a//b` → `/a/b`). */
 function checkTarget(target: string, text: string): string {
   if (!target.startsWith('/')) throw new ValueProblem(`the container path in volume "${text}" must be absolute`, 'start it with /');
-  return target;
+  const clean = posix.normalize(target);
+  return clean.length > 1 ? clean.replace(/\/+$/, '') : clean;
 }
 
 /** Size strings as Compose writes them (`64m`, `1g`, `512k`, plain bytes). */

@@ -4,13 +4,22 @@
  * where a value was written.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
 import { DefinitionError, type Diagnostic } from '../errors.js';
 
 /** Larger definitions are refused before parsing (a real topology is a few KiB). */
 export const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
-/** Aliases allowed per document; the `yaml` default of 100 already stops billion-laughs. */
-export const MAX_ALIAS_COUNT = 100;
+/**
+ * Alias expansion limits (billion laughs). What a document expands to is measured on the parsed
+ * tree before any value is built: at most MAX_EXPANDED_NODES values in all, and at most
+ * MAX_ALIAS_COUNT aliases written. The `yaml` package's own heuristic (uses × aliases inside the
+ * anchor, 100 by default) refuses ordinary Compose files that share defaults through nested merge
+ * keys (a 60-service file in the style of Sentry's self-hosted one needs more than 5,000), while a
+ * bound on the expanded size stops every bomb and still admits such files (they expand to a few
+ * thousand values).
+ */
+export const MAX_ALIAS_COUNT = 10_000;
+export const MAX_EXPANDED_NODES = 200_000;
 /** Diagnostics shown for a file that does not parse. */
 const MAX_YAML_DIAGNOSTICS = 10;
 /** Keys that could reach an object prototype if anything downstream ever used Object.assign. */
@@ -58,7 +67,11 @@ export async function readDefinitionText(path: string, display: string): Promise
   return readFile(path, 'utf8');
 }
 
-/** Parses one YAML document strictly (YAML 1.2 core schema, unique keys, no custom tags, no merge keys). */
+/**
+ * Parses one YAML document strictly (YAML 1.2 core schema, unique keys, no custom tags). Merge keys
+ * (`<<: *base`, `<<: [*a, *b]`) are expanded like Compose does: real Compose files use them widely;
+ * the alias limit below bounds what they expand to.
+ */
 export function parseDefinitionText(display: string, text: string): ParsedSource {
   const lines = new LineCounter();
   let docs: Document.Parsed[];
@@ -66,7 +79,7 @@ export function parseDefinitionText(display: string, text: string): ParsedSource
     docs = parseAllDocuments(text, {
       lineCounter: lines,
       uniqueKeys: true,
-      merge: false,
+      merge: true,
       prettyErrors: false,
       strict: true,
       schema: 'core',
@@ -104,9 +117,17 @@ export function parseDefinitionText(display: string, text: string): ParsedSource
   const structural = findStructuralProblems(source);
   if (structural.length > 0) throw new DefinitionError(structural);
 
+  const expansion = measureExpansion(first);
+  if (expansion.aliases > MAX_ALIAS_COUNT || expansion.nodes > MAX_EXPANDED_NODES) {
+    const what = expansion.aliases > MAX_ALIAS_COUNT ? `${expansion.aliases} aliases` : `more than ${MAX_EXPANDED_NODES} values through its aliases`;
+    throw new DefinitionError([
+      diagnosticAtOffset(source, firstAliasOffset(first) ?? 0, 'ALIAS_LIMIT', `too many alias expansions: the definition has ${what}`, `envctl expands at most ${MAX_EXPANDED_NODES} values and ${MAX_ALIAS_COUNT} aliases per file`),
+    ]);
+  }
   let value: unknown;
   try {
-    value = first.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    // Bounded just above; the package's own alias heuristic would refuse real Compose files.
+    value = first.toJS({ maxAliasCount: -1 });
   } catch (error) {
     if (/alias/i.test(messageOf(error))) {
       throw new DefinitionError([
@@ -126,7 +147,18 @@ export function parseDefinitionText(display: string, text: string): ParsedSource
   return { source, value: value as Record<string, unknown> };
 }
 
-/** Merge keys and prototype-reaching keys, refused before any value is built. */
+/** A `<<` merge key (plain, unquoted), as the parser marks it with `merge: true`. */
+export function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && (key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<')) && (!key.type || key.type === 'PLAIN');
+}
+
+/** What a merge key may take: a mapping or an alias of one, or a list of those. */
+function mergeSourcesOk(source: SourceFile, value: unknown): boolean {
+  const isMapSource = (node: unknown) => isMap(isAlias(node) ? node.resolve(source.doc) : node);
+  return isSeq(value) ? value.items.every(isMapSource) : isMapSource(value);
+}
+
+/** Merge sources that are not mappings, prototype-reaching keys and complex keys, refused before any value is built. */
 function findStructuralProblems(source: SourceFile): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const visit = (node: unknown, depth: number): void => {
@@ -138,10 +170,12 @@ function findStructuralProblems(source: SourceFile): Diagnostic[] {
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? pair.key.value : undefined;
         const offset = isNode(pair.key) ? (pair.key.range?.[0] ?? 0) : 0;
-        if (key === '<<') {
-          problems.push(
-            diagnosticAtOffset(source, offset, 'MERGE_KEY', 'YAML merge keys (`<<`) are not supported', 'write the keys out, or put what differs per environment under `environments:`'),
-          );
+        if (isMergeKey(pair.key)) {
+          if (!mergeSourcesOk(source, pair.value)) {
+            problems.push(
+              diagnosticAtOffset(source, isNode(pair.value) ? (pair.value.range?.[0] ?? offset) : offset, 'MERGE_SOURCE', 'a merge key (`<<`) takes a mapping, an alias of one (`*base`) or a list of those', 'e.g. `<<: *defaults` where `defaults` is an anchored mapping'),
+            );
+          }
         } else if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
           problems.push(diagnosticAtOffset(source, offset, 'FORBIDDEN_KEY', `the key \`${key}\` is not allowed`, undefined));
         } else if (pair.key !== null && !isScalar(pair.key)) {
@@ -155,6 +189,46 @@ function findStructuralProblems(source: SourceFile): Diagnostic[] {
   };
   visit(source.doc.contents, 0);
   return problems;
+}
+
+/**
+ * How many values the document expands to, and how many aliases it writes, without expanding it:
+ * each node's size is counted once (memoised) and an alias counts the size of its anchor. Stops
+ * counting past the limit, so a bomb costs no more than a normal file.
+ */
+export function measureExpansion(doc: Document.Parsed): { nodes: number; aliases: number } {
+  const sizes = new Map<unknown, number>();
+  let aliases = 0;
+  const size = (node: unknown, depth: number): number => {
+    if (node === null || node === undefined) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    if (depth > 256) return MAX_EXPANDED_NODES + 1;
+    let total = 1;
+    if (isAlias(node)) {
+      aliases += 1;
+      const target = node.resolve(doc);
+      // An alias inside its own anchor would never end.
+      total = target === undefined || sizes.get(target) === -1 ? MAX_EXPANDED_NODES + 1 : size(target, depth + 1);
+    } else if (isMap(node)) {
+      sizes.set(node, -1);
+      for (const pair of node.items) {
+        total += size(pair.key, depth + 1) + size(pair.value, depth + 1);
+        if (total > MAX_EXPANDED_NODES) break;
+      }
+    } else if (isSeq(node)) {
+      sizes.set(node, -1);
+      for (const item of node.items) {
+        total += size(item, depth + 1);
+        if (total > MAX_EXPANDED_NODES) break;
+      }
+    }
+    total = Math.min(total, MAX_EXPANDED_NODES + 1);
+    sizes.set(node, total);
+    return total;
+  };
+  const nodes = size(doc.contents, 0);
+  return { nodes, aliases };
 }
 
 function firstAliasOffset(doc: Document.Parsed): number | undefined {
@@ -206,8 +280,10 @@ export function locate(source: SourceFile, path: readonly PathSegment[], options
   let depth = 0;
   for (const [index, segment] of path.entries()) {
     const isLast = index === path.length - 1;
+    // Below an alias, the value was written at its anchor.
+    if (isAlias(node)) node = node.resolve(source.doc);
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = findPair(source, node, String(segment));
       if (!pair) break;
       const keyNode = pair.key as Node;
       const target = isLast && options.key ? keyNode : ((pair.value as Node | null) ?? keyNode);
@@ -230,6 +306,23 @@ export function locate(source: SourceFile, path: readonly PathSegment[], options
     depth = index + 1;
   }
   return { offset, depth };
+}
+
+/** The pair for `key` in a mapping, or in what its merge keys bring in (where the value was written). */
+function findPair(source: SourceFile, map: unknown, key: string, depth = 0): Pair | undefined {
+  const node = isAlias(map) ? map.resolve(source.doc) : map;
+  if (!isMap(node) || depth > 16) return undefined;
+  const own = node.items.find((item) => isPair(item) && isScalar(item.key) && !isMergeKey(item.key) && String(item.key.value) === key);
+  if (own) return own as Pair;
+  for (const item of node.items) {
+    if (!isPair(item) || !isMergeKey(item.key)) continue;
+    const sources = isSeq(item.value) ? item.value.items : [item.value];
+    for (const merged of sources) {
+      const found = findPair(source, merged, key, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 export function diagnosticAtOffset(source: SourceFile, offset: number, code: string, message: string, hint: string | undefined, path = ''): Diagnostic {

@@ -1,0 +1,58 @@
+/**
+ * Compose keys envctl does not run yet. `validate` and `plan` accept a Compose file that uses them
+ * and name each one (key and `file:line:col`) as a warning; commands that would run the definition
+ * (`up`, `pipeline`, …) keep refusing them with the same diagnostic as an error. Never dropped silently.
+ */
+import type { Diagnostic } from '../errors.js';
+import { diagnosticAt, type Locator } from './diagnostics.js';
+import { COMPOSE_BUILD_KEYS, COMPOSE_NETWORK_ATTACH_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_LEVEL_KEYS } from './schema.js';
+import type { PathSegment } from './yaml-source.js';
+
+type Raw = Record<string, unknown>;
+
+export const UNSUPPORTED_KEY_HINT = 'envctl validates and plans this file but cannot run this key yet; `up` refuses it (the README lists the supported Compose keys)';
+
+function isRecord(value: unknown): value is Raw {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Returns the definition without the Compose keys envctl does not run yet, and one diagnostic per
+ * removed key, located at the key. `tree` is not modified.
+ */
+export function takeUnsupportedKeys(tree: Raw, locator: Locator): { tree: Raw; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const take = (map: Raw, keys: readonly string[], path: readonly PathSegment[]): Raw => {
+    const out: Raw = {};
+    for (const [key, value] of Object.entries(map)) {
+      if (keys.includes(key)) {
+        diagnostics.push(diagnosticAt(locator, [...path, key], 'UNSUPPORTED_KEY', `\`${key}\` is not supported by envctl yet (${[...path, key].join('.')})`, UNSUPPORTED_KEY_HINT, { key: true }));
+      } else {
+        out[key] = value;
+      }
+    }
+    return out;
+  };
+  const out = take(tree, COMPOSE_TOP_LEVEL_KEYS, []);
+  if (isRecord(out.services)) {
+    const services: Raw = {};
+    for (const [name, service] of Object.entries(out.services)) {
+      if (!isRecord(service)) {
+        services[name] = service;
+        continue;
+      }
+      const kept = take(service, COMPOSE_SERVICE_KEYS, ['services', name]);
+      if (isRecord(kept.build)) kept.build = take(kept.build, COMPOSE_BUILD_KEYS, ['services', name, 'build']);
+      if (isRecord(kept.networks)) {
+        const networks: Raw = {};
+        for (const [network, attach] of Object.entries(kept.networks)) {
+          networks[network] = isRecord(attach) ? take(attach, COMPOSE_NETWORK_ATTACH_KEYS, ['services', name, 'networks', network]) : attach;
+        }
+        kept.networks = networks;
+      }
+      services[name] = kept;
+    }
+    out.services = services;
+  }
+  return { tree: out, diagnostics };
+}
