@@ -81,6 +81,13 @@ services:
     expect(error.diagnostics[0]).toMatchObject({ code: 'INVALID_VALUE', line: 3, col: 12 });
   });
 
+  it('refuses `__proto__` in a merge source before anything is built (no prototype pollution)', async () => {
+    await write('compose.yaml', `x-evil: &evil\n  __proto__: { polluted: yes }\nservices:\n  web:\n    image: web:1\n    <<: *evil\n`);
+    const error = await failure(load());
+    expect(error.diagnostics[0]).toMatchObject({ code: 'FORBIDDEN_KEY', line: 2, col: 3 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('refuses a merge key whose value is not a mapping, at the value', async () => {
     await write('compose.yaml', `x-list: &list [1, 2]\nservices:\n  web:\n    image: web:1\n    <<: *list\n`);
     const error = await failure(load());
