@@ -25,7 +25,7 @@ import type { ICanaryStep } from '@kubernetes-models/argo-rollouts/argoproj.io/v
 import type { IMetric } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Metric';
 import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import { UsageError } from '../errors.js';
-import type { EnvironmentModel, Healthcheck, ServiceModel } from '../definition/model.js';
+import type { DeployConfig, EnvironmentModel, FileGrant, FileObjectModel, Healthcheck, ServiceModel } from '../definition/model.js';
 import type { InfraCheck, ReleaseConfig } from '../definition/schema.js';
 import type { Protocol } from '../definition/values.js';
 
@@ -85,45 +85,18 @@ export const ANNOTATION = {
   image: 'envctl.dev/built-image',
 } as const;
 
-/**
- * The parts of `deploy:`, `secrets:` and `configs:` the export maps (see definition/deploy-schema.ts),
- * read structurally: a model without them exports the same as before.
- */
-interface DeployLike {
-  mode?: string;
-  replicas?: number | undefined;
-  endpointMode?: string | undefined;
-  labels?: Record<string, string>;
-  updateConfig?: { parallelism: number; delayMs: number; failureAction: string; monitorMs: number; order: string } | undefined;
-  rollbackConfig?: unknown;
-  restartPolicy?: { condition: string; maxAttempts?: number | undefined } | undefined;
-  placement?: { constraints: string[]; preferences: string[]; maxReplicasPerNode?: number | undefined };
-  resources?: { limits: { nanoCpus?: number | undefined; memoryBytes?: number | undefined; pids?: number | undefined }; reservations: { nanoCpus?: number | undefined; memoryBytes?: number | undefined } };
-}
-interface FileGrantLike {
-  source: string;
-  target: string;
-  uid?: string | undefined;
-  gid?: string | undefined;
-  mode?: number | undefined;
-}
-interface FileObjectLike {
-  key: string;
-  file: string;
-}
 type FileKind = 'secrets' | 'configs';
 
-function deployOf(service: ServiceModel): DeployLike | undefined {
-  return (service as { deploy?: DeployLike }).deploy;
+function deployOf(service: ServiceModel): DeployConfig | undefined {
+  return service.deploy;
 }
 
-function grantsOf(service: ServiceModel, kind: FileKind): FileGrantLike[] {
-  return (service as { secrets?: FileGrantLike[]; configs?: FileGrantLike[] })[kind] ?? [];
+function grantsOf(service: ServiceModel, kind: FileKind): FileGrant[] {
+  return service[kind] ?? [];
 }
 
-function fileObjectsOf(model: EnvironmentModel, kind: FileKind): FileObjectLike[] {
-  const objects = (model as { secrets?: Record<string, FileObjectLike>; configs?: Record<string, FileObjectLike> })[kind] ?? {};
-  return Object.values(objects).sort((a, b) => a.key.localeCompare(b.key));
+function fileObjectsOf(model: EnvironmentModel, kind: FileKind): FileObjectModel[] {
+  return Object.values(model[kind] ?? {}).sort((a, b) => a.key.localeCompare(b.key));
 }
 
 export function toKubernetesObjects(input: KubernetesExportInput): KubernetesExport {
@@ -448,7 +421,7 @@ function resources(service: ServiceModel, warnings: ExportWarning[]): Pick<ICont
 }
 
 /** A top-level secret or config → a Secret or ConfigMap named `secret-<key>` / `config-<key>`, holding the file under the key. */
-function fileObjectEntry(input: KubernetesExportInput, kind: FileKind, object: FileObjectLike): ManifestEntry {
+function fileObjectEntry(input: KubernetesExportInput, kind: FileKind, object: FileObjectModel): ManifestEntry {
   const name = fileObjectName(kind, object.key);
   const content = input.files?.[object.file];
   if (content === undefined) throw new UsageError('KUBERNETES_FILE', `the file of ${kind}.${object.key} (${object.file}) was not read`, 'check that the file exists and is readable');

@@ -79,8 +79,7 @@ async function builtImages(model: EnvironmentModel): Promise<Record<string, stri
 /** The files of top-level `secrets:` and `configs:` (where the model has them), by absolute path. */
 async function fileObjectContents(model: EnvironmentModel): Promise<Record<string, Buffer>> {
   const out: Record<string, Buffer> = {};
-  const { secrets = {}, configs = {} } = model as { secrets?: Record<string, { key: string; file: string }>; configs?: Record<string, { key: string; file: string }> };
-  for (const [kind, objects] of [['secrets', secrets], ['configs', configs]] as const) {
+  for (const [kind, objects] of [['secrets', model.secrets ?? {}], ['configs', model.configs ?? {}]] as const) {
     for (const object of Object.values(objects)) {
       try {
         out[object.file] = await readFile(object.file);

@@ -412,6 +412,45 @@ describe('export kubernetes: deploy, secrets and configs', () => {
     ]);
   });
 
+  it('from a definition as written: deploy, secrets and configs through the loader and the file reads', async () => {
+    await writeFile(join(dir, 'api-key.txt'), 'k3y');
+    await writeFile(join(dir, 'app.ini'), '[app]\nmode = fast\n');
+    const model = await loadFixture(`
+name: written
+services:
+  api:
+    image: api:1
+    ports: ["8080:80"]
+    deploy:
+      replicas: 3
+      resources: { limits: { cpus: "1.5", memory: 512M }, reservations: { memory: 128M } }
+      update_config: { parallelism: 1, order: start-first }
+      placement: { constraints: ["node.labels.zone == eu-1"] }
+    secrets: [api_key]
+    configs: [{ source: app_ini, target: /etc/app.ini, mode: 0440 }]
+secrets:
+  api_key: { file: ./api-key.txt }
+configs:
+  app_ini: { file: ./app.ini }
+`);
+    const result = await exportKubernetes({ load: { cwd: dir, file: join(dir, 'envctl.yaml'), processEnv: {} }, rollouts: 'argo' });
+    const objects = parseAllDocuments(result.manifests).map((document) => document.toJS() as KubernetesObject);
+    for (const object of objects) expect(schemaProblems(object)).toEqual([]);
+    expect(objects.map((object) => `${object.kind}/${object.metadata?.name}`)).toEqual(['ConfigMap/config-app-ini', 'Secret/secret-api-key', 'Service/api', 'Deployment/api']);
+    const api = objects[3] as unknown as { spec: { replicas: number; strategy: unknown; template: { spec: { affinity: unknown } } } };
+    expect(api.spec.replicas).toBe(3);
+    expect(api.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(container(api).resources).toEqual({ limits: { cpu: '1500m', memory: String(512 * 1024 * 1024) }, requests: { memory: String(128 * 1024 * 1024) } });
+    expect(JSON.stringify(api.spec.template.spec.affinity)).toContain('{"key":"zone","operator":"In","values":["eu-1"]}');
+    expect(objects[1]).toMatchObject({ stringData: { api_key: 'k3y' } });
+    expect(objects[0]).toMatchObject({ data: { app_ini: '[app]\nmode = fast\n' } });
+    expect(container(api).volumeMounts).toEqual([
+      { name: 'secret-api-key', mountPath: model.services.api!.secrets![0]!.target, subPath: 'api_key', readOnly: true },
+      { name: 'config-app-ini', mountPath: '/etc/app.ini', subPath: 'app_ini', readOnly: true },
+    ]);
+    expect(container(api).volumeMounts![0]!.mountPath).toBe('/run/secrets/api_key');
+  });
+
   it('secrets and configs become Secrets and ConfigMaps mounted at their targets', async () => {
     const loaded = await loadFixture('name: files\nservices:\n  app: { image: app:1 }\n');
     const model = {
