@@ -7,6 +7,8 @@ import { parseDurationMs } from '../definition/values.js';
 import { EnvctlError, ExitCode, UsageError } from '../errors.js';
 import { renderDiagnostic, renderError } from './render-error.js';
 import type { LoadOptions } from '../definition/resolve.js';
+import { assertTrusted } from '../state/trust.js';
+import { isAbsolute, relative } from 'node:path';
 import type { Diagnostic } from '../errors.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -25,16 +27,27 @@ export abstract class EnvctlCommand extends Command {
     profile: Flags.string({ description: 'enable services of this profile (repeatable)', multiple: true }),
     'project-name': Flags.string({ char: 'p', description: 'project name (default: `name:` in the definition, or its folder)', env: 'ENVCTL_PROJECT_NAME' }),
     'allow-privileged': Flags.boolean({ description: 'allow bind mounts of /, /etc and the Docker socket (root-equivalent)', default: false }),
+    'allow-outside': Flags.string({ description: 'let the definition use this host path outside its folder (bind mounts, build contexts, env files, includes; repeatable)', multiple: true }),
   };
 
   /** The definition to load, from the definition flags; `profiles` overrides `--profile` (e.g. `['*']` for down). */
   protected loadOptions(
-    flags: { file?: string[] | undefined; env?: string | undefined; profile?: string[] | undefined; 'project-name'?: string | undefined; 'allow-privileged'?: boolean | undefined },
+    flags: { file?: string[] | undefined; env?: string | undefined; profile?: string[] | undefined; 'project-name'?: string | undefined; 'allow-privileged'?: boolean | undefined; 'allow-outside'?: string[] | undefined },
     profiles?: string[],
   ): LoadOptions {
-    // Looking at or removing what runs (`*` profiles: down, logs, exec) never needs the opt-in.
+    // Looking at or removing what runs (`*` profiles: down, logs, exec) never needs the opt-ins (privileged, outside paths).
     const inspecting = profiles?.includes('*') ?? false;
-    return { cwd: process.cwd(), file: flags.file?.[0], overrideFiles: flags.file?.slice(1), env: flags.env, profiles: profiles ?? flags.profile, processEnv: process.env, projectName: flags['project-name'], allowPrivileged: inspecting || flags['allow-privileged'] };
+    return { cwd: process.cwd(), file: flags.file?.[0], overrideFiles: flags.file?.slice(1), env: flags.env, profiles: profiles ?? flags.profile, processEnv: process.env, projectName: flags['project-name'], allowPrivileged: inspecting || flags['allow-privileged'], allowOutside: inspecting ? ['/'] : flags['allow-outside'] };
+  }
+
+  /**
+   * For commands that act on the host (up, pipeline): the same, plus the trust gate: a definition
+   * obtained from elsewhere must be trusted (`envctl trust`) before its host commands or outside
+   * paths are used (src/state/trust.ts).
+   */
+  protected actingLoadOptions(flags: Parameters<EnvctlCommand['loadOptions']>[0]): LoadOptions {
+    const options = this.loadOptions(flags);
+    return { ...options, checkTrust: (model) => assertTrusted(model, { env: process.env, uid: process.geteuid?.(), display: displayDefinition(model.file) }) };
   }
 
   /** tty: Ink on stderr; plain: lines (no TTY or CI=true); json: one JSON document on stdout. */
@@ -85,6 +98,12 @@ export const durationFlag = Flags.custom<number>({
     }
   },
 });
+
+/** The definition path as the user would type it from here. */
+export function displayDefinition(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
 
 /** Whether this runs in CI (`CI` set to anything but empty, 0 or false). */
 export function isCi(env: Readonly<Record<string, string | undefined>>): boolean {

@@ -31,7 +31,7 @@ export default class PipelineCommand extends EnvctlCommand {
   async run(): Promise<PipelineResult> {
     const { flags } = await this.parse(PipelineCommand);
     const waitTimeoutMs = flags['wait-timeout'];
-    const load = this.loadOptions(flags);
+    const load = this.actingLoadOptions(flags);
     const mode = flags.ci && this.outputMode() === 'tty' ? 'plain' : this.outputMode();
     const renderer = createPipelineRenderer(mode, { stderr: process.stderr });
     const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: removing this run’s environments (press Ctrl-C again to force)' }));

@@ -36,7 +36,7 @@ export default class UpCommand extends EnvctlCommand {
     let result: UpResult;
     try {
       result = await upEnvironment({
-        load: this.loadOptions(flags),
+        load: this.actingLoadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         removeOrphans: flags['remove-orphans'],
         waitTimeoutMs,

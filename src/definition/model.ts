@@ -127,6 +127,8 @@ export interface EnvironmentModel {
   /** Extra labels on every object of this environment (e.g. `dev.envctl.run` for a pipeline's ephemeral environments). */
   labels: Record<string, string>;
   warnings: Diagnostic[];
+  /** Host paths outside the project folder the definition is allowed to use (`x-envctl-allow-paths`, realpaths); covered by `envctl trust`. */
+  allowedHostPaths?: string[];
 }
 
 export const DEFAULT_ENV = 'default';

@@ -12,6 +12,9 @@ import { interpolateTree, type Variables } from './interpolate.js';
 import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type FileGrant, type FileObjectModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
 import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type ResolvedDefinitionInput } from './schema.js';
 import { checkSemantics, profileActive } from './semantics.js';
+import { allowancesOf, checkInScope, pathScope, realpathLenient } from './path-scope.js';
+import { SECRET_HINT, secretLookingValues } from './secret-lint.js';
+import { privilegedSettings } from './privileged.js';
 import { defaultOverrideFiles, mergeComposeFiles } from './compose-files.js';
 import { resolveExtends, type ExtendsFile } from './extends.js';
 import { takeUnsupportedKeys } from './unsupported-keys.js';
@@ -33,6 +36,10 @@ export interface LoadOptions {
   projectName?: string | undefined;
   /** `--allow-privileged`: bind mounts of `/`, `/etc` or the Docker socket are refused without it. */
   allowPrivileged?: boolean | undefined;
+  /** `--allow-outside PATH`: host paths outside the project folder the definition may use (relative to `cwd`). */
+  allowOutside?: readonly string[] | undefined;
+  /** Commands that act on the host (up, pipeline) refuse an untrusted definition here (src/state/trust.ts). */
+  checkTrust?: ((model: EnvironmentModel) => Promise<void>) | undefined;
   /** More `--file`s, merged over `file` in order like `docker-compose -f a -f b` (paths relative to `cwd`). */
   overrideFiles?: readonly string[] | undefined;
   /** Compose keys envctl cannot run yet: `error` (default: commands that run the definition) or `warn` (validate, plan). */
@@ -64,6 +71,8 @@ interface LoadedFile {
   source: SourceFile;
   raw: Record<string, unknown>;
   dotenv: Record<string, string>;
+  /** `x-envctl-allow-paths` as written (relative to the file): host paths outside its folder it may use. */
+  allowPaths: string[];
   /** Later Compose files merged over this one (`--file a --file b`, or compose.override.yaml found beside it). */
   overrideSources: SourceFile[];
 }
@@ -93,7 +102,7 @@ async function loadFile(options: LoadOptions): Promise<LoadedFile> {
     overrideSources.push(override.source);
   }
   const raw = await resolveExtends({ path, source, raw: merged }, (other) => readExtendsFile(other, options.cwd), options.cwd);
-  return { path, source, raw, dotenv, overrideSources };
+  return { path, source, raw, dotenv, allowPaths: allowancesOf(value, fileLocator(source)), overrideSources };
 }
 
 /** Another file named by `extends: {file: …}`: read like a definition, `x-` keys removed. */
@@ -106,7 +115,9 @@ async function readExtendsFile(path: string, cwd: string): Promise<ExtendsFile> 
 /** Loads and resolves one environment of a definition into the typed model. */
 export async function loadDefinition(options: LoadOptions): Promise<EnvironmentModel> {
   const file = await loadFile(options);
-  return resolveEnvironment(file, options.env, options, { chain: [file.path] });
+  const model = await resolveEnvironment(file, options.env, options, { chain: [file.path] });
+  await options.checkTrust?.(model);
+  return model;
 }
 
 /** Included files nest at most this deep (a cycle is reported before). */
@@ -198,6 +209,10 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     (path, name) => warnings.push(diagnosticAt(locator, path, 'UNSET_VARIABLE', `the variable ${name} is not set; using an empty string`, `set ${name} or write \${${name}:-default}`)),
   ) as Record<string, unknown>;
   if (problems.length > 0) throw new DefinitionError(problems);
+  // Settings that give a container power over the host are refused by name, before anything else
+  // (validate/plan name them among the keys envctl does not run, as warnings).
+  const privileged = options.unsupportedKeys === 'warn' ? [] : privilegedSettings(interpolated, locator);
+  if (privileged.length > 0) throw new DefinitionError(privileged);
 
   // validate/plan name the Compose keys envctl cannot run yet as warnings; the schema refuses them otherwise.
   const tolerated = options.unsupportedKeys === 'warn' ? takeUnsupportedKeys(interpolated, locator) : undefined;
@@ -226,11 +241,18 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   // Null-prototype records: a service, volume or network named `constructor` is just a name.
   const services = dict<ServiceModel>();
   const fileProblems: Diagnostic[] = [];
+  const scope = await pathScope(projectDir, file.allowPaths.map(expandHome), options.allowOutside ?? [], options.cwd);
   for (const [name, service] of Object.entries(input.services)) {
     if (!profileActive(service.profiles, activeProfiles)) continue;
     const fromFiles: Record<string, string> = {};
     for (const [index, envFile] of service.env_file.entries()) {
       const path = resolvePath(projectDir, expandHome(envFile));
+      // Confined before it is read: an env_file must not pull host secrets (/etc/shadow) into a container.
+      const outside = await checkInScope(scope, locator, ['services', name, 'env_file', index], 'env_file', envFile, path);
+      if (outside) {
+        fileProblems.push(outside);
+        continue;
+      }
       try {
         Object.assign(fromFiles, parseDotenv(await readFile(path, 'utf8')));
       } catch (error) {
@@ -240,8 +262,19 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
       }
     }
     services[name] = toServiceModel(name, service, projectDir, fromFiles, input.features, vars);
+    const writtenEnvironment = (merged.services as Record<string, { environment?: unknown } | undefined> | undefined)?.[name]?.environment;
+    for (const finding of secretLookingValues(writtenEnvironment, services[name]!.environment)) {
+      // Without the source excerpt: the line would repeat the value into logs and --json output.
+      const { excerpt: _excerpt, ...warning } = diagnosticAt(locator, ['services', name, 'environment', finding.variable], 'SECRET_IN_ENVIRONMENT', `service "${name}": ${finding.variable} looks like a secret (${finding.reason}); every process in the container and anyone running docker inspect can read it`, SECRET_HINT);
+      warnings.push(warning);
+    }
     const build = services[name]!.build;
-    if (build) {
+    const outsideBuild = build
+      ? (await checkInScope(scope, locator, ['services', name, 'build'], 'the build context', service.build!.context, build.context)) ??
+        (await checkInScope(scope, locator, ['services', name, 'build'], 'the Dockerfile', service.build!.dockerfile, resolvePath(build.context, build.dockerfile)))
+      : undefined;
+    if (outsideBuild) fileProblems.push(outsideBuild);
+    else if (build) {
       const problem = await checkBuildContext(build.context, build.dockerfile);
       if (problem) fileProblems.push(diagnosticAt(locator, ['services', name, 'build'], 'BUILD_CONTEXT', problem, 'paths are relative to the definition file'));
     }
@@ -252,6 +285,20 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
           fileProblems.push(diagnosticAt(locator, ['services', name, kind, index], kind === 'secrets' ? 'UNKNOWN_SECRET' : 'UNKNOWN_CONFIG', `service "${name}" uses the ${kind.slice(0, -1)} "${grant.source}", which is not declared`, suggestion ? `did you mean "${suggestion}"?` : `declare it under the top-level \`${kind}:\` with file: PATH`));
         }
       });
+    }
+    for (const [index, mount] of services[name]!.mounts.entries()) {
+      // Privileged paths are refused (or allowed with --allow-privileged) below; a symlink to one is caught here.
+      if (mount.type !== 'bind' || !mount.source || privilegedHostPath(mount.source)) continue;
+      const real = await realpathLenient(mount.source);
+      const privileged = privilegedHostPath(real);
+      if (privileged) {
+        if (!options.allowPrivileged) {
+          fileProblems.push(diagnosticAt(locator, ['services', name, 'volumes', index], 'PRIVILEGED_MOUNT', `service "${name}" mounts ${mount.source}, a symlink to ${real}: ${privileged}`, 'remove the mount, or pass --allow-privileged if you really mean it'));
+        }
+        continue;
+      }
+      const outside = await checkInScope(scope, locator, ['services', name, 'volumes', index], 'the bind mount source', service.volumes[index]?.source ?? mount.source, mount.source);
+      if (outside) fileProblems.push(outside);
     }
     if (!options.allowPrivileged) {
       services[name]!.mounts.forEach((mount, index) => {
@@ -308,6 +355,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     environments: declared,
     labels: {},
     warnings,
+    allowedHostPaths: scope.roots.slice(1),
   };
   return includedModels.reduce(mergeIncluded, own);
 }
@@ -326,8 +374,14 @@ async function resolveIncludes(
   const problems: Diagnostic[] = [];
   const models: EnvironmentModel[] = [];
   const projectDir = dirname(file.path);
+  const scope = await pathScope(projectDir, file.allowPaths.map(expandHome), options.allowOutside ?? [], options.cwd);
   for (const [index, path] of paths.entries()) {
     const target = resolvePath(projectDir, path);
+    const outside = await checkInScope(scope, locator, ['include', index], 'the included file', path, target);
+    if (outside) {
+      problems.push(outside);
+      continue;
+    }
     if (context.chain.includes(target)) {
       problems.push(diagnosticAt(locator, ['include', index], 'INCLUDE_CYCLE', `include cycle: ${[...context.chain, target].map((item) => relative(options.cwd, item) || item).join(' -> ')}`, 'remove one of the includes'));
       continue;
@@ -376,6 +430,7 @@ function mergeIncluded(into: EnvironmentModel, included: EnvironmentModel): Envi
     pipelineDir: into.pipeline ? into.pipelineDir : included.pipeline ? included.pipelineDir : into.pipelineDir,
     environments: [...new Set([...into.environments, ...included.environments])],
     warnings: [...into.warnings, ...included.warnings],
+    allowedHostPaths: [...new Set([...(into.allowedHostPaths ?? []), ...(included.allowedHostPaths ?? [])])],
   };
 }
 

@@ -53,6 +53,8 @@ export async function upEnvironment(options: UpOptions): Promise<UpResult> {
     const changed = planHasChanges(prepared.plan);
     options.emit({ type: 'operation', at: 0, operation: 'up', project: model.project, env: model.env, services: Object.keys(model.services) });
     for (const warning of prepared.plan.warnings) options.emit({ type: 'warning', at: 0, message: warning });
+    // Secrets in plain environment values (the value itself is never shown).
+    for (const warning of model.warnings.filter((item) => item.code === 'SECRET_IN_ENVIRONMENT')) options.emit({ type: 'warning', at: 0, message: `${warning.file}:${warning.line}:${warning.col} ${warning.message}` });
     const loopbackWarning = loopbackExposureWarning(engineInfo.version, model);
     if (loopbackWarning) options.emit({ type: 'warning', at: 0, message: loopbackWarning });
     for (const action of prepared.plan.actions) {

@@ -48,8 +48,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
   const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
-  await writeFile(join(dir, 'envctl.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, notify: { webhook: ${JSON.stringify(hookUrl)} } }\n`);
-  await writeFile(join(dir, 'gated.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, gates: { beforePromote: manual } }\n`);
+  await writeFile(join(dir, 'envctl.yaml'), `x-envctl-allow-paths: [${JSON.stringify(DEMO)}]\ninclude: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, notify: { webhook: ${JSON.stringify(hookUrl)} } }\n`);
+  await writeFile(join(dir, 'gated.yaml'), `x-envctl-allow-paths: [${JSON.stringify(DEMO)}]\ninclude: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST}, gates: { beforePromote: manual } }\n`);
   env = { DEMO_PROJECT: project, DEMO_WEB_PORT: String(await freePort()), CI: 'true' };
   const up = await envctl(['up', '--wait-timeout', '3m'], { cwd: dir, env });
   expect(up.exitCode, String(up.stderr)).toBe(0);
@@ -217,7 +217,7 @@ describe('envctl release (demo web service)', () => {
   });
 
   it('resumes a release whose envctl was killed mid-step, and it still replays byte for byte', async () => {
-    await writeFile(join(dir, 'two-steps.yaml'), `include: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST.replace('steps: [50]', 'steps: [25, 50]')} }\n`);
+    await writeFile(join(dir, 'two-steps.yaml'), `x-envctl-allow-paths: [${JSON.stringify(DEMO)}]\ninclude: [${JSON.stringify(DEMO)}]\npipeline:\n  release: { service: web, ${FAST.replace('steps: [50]', 'steps: [25, 50]')} }\n`);
     const child = execa(process.execPath, [BIN, 'release', 'start', '-f', 'two-steps.yaml', '--build-arg', 'WEB_VERSION=4'], { cwd: dir, env: { NO_COLOR: '1', ...env }, reject: false, stdin: 'ignore' });
     const releases = join(dir, '.envctl', 'releases');
     let id: string | undefined;

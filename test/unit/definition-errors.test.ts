@@ -66,7 +66,7 @@ const cases: ErrorCase[] = [
   { fixture: 'unknown-key-healtcheck.yaml', code: 'UNKNOWN_KEY', at: [4, 5], message: 'unknown key `healtcheck`', hint: 'did you mean `healthcheck`' },
   { fixture: 'unknown-key-dependson.yaml', code: 'UNKNOWN_KEY', at: [4, 5], message: 'unknown key `dependson`', hint: 'did you mean `depends_on`' },
   { fixture: 'unsupported-sysctls.yaml', code: 'UNSUPPORTED_KEY', at: [4, 5], message: '`sysctls` is not supported', hint: 'README lists the supported Compose keys' },
-  { fixture: 'unsupported-privileged.yaml', code: 'UNSUPPORTED_KEY', at: [4, 5], message: '`privileged` is not supported', hint: 'README lists the supported Compose keys' },
+  { fixture: 'unsupported-privileged.yaml', code: 'PRIVILEGED_SETTING', at: [4, 5], message: '`privileged: true` gives the container every capability', hint: 'envctl runs services unprivileged' },
   { fixture: 'top-level-unknown.yaml', code: 'UNKNOWN_KEY', at: [4, 1], message: 'unknown key `servces`', hint: 'did you mean `services`' },
   // Wrong types (row 6): point at the value.
   { fixture: 'port-abc.yaml', code: 'INVALID_VALUE', at: [5, 9], message: 'invalid container port "abc"', hint: 'whole numbers from 1 to 65535' },

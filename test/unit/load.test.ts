@@ -219,7 +219,7 @@ describe('privileged host paths', () => {
   });
 
   it('allows ordinary bind mounts', async () => {
-    const model = await load('services:\n  web: { image: web, volumes: ["./src:/app/src:ro", "/tmp/cache:/cache"] }\n');
+    const model = await load('x-envctl-allow-paths: [/tmp/cache]\nservices:\n  web: { image: web, volumes: ["./src:/app/src:ro", "/tmp/cache:/cache"] }\n');
     expect(model.services.web!.mounts.map((mount) => mount.source)).toEqual([join(dir, 'src'), '/tmp/cache']);
   });
 });

@@ -122,7 +122,7 @@ describe('planEnvironment', () => {
     ['a published port', BASE.replace('"8080:3000"', '"8081:3000"'), 'changed: ports'],
     ['the image', BASE.replace('shop/web:1', 'shop/web:2'), 'changed: image'],
     ['the command', BASE.replace('    image: shop/web:1', '    image: shop/web:1\n    command: ["node", "server.js"]'), 'changed: command'],
-    ['a mount', BASE.replace('    image: shop/web:1', '    image: shop/web:1\n    volumes: ["/tmp:/data:ro"]'), 'changed: mounts'],
+    ['a mount', BASE.replace('    image: shop/web:1', '    image: shop/web:1\n    volumes: ["./data:/data:ro"]'), 'changed: mounts'],
     ['the user and labels', BASE.replace('    image: shop/web:1', '    image: shop/web:1\n    user: "1000"\n    labels: { team: a }'), 'changed: labels, user'],
   ];
   it.each(changes)('recreates only the changed service when %s changes, naming the field', async (_what, changedYaml, reason) => {

@@ -32,7 +32,7 @@ export default class ReleaseStartCommand extends EnvctlCommand {
     if (flags.image !== undefined && Object.keys(buildArgs).length > 0) throw new UsageError('BAD_FLAGS', '--build-arg applies to a build, not to --image', 'drop one of them');
     return driveRelease(this.outputMode(), ({ notify, confirm, signal }) =>
       startRelease({
-        load: this.loadOptions(flags),
+        load: this.actingLoadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         image: flags.image,
         build: flags.build,
