@@ -5,11 +5,14 @@
  * unless CI=true, where a missing docker-compose fails.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { COMPOSE_OVERRIDE_FILE_NAMES } from '../../src/definition/compose-files.js';
+import { renderComposeFile } from '../../src/definition/export-compose.js';
 import { loadDefinition, type LoadOptions } from '../../src/definition/resolve.js';
 import { corpusProjects, type CorpusProject } from '../support/compose-corpus.js';
 import { normaliseCompose, normaliseEnvctl, type NormalProject } from '../support/compose-normal.js';
@@ -100,6 +103,23 @@ describe.runIf(haveCompose || inCi)('envctl and docker-compose config read the c
     const model = await loadDefinition(loadOptions(project, files, ['*']));
     const peer = await normaliseCompose(await composeConfig(project, files));
     expect(differences(normaliseEnvctl(model), peer)).toEqual([]);
+  });
+
+  it.each(all.filter((entry) => entry.files.length > 0))('$label: `export compose` of the model reads back the same in docker-compose', async ({ project, files }) => {
+    const model = await loadDefinition(loadOptions(project, files, ['*']));
+    const out = await mkdtemp(join(tmpdir(), 'envctl-compose-export-'));
+    try {
+      await writeFile(join(out, 'compose.yaml'), renderComposeFile(model));
+      const result = await execa('docker-compose', ['-p', 'roundtrip', '-f', 'compose.yaml', 'config'], { cwd: out, env: ENV, extendEnv: false, reject: false });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const peer = await normaliseCompose(parse(result.stdout) as Record<string, unknown>);
+      // The export applies profiles (README: `envctl export compose`): the services are written without them.
+      const expected = normaliseEnvctl(model);
+      for (const service of Object.values(expected.services)) service.profiles = [];
+      expect(differences(expected, peer)).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 
   const withProfiles = corpusProjects().filter((project) => project.expect.profileSets);
