@@ -17,7 +17,7 @@ interface EngineService {
   Version: { Index: number };
   Spec: SwarmServiceSpec;
   Endpoint?: { Ports?: Array<{ Protocol: string; TargetPort: number; PublishedPort: number; PublishMode: string }> };
-  UpdateStatus?: { State?: string; Message?: string };
+  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
 }
 
 interface EngineTask {
@@ -67,6 +67,7 @@ export class SwarmDockerEngine implements SwarmEngine {
       replicas: 'Replicated' in service.Spec.Mode ? service.Spec.Mode.Replicated.Replicas : undefined,
       updateState: service.UpdateStatus?.State,
       updateMessage: service.UpdateStatus?.Message,
+      updateStartedAt: service.UpdateStatus?.StartedAt,
       ports: (service.Endpoint?.Ports ?? []).map((port) => ({ published: port.PublishedPort, target: port.TargetPort, protocol: port.Protocol, mode: port.PublishMode })),
     }));
   }

@@ -200,7 +200,9 @@ export async function swarmUp(options: SwarmUpOptions): Promise<SwarmUpResult> {
       } else {
         id = action.id;
       }
-      const outcome = await waitForService(options, service, id, action.kind, at);
+      // The update state the service had before: a paused or rolled-back state left by an earlier update is not this one's.
+      const before = action.kind === 'create' ? undefined : prepared.observed.services.find((candidate) => candidate.id === action.id)?.updateStartedAt;
+      const outcome = await waitForService(options, service, id, action.kind, before, at);
       outcomes.set(service.service, outcome);
       if (outcome.status === 'cancelled') cancelled = true;
       const hasHealthcheck = model.services[service.service]!.healthcheck?.disabled === false;
@@ -258,7 +260,7 @@ const FAILED_TASKS_PER_REPLICA = 3;
  * task `running` only after its healthcheck passed), the update pauses or rolls back, its tasks
  * keep failing, or the wait times out.
  */
-async function waitForService(options: SwarmUpOptions, service: DesiredService, id: string, action: SwarmServiceOutcome['action'], at: () => number): Promise<SwarmServiceOutcome> {
+async function waitForService(options: SwarmUpOptions, service: DesiredService, id: string, action: SwarmServiceOutcome['action'], previousUpdateStartedAt: string | undefined, at: () => number): Promise<SwarmServiceOutcome> {
   const deadline = options.now() + options.waitTimeoutMs;
   const poll = options.pollIntervalMs ?? 500;
   let lastDetail = '';
@@ -273,14 +275,17 @@ async function waitForService(options: SwarmUpOptions, service: DesiredService, 
     const mine = tasks.filter((task) => task.taskHash === service.taskHash);
     const active = mine.filter((task) => task.desiredState === 'running');
     running = active.filter((task) => task.state === 'running').length;
-    if (current.updateState === 'paused' || current.updateState === 'rollback_paused' || current.updateState === 'rollback_completed') {
+    const ownUpdate = current.updateStartedAt !== undefined && current.updateStartedAt !== previousUpdateStartedAt;
+    if (ownUpdate && (current.updateState === 'paused' || current.updateState === 'rollback_paused' || current.updateState === 'rollback_completed')) {
       return outcome('failed', `update ${current.updateState.replace('_', ' ')}: ${current.updateMessage ?? 'no message'}${lastError(mine) ? ` (last task error: ${lastError(mine)})` : ''}`);
     }
     const failed = mine.filter((task) => task.state === 'failed' || task.state === 'rejected');
-    if (failed.length >= FAILED_TASKS_PER_REPLICA * Math.max(1, service.replicas ?? 1)) {
+    // While swarm rolls back by itself (failure_action: rollback), wait for it to finish and report that.
+    const rollingBack = ownUpdate && current.updateState === 'rollback_started';
+    if (!rollingBack && failed.length >= FAILED_TASKS_PER_REPLICA * Math.max(1, service.replicas ?? 1)) {
       return outcome('failed', `${failed.length} tasks failed: ${lastError(mine) ?? 'no error reported'}`);
     }
-    const settled = current.updateState === undefined || current.updateState === 'completed';
+    const settled = !ownUpdate || current.updateState === 'completed';
     const target = service.replicas;
     const converged = target === undefined ? running >= 1 && running === active.length : running === target && active.length === target;
     const stale = tasks.filter((task) => task.taskHash !== service.taskHash && task.desiredState === 'running').length;

@@ -78,6 +78,8 @@ export interface ObservedSwarmService {
   /** `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused`, `rollback_completed`; absent before the first update. */
   updateState: string | undefined;
   updateMessage: string | undefined;
+  /** When the update in `updateState` began (ISO, engine clock): tells a new update from the last one's leftover state. */
+  updateStartedAt: string | undefined;
   /** Published ports as the engine reports them. */
   ports: Array<{ published: number; target: number; protocol: string; mode: string }>;
 }

@@ -151,7 +151,7 @@ describe('envctl --target swarm', () => {
     expect(plan.stdout).toContain('planned against an empty swarm');
   });
 
-  it('deploys, answers, rolls a config change with update_config, and down removes the stack', async () => {
+  it('deploys, answers, rolls a config change with update_config, rolls a broken version back, and down removes the stack', async () => {
     if (wasInactive) {
       await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
       initialisedSwarm = true;
@@ -179,7 +179,7 @@ describe('envctl --target swarm', () => {
     for (const service of services) {
       const tasks = await docker.listTasks({ filters: { service: [service.ID!], 'desired-state': ['running'] } });
       expect(tasks.filter((task) => task.Status?.State === 'running')).toHaveLength(service.Spec!.Mode!.Replicated!.Replicas!);
-      expect(service.Spec?.TaskTemplate?.ContainerSpec?.Image).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect((service.Spec?.TaskTemplate as { ContainerSpec?: { Image?: string } } | undefined)?.ContainerSpec?.Image).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
     const api = services.find((service) => service.Spec?.Name === `${project}_api`)!;
     expect(api.Spec?.TaskTemplate?.Resources?.Limits?.MemoryBytes).toBe(256 * 1024 ** 2);
@@ -247,6 +247,19 @@ describe('envctl --target swarm', () => {
       return body.worker.greeting === 'bonjour' ? body : undefined;
     }, 30_000, 'the new greeting');
     expect(second.greeting).toBe('bonjour');
+
+    // A broken version: update_config's failure_action rollback brings the previous one back, and up fails naming it.
+    await writeFile(join(dir, 'envctl.yaml'), definition().replace(JSON.stringify(server('worker')), JSON.stringify("console.log('broken'); process.exit(3)")));
+    const broken = await envctl(['up', '--target', 'swarm'], { cwd: dir });
+    expect(broken.exitCode).toBe(1);
+    expect(broken.stderr).toMatch(/service worker failed: update rollback completed/);
+    expect(broken.stderr).toContain('not started: api');
+    const rolledBack = await docker.getService(`${project}_worker`).inspect();
+    expect(rolledBack.UpdateStatus?.State).toBe('rollback_completed');
+    const stillServed = (await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) })).json()) as { worker: { role?: string; greeting?: string } };
+    expect(stillServed.worker).toMatchObject({ role: 'worker', greeting: 'bonjour' });
+    const replan = await envctl(['plan', '--target', 'swarm'], { cwd: dir });
+    expect(replan.stdout).toMatch(/update +worker +changed: command\n/);
 
     const down = await envctl(['down', '--target', 'swarm', '--json'], { cwd: dir });
     expect(down.exitCode, String(down.stderr)).toBe(0);

@@ -204,7 +204,7 @@ describe('deploy: validation and the local target', () => {
 function observedFrom(model: EnvironmentModel, desired: DesiredStack, name: string): ObservedSwarmService {
   const service = serviceOf(desired, name);
   const spec = serviceSpecFor(model, desired, service);
-  return { id: `id-${name}`, name: service.name, version: 7, labels: spec.Labels, spec, replicas: service.replicas, updateState: undefined, updateMessage: undefined, ports: [] };
+  return { id: `id-${name}`, name: service.name, version: 7, labels: spec.Labels, spec, replicas: service.replicas, updateState: undefined, updateMessage: undefined, updateStartedAt: undefined, ports: [] };
 }
 
 describe('planSwarm', () => {
