@@ -35,7 +35,7 @@ export interface ServiceModel {
   build: BuildSpec | undefined;
   command: string[] | undefined;
   entrypoint: string[] | undefined;
-  /** Final variables: env_file values, then `environment`, then feature toggles not set explicitly. */
+  /** Final variables: env_file values, then `environment`, then the declared feature toggles not set explicitly. */
   environment: Record<string, string>;
   ports: PortBinding[];
   expose: string[];
@@ -58,6 +58,8 @@ export interface ServiceModel {
   /** Secrets and configs mounted into the service (absent or empty: none). */
   secrets?: FileGrant[];
   configs?: FileGrant[];
+  /** The toggles this service declares it uses (`features: [name]`): only these reach it as FEATURE_*. */
+  features: string[];
 }
 
 export type { DeployConfig };
@@ -118,7 +120,10 @@ export interface EnvironmentModel {
   /** Top-level `secrets:` / `configs:` (absent: none). */
   secrets?: Record<string, FileObjectModel>;
   configs?: Record<string, FileObjectModel>;
+  /** Effective toggles: the definition's (overlay applied), then the runtime overrides of `envctl feature`. */
   features: Record<string, boolean>;
+  /** The runtime overrides (`envctl feature enable|disable`) applied to `features`, if any. */
+  featureOverrides?: Record<string, boolean>;
   pipeline: PipelineConfig | undefined;
   /** The folder of the file that declared `pipeline:` (its commands run there, its paths are relative to it). */
   pipelineDir: string;

@@ -12,6 +12,8 @@ import { interpolateTree, type Variables } from './interpolate.js';
 import { DEFAULT_ENV, DEFAULT_NETWORK, type EnvironmentModel, type FileGrant, type FileObjectModel, type NetworkModel, type ServiceModel, type VolumeModel } from './model.js';
 import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type ResolvedDefinitionInput } from './schema.js';
 import { checkSemantics, profileActive } from './semantics.js';
+import { applyFeatureOverrides, withFeatureVariables } from './features.js';
+import { overridesFor, readFeatureOverrides } from '../state/feature-overrides.js';
 import { allowancesOf, checkInScope, pathScope, realpathLenient } from './path-scope.js';
 import { SECRET_HINT, secretLookingValues } from './secret-lint.js';
 import { privilegedSettings } from './privileged.js';
@@ -36,6 +38,8 @@ export interface LoadOptions {
   projectName?: string | undefined;
   /** `--allow-privileged`: bind mounts of `/`, `/etc` or the Docker socket are refused without it. */
   allowPrivileged?: boolean | undefined;
+  /** Apply the runtime toggles of `envctl feature` (`.envctl/features.json`); default true. */
+  featureOverrides?: boolean | undefined;
   /** `--allow-outside PATH`: host paths outside the project folder the definition may use (relative to `cwd`). */
   allowOutside?: readonly string[] | undefined;
   /** Commands that act on the host (up, pipeline) refuse an untrusted definition here (src/state/trust.ts). */
@@ -261,7 +265,15 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
         );
       }
     }
-    services[name] = toServiceModel(name, service, projectDir, fromFiles, input.features, vars);
+    services[name] = toServiceModel(name, service, projectDir, fromFiles, vars);
+    const knownFeatures = new Set([...Object.keys(input.features), ...includedModels.flatMap((model) => Object.keys(model.features))]);
+    service.features.forEach((feature, index) => {
+      if (knownFeatures.has(feature)) return;
+      const suggestion = didYouMean(feature, [...knownFeatures]);
+      fileProblems.push(
+        diagnosticAt(locator, ['services', name, 'features', index], 'UNKNOWN_FEATURE', `service "${name}" uses the feature "${feature}", which \`features:\` does not declare`, suggestion ? `did you mean \`${suggestion}\`?` : 'declare it under `features:` (name: true|false)'),
+      );
+    });
     const writtenEnvironment = (merged.services as Record<string, { environment?: unknown } | undefined> | undefined)?.[name]?.environment;
     for (const finding of secretLookingValues(writtenEnvironment, services[name]!.environment)) {
       // Without the source excerpt: the line would repeat the value into logs and --json output.
@@ -357,7 +369,28 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     warnings,
     allowedHostPaths: scope.roots.slice(1),
   };
-  return includedModels.reduce(mergeIncluded, own);
+  const model = includedModels.reduce(mergeIncluded, own);
+  return context.included ? model : withFeatures(model, options);
+}
+
+/**
+ * The toplevel model's toggles: the runtime overrides of `envctl feature` applied, then
+ * FEATURE_* set on the services that declare each toggle (included files' services too).
+ */
+async function withFeatures(model: EnvironmentModel, options: LoadOptions): Promise<EnvironmentModel> {
+  let features = model.features;
+  let featureOverrides: Record<string, boolean> | undefined;
+  if (options.featureOverrides !== false) {
+    const overrides = overridesFor(await readFeatureOverrides(model.projectDir), model.project, model.env);
+    if (Object.keys(overrides).length > 0) {
+      const applied = applyFeatureOverrides(model.features, overrides);
+      features = applied.features;
+      featureOverrides = applied.applied;
+    }
+  }
+  const services = dict<ServiceModel>();
+  for (const [name, service] of Object.entries(model.services)) services[name] = withFeatureVariables(service, features);
+  return { ...model, features, ...(featureOverrides ? { featureOverrides } : {}), services };
 }
 
 /** Resolves each included file as its own model (its folder, its `.env`), named after the including project. */
@@ -456,17 +489,12 @@ function toServiceModel(
   service: ResolvedDefinitionInput['services'][string],
   projectDir: string,
   fromFiles: Record<string, string>,
-  features: Record<string, boolean>,
   vars: Variables,
 ): ServiceModel {
   const environment: Record<string, string> = { ...fromFiles };
   for (const [key, value] of Object.entries(service.environment)) {
     if (value !== null) environment[key] = value;
     else if (vars.has(key)) environment[key] = vars.get(key)!;
-  }
-  for (const [feature, enabled] of Object.entries(features)) {
-    const key = `FEATURE_${feature.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-    if (!Object.hasOwn(environment, key)) environment[key] = String(enabled);
   }
   return {
     name,
@@ -493,6 +521,7 @@ function toServiceModel(
     stopSignal: service.stop_signal,
     stopGracePeriodMs: service.stop_grace_period,
     profiles: service.profiles,
+    features: service.features,
     ...(service.deploy ? { deploy: service.deploy } : {}),
     ...(service.secrets.length > 0 ? { secrets: service.secrets.map((grant) => fileGrant(grant, '/run/secrets')) } : {}),
     ...(service.configs.length > 0 ? { configs: service.configs.map((grant) => fileGrant(grant, '')) } : {}),

@@ -37,6 +37,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const RESTART_PATTERN = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const SERVICE_REF = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*:.+$/;
+export const FEATURE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 
 /** Hints for values that fail a pattern, keyed by the pattern as zod reports it (`/…/`); regex checks carry no params. */
 export const PATTERN_HINTS: Readonly<Record<string, string>> = {
@@ -250,6 +251,10 @@ export const serviceSchema = z.strictObject({
   deploy: deploySchema.optional().meta({ description: 'Compose deploy subset: replicas, update_config, rollback_config, restart_policy, placement, resources, endpoint_mode (the swarm target uses all; local up applies resources.limits)' }),
   secrets: fileGrantsSchema.meta({ description: 'secrets (top-level `secrets:`) mounted read-only at /run/secrets/<name> or `target`' }),
   configs: fileGrantsSchema.meta({ description: 'configs (top-level `configs:`) mounted read-only at /<name> or `target`' }),
+  features: z
+    .array(z.string().regex(FEATURE_PATTERN, { error: (issue) => `invalid feature name "${String(issue.input)}"` }))
+    .default([])
+    .meta({ description: 'envctl: the toggles (from `features:`) this service uses; each is injected as FEATURE_<NAME>, and only these services are recreated when one changes' }),
 });
 
 const volumeSchema = z
@@ -507,7 +512,7 @@ const topLevelShape = {
   networks: z.record(name('network'), networkSchema).default({}),
   secrets: z.record(name('secret'), fileObjectSchema('secret')).default({}),
   configs: z.record(name('config'), fileObjectSchema('config')).default({}),
-  features: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, { error: 'invalid feature name' }), z.boolean({ error: 'a feature is true or false' })).default({}),
+  features: z.record(z.string().regex(FEATURE_PATTERN, { error: 'invalid feature name' }), z.boolean({ error: 'a feature is true or false' })).default({}),
   pipeline: pipelineSchema.optional(),
 };
 
