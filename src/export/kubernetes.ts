@@ -3,7 +3,7 @@
  * object against the schemas and renders one YAML stream, or one file per object in a folder.
  * Nothing is written unless every object is valid and no file would be replaced without `force`.
  */
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve as resolvePath } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Document } from 'yaml';
@@ -13,6 +13,9 @@ import { builtImageRefs } from '../engine/build-image.js';
 import { UsageError, type Diagnostic } from '../errors.js';
 import { objectName, toKubernetesObjects, type ExportWarning, type KubernetesExport, type ManifestEntry, type RolloutsMode } from './kubernetes-objects.js';
 import { assertValidObjects } from './kubernetes-validate.js';
+
+/** How every exported file begins (the YAML comment of the header). */
+const EXPORT_MARK = '# Exported by envctl from';
 
 export interface ExportKubernetesOptions {
   load: LoadOptions;
@@ -57,6 +60,7 @@ export async function exportKubernetes(options: ExportKubernetesOptions): Promis
     }
     await mkdir(outDir, { recursive: true });
     for (const [index, entry] of exported.entries.entries()) await writeFileAtomic(join(outDir, files[index]!), renderManifestFile(model, entry, source));
+    exported.warnings.push(...(await leftovers(outDir, files)));
   }
   return {
     definition: model.file,
@@ -91,6 +95,20 @@ async function fileObjectContents(model: EnvironmentModel): Promise<Record<strin
   return out;
 }
 
+/**
+ * Files of an earlier export in the folder that this export did not write (an object that is gone):
+ * `kubectl apply -f DIR` would still apply them. Named, never deleted: the folder is the user's.
+ */
+async function leftovers(outDir: string, written: readonly string[]): Promise<ExportWarning[]> {
+  const out: ExportWarning[] = [];
+  for (const file of (await readdir(outDir)).sort()) {
+    if (!file.endsWith('.yaml') || written.includes(file)) continue;
+    const head = await readFile(join(outDir, file), 'utf8').then((text) => text.slice(0, 100), () => '');
+    if (head.startsWith(EXPORT_MARK)) out.push({ service: undefined, key: file, message: 'is from an earlier export and matches no object of this one: remove it before applying the folder' });
+  }
+  return out;
+}
+
 /** `deployment-web.yaml`: kind and name, so a folder listing reads like `kubectl get`. */
 export function manifestFileName(entry: ManifestEntry): string {
   return `${entry.object.kind.toLowerCase()}-${objectName(entry)}.yaml`;
@@ -107,7 +125,7 @@ function renderManifestFile(model: EnvironmentModel, entry: ManifestEntry, sourc
 }
 
 function headerLines(model: EnvironmentModel, source: string): string[] {
-  return [` Exported by envctl from ${source} (env ${model.env}), project ${model.project}.`];
+  return [`${EXPORT_MARK.slice(1)} ${source} (env ${model.env}), project ${model.project}.`];
 }
 
 function renderDocument(entry: ManifestEntry, header: string[]): string {

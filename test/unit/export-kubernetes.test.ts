@@ -500,7 +500,15 @@ describe('export kubernetes: --out DIR', () => {
     expect(await readFile(join(dir, 'k8s', 'service-app.yaml'), 'utf8')).toBe('keep me\n');
     expect(await readFile(join(dir, 'k8s', 'deployment-app.yaml'), 'utf8')).toBe(deployment);
 
-    await exportKubernetes({ load, outDir: 'k8s', rollouts: 'argo', force: true });
+    const forced = await exportKubernetes({ load, outDir: 'k8s', rollouts: 'argo', force: true });
     expect(await readFile(join(dir, 'k8s', 'deployment-app.yaml'), 'utf8')).toContain('image: app:2');
+    expect(forced.warnings).toEqual([]);
+
+    // An object that is gone leaves its file of the earlier export: named, not deleted; a file of the user's is left alone silently.
+    await writeFile(join(dir, 'envctl.yaml'), 'name: out\nservices:\n  app: { image: app:2 }\n');
+    await writeFile(join(dir, 'k8s', 'ingress.yaml'), 'kind: Ingress\n');
+    const shrunk = await exportKubernetes({ load, outDir: 'k8s', rollouts: 'argo', force: true });
+    expect(shrunk.warnings).toEqual([{ service: undefined, key: 'configmap-app-env.yaml', message: expect.stringContaining('earlier export') }]);
+    expect((await readdir(join(dir, 'k8s'))).sort()).toEqual(['configmap-app-env.yaml', 'deployment-app.yaml', 'ingress.yaml', 'service-app.yaml']);
   });
 });
