@@ -10,6 +10,7 @@ import { Document, isScalar, visit } from 'yaml';
 import { UsageError, type Diagnostic } from '../errors.js';
 import type { EnvironmentModel, Healthcheck, NetworkModel, ServiceModel, VolumeModel } from './model.js';
 import { loadDefinition, type LoadOptions } from './resolve.js';
+import { ALLOW_PATHS_KEY } from './path-scope.js';
 import type { PortBinding } from './values.js';
 
 /** Labels envctl sets itself on what it creates (src/labels.ts); not the service's own. */
@@ -75,6 +76,10 @@ export function toComposeObject(model: EnvironmentModel): Record<string, unknown
   out.services = Object.fromEntries(Object.values(model.services).map((service) => [service.name, composeService(service)]));
   if (Object.keys(model.volumes).length > 0) out.volumes = Object.fromEntries(Object.values(model.volumes).map((volume) => [volume.key, composeVolume(volume)]));
   if (Object.keys(model.networks).length > 0) out.networks = Object.fromEntries(Object.values(model.networks).map((network) => [network.key, composeNetwork(network)]));
+  // Host paths are written absolute: the folders they were confined to come along as an allowance,
+  // so envctl reads its own export from anywhere (Compose ignores `x-` keys).
+  const usesHostPaths = Object.values(model.services).some((service) => service.build !== undefined || service.mounts.some((mount) => mount.type === 'bind'));
+  if (usesHostPaths) return { [ALLOW_PATHS_KEY]: [model.projectDir, ...(model.allowedHostPaths ?? [])], ...out };
   return out;
 }
 
