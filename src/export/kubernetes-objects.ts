@@ -170,6 +170,15 @@ export function toKubernetesObjects(input: KubernetesExportInput): KubernetesExp
       }
     }
   }
+  for (const [service, name] of Object.entries(names)) {
+    if (service !== name) warnings.push({ service, key: `services.${service}`, message: `the name becomes "${name}" in Kubernetes: other services reach it as ${name}, not ${service} (check URLs in environment values)` });
+  }
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const id = `${entry.object.kind} ${objectName(entry)}`;
+    if (seen.has(id)) throw new UsageError('KUBERNETES_NAME', `two objects would both be ${id}`, 'rename the service, volume, secret or config whose name ends up twice');
+    seen.add(id);
+  }
   notes.push(...headerNotes(input, names));
   entries.sort((a, b) => KIND_ORDER.indexOf(a.object.kind) - KIND_ORDER.indexOf(b.object.kind) || objectName(a).localeCompare(objectName(b)));
   return { entries, warnings, notes };

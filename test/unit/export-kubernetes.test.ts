@@ -333,6 +333,7 @@ networks:
     expect(exported.warnings.map((warning) => warning.key).sort()).toEqual([
       'networks.back.internal',
       'services.migrate.user',
+      'services.my_api',
       'services.my_api.environment.ODD KEY',
       'services.my_api.labels.bad key!',
       'services.my_api.networks.back.aliases',
@@ -344,6 +345,8 @@ networks:
   it('refuses names Kubernetes cannot take, and names that collide', async () => {
     const colliding = await loadFixture('services:\n  a_b: { image: x }\n  a.b: { image: x }\n');
     expect(() => toKubernetesObjects({ model: colliding, builtImages: {}, rollouts: 'argo' })).toThrow(/both become "a-b"/);
+    const clash = withDeploy(await loadFixture('name: clash\nservices:\n  config: { image: x, environment: { A: "1" } }\n'), 'config', {});
+    expect(() => toKubernetesObjects({ model: { ...clash, configs: { env: { key: 'env', file: '/f', labels: {} } } }, builtImages: {}, rollouts: 'argo', files: { '/f': Buffer.from('x') } })).toThrow(/two objects would both be ConfigMap config-env/);
     const digit = await loadFixture('services:\n  9lives: { image: x }\n');
     expect(() => toKubernetesObjects({ model: digit, builtImages: {}, rollouts: 'argo' })).toThrow(expect.objectContaining({ code: 'KUBERNETES_NAME', exitCode: 2 }));
   });
