@@ -31,6 +31,16 @@ async function press(stdin: { write(data: string): void }, ...keys: string[]): P
   }
 }
 
+/** Polls until the condition holds (a loaded machine may take a while to render), then gives input handlers a turn to attach. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await tick();
+  }
+  await tick();
+}
+
 describe('InitPrompts', () => {
   it('asks one question at a time, keeps answered ones on screen, and hands over the answers', async () => {
     const onDone = vi.fn();
@@ -40,12 +50,17 @@ describe('InitPrompts', () => {
     expect(view.lastFrame()).toContain('shop');
     expect(view.lastFrame()).not.toContain('CI');
 
-    await press(view.stdin, ...Array(4).fill(BACKSPACE), ...'cafe', ENTER);
+    await press(view.stdin, ...Array(4).fill(BACKSPACE), ...'cafe');
+    await until(() => view.lastFrame()!.includes('cafe'), 'the typed name');
+    await press(view.stdin, ENTER);
+    await until(() => view.lastFrame()!.includes('? CI'), 'the CI question');
     expect(view.lastFrame()).toContain('✔ Project name: cafe');
-    expect(view.lastFrame()).toContain('? CI');
     expect(view.lastFrame()).toContain('GitLab CI');
 
-    await press(view.stdin, DOWN, ENTER);
+    await press(view.stdin, DOWN);
+    await until(() => /❯ GitLab CI/.test(view.lastFrame()!), 'GitLab CI to be focused');
+    await press(view.stdin, ENTER);
+    await until(() => onDone.mock.calls.length > 0, 'the answers');
     expect(onDone).toHaveBeenCalledExactlyOnceWith({ name: 'cafe', ci: 'gitlab' });
     expect(view.lastFrame()).toContain('✔ CI: GitLab CI');
     view.unmount();
@@ -55,10 +70,16 @@ describe('InitPrompts', () => {
     const onDone = vi.fn();
     const view = render(<InitPrompts questions={QUESTIONS.slice(0, 1)} onDone={onDone} onCancel={() => {}} />);
     await tick();
-    await press(view.stdin, ' X', ENTER);
-    expect(view.lastFrame()).toContain('invalid project name "shop X"');
+    await until(() => view.lastFrame()!.includes('shop'), 'the name question');
+    await press(view.stdin, ' X');
+    await until(() => view.lastFrame()!.includes('shop X'), 'the typed name');
+    await press(view.stdin, ENTER);
+    await until(() => view.lastFrame()!.includes('invalid project name "shop X"'), 'the problem');
     expect(onDone).not.toHaveBeenCalled();
-    await press(view.stdin, BACKSPACE, BACKSPACE, ENTER);
+    await press(view.stdin, BACKSPACE, BACKSPACE);
+    await until(() => !/^\s+shop X/m.test(view.lastFrame()!), 'the corrected name');
+    await press(view.stdin, ENTER);
+    await until(() => onDone.mock.calls.length > 0, 'the answers');
     expect(onDone).toHaveBeenCalledExactlyOnceWith({ name: 'shop' });
     view.unmount();
   });
@@ -71,10 +92,15 @@ describe('InitPrompts', () => {
     ];
     const view = render(<InitPrompts questions={questions} onDone={onDone} onCancel={() => {}} />);
     await tick();
-    await press(view.stdin, DOWN, ENTER);
+    await until(() => view.lastFrame()!.includes('? Start from'), 'the first question');
+    await press(view.stdin, DOWN);
+    await until(() => /❯ the sample/.test(view.lastFrame()!), 'the sample to be focused');
+    await press(view.stdin, ENTER);
+    await until(() => view.lastFrame()!.includes('? Project name'), 'the name question');
     expect(view.lastFrame()).toContain('✔ Start from: the sample');
     expect(view.lastFrame()).toContain('folder');
     await press(view.stdin, ENTER);
+    await until(() => onDone.mock.calls.length > 0, 'the answers');
     expect(onDone).toHaveBeenCalledExactlyOnceWith({ source: 'sample', name: 'folder' });
     view.unmount();
   });
@@ -83,10 +109,9 @@ describe('InitPrompts', () => {
     const onCancel = vi.fn();
     const onDone = vi.fn();
     const view = render(<InitPrompts questions={QUESTIONS} onDone={onDone} onCancel={onCancel} />);
-    await tick();
+    await until(() => view.lastFrame()!.includes('? Project name'), 'the first question');
     await press(view.stdin, ESC);
-    await tick();
-    expect(onCancel).toHaveBeenCalled();
+    await until(() => onCancel.mock.calls.length > 0, 'the cancel');
     expect(onDone).not.toHaveBeenCalled();
     view.unmount();
   });
