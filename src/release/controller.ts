@@ -10,7 +10,7 @@
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EnvironmentError, ExitCode } from '../errors.js';
+import { EnvironmentError, ExitCode, WorkFailedError } from '../errors.js';
 import { isNotFound, type Engine } from '../engine/engine.js';
 import { crashPoint } from '../fault.js';
 import { postJson } from '../pipeline/notify.js';
@@ -94,16 +94,21 @@ export const CANARY_ONLY: Weights = { canary: 100, baseline: 0, prod: 0 };
 
 /** Health changes recorded in `events.jsonl`, in order. */
 export async function readHealthChanges(projectDir: string, id: string): Promise<HealthChange[]> {
-  const text = await readFile(join(releaseDir(projectDir, id), RELEASE_FILES.events), 'utf8').catch(() => '');
+  const path = join(releaseDir(projectDir, id), RELEASE_FILES.events);
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const lines = text.split('\n');
   const changes: HealthChange[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.includes('"event":"health"')) continue;
+  for (const [index, line] of lines.entries()) {
+    if (line === '') continue;
+    let event: { event?: unknown; arm: AnalysedArm; health: ContainerHealth; tMonoNs: string };
     try {
-      const event = JSON.parse(line) as { arm: AnalysedArm; health: ContainerHealth; tMonoNs: string };
-      changes.push({ arm: event.arm, health: event.health, tMonoNs: event.tMonoNs });
+      event = JSON.parse(line) as typeof event;
     } catch {
-      // A line cut off by a crash.
+      // Only the last line may be cut off (by a crash); a damaged line before it is never skipped silently.
+      if (index === lines.length - 1) break;
+      throw new WorkFailedError('RECORDING_CORRUPT', `${path}:${index + 1}: not JSON`, 'the release history was edited or damaged; nothing was changed');
     }
+    if (event.event === 'health') changes.push({ arm: event.arm, health: event.health, tMonoNs: event.tMonoNs });
   }
   return changes;
 }

@@ -8,7 +8,6 @@
  * proxy runs as the CLI's uid:gid, so what it writes there belongs to the user, and the 0600 admin
  * socket can be reached by the CLI and nobody else.
  */
-import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine } from '../engine/engine.js';
@@ -18,6 +17,7 @@ import { createAdminClient } from '../proxy/admin-client.js';
 import type { ProxyConfigFile } from '../proxy/main.js';
 import { validateWeights } from '../proxy/routing.js';
 import type { Arm, Weights } from '../proxy/types.js';
+import { writeJsonAtomic } from './store.js';
 
 /** The data port inside the container. */
 export const PROXY_CONTAINER_PORT = 8080;
@@ -110,7 +110,8 @@ export async function startProxyContainer(engine: Engine, options: ProxyContaine
     );
   }
   const configPath = proxyConfigFile(options.releaseDir);
-  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  // Atomic (temp, fsync, rename): the engine restarts the proxy from this file after a crash.
+  await writeJsonAtomic(configPath, config);
 
   const containerId = await engine.createContainer(proxyContainerSpec(options, configPath));
   try {

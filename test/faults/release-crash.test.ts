@@ -128,7 +128,7 @@ describe('a release killed at its steps', () => {
     expect(String(replay.stdout)).toContain('reproduced byte for byte');
   });
 
-  it('a damaged state is reported with its path and never acted on', async () => {
+  it('a damaged state or history is reported with its path and never acted on', async () => {
     const path = join(releasesDir(), id, 'state.json');
     const whole = await readFile(path, 'utf8');
     const port = (JSON.parse(whole) as State).proxy!.hostPort;
@@ -144,6 +144,17 @@ describe('a release killed at its steps', () => {
     expect((await containersOf(project)).map((container) => container.name)).toEqual(containers);
     expect(await through(port, 5)).toEqual({ versions: { '2': 5 }, failed: 0 });
     await writeFile(path, whole);
+
+    // A damaged line in the middle of the history is reported with its place, not skipped.
+    const eventsPath = join(releasesDir(), id, 'events.jsonl');
+    const events = await eventsOf(id);
+    const damaged = [...events.slice(0, 2), events[2]!.slice(0, 30), ...events.slice(3)];
+    await writeFile(eventsPath, `${damaged.join('\n')}\n`);
+    const replay = await envctlIn(dir, ['release', 'judge', '--replay', id]);
+    expect(replay.exitCode).toBe(1);
+    expect(String(replay.stderr)).toContain(`${eventsPath}:3: not JSON`);
+    expect(await eventsOf(id)).toEqual(damaged);
+    await writeFile(eventsPath, `${events.join('\n')}\n`);
   });
 
   it('killed while preparing: resume removes what it made; nothing is left that down cannot find', async () => {
