@@ -10,7 +10,7 @@
  * work here: the stack uses host-mode ports and `endpoint_mode: dnsrr` (README, Docker Swarm).
  */
 import { createServer } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,7 @@ async function removeStack(): Promise<void> {
   }
   for (const network of await docker.listNetworks({ filters: byProject() })) await docker.getNetwork(network.Id).remove().catch(() => undefined);
   for (const volume of (await docker.listVolumes({ filters: byProject() })).Volumes ?? []) await docker.getVolume(volume.Name).remove().catch(() => undefined);
+  for (const image of await docker.listImages({ filters: byProject() })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
 }
 
 const server = (role: string) =>
@@ -100,8 +101,8 @@ services:
       update_config: { parallelism: 1, order: stop-first }
       resources: { limits: { memory: 256m } }
   worker:
-    image: envctl/base-node:24
-    command: ["node", "-e", ${JSON.stringify(server('worker'))}]
+    build: ./worker
+    command: ["node", "worker.js"]
     configs: [{ source: greeting, target: /etc/greeting.txt }]
     deploy:
       replicas: 2
@@ -120,6 +121,10 @@ beforeAll(async () => {
   await writeFile(join(dir, 'greeting.txt'), 'hello\n');
   await writeFile(join(dir, 'token.txt'), 'not-a-real-token-123');
   await writeFile(join(dir, 'envctl.yaml'), definition());
+  // The worker is built by envctl (no registry): the swarm runs the local image by its ID.
+  await mkdir(join(dir, 'worker'));
+  await writeFile(join(dir, 'worker', 'Dockerfile'), 'FROM envctl/base-node:24\nWORKDIR /app\nCOPY worker.js ./\n');
+  await writeFile(join(dir, 'worker', 'worker.js'), server('worker'));
   const info = await docker.info();
   wasInactive = info.Swarm?.LocalNodeState === 'inactive';
   gwbridgeExisted = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((network) => network.Name === 'docker_gwbridge');
@@ -176,6 +181,11 @@ describe('envctl --target swarm', () => {
     // Converged, as the engine sees it: every service's running tasks equal its replicas.
     const services = await docker.listServices({ filters: byProject() });
     expect(services.map((service) => service.Spec?.Name).sort()).toEqual([`${project}_api`, `${project}_worker`]);
+    const built = await docker.listImages({ filters: byProject() });
+    expect(built.map((image) => image.RepoTags?.[0])).toEqual([expect.stringMatching(new RegExp(`^${project}-worker:[0-9a-f]{12}$`))]);
+    const workerService = services.find((service) => service.Spec?.Name === `${project}_worker`)!;
+    expect((workerService.Spec?.TaskTemplate as { ContainerSpec?: { Image?: string } }).ContainerSpec?.Image).toBe(built[0]!.Id);
+    expect(workerService.Spec?.Labels?.[LABEL.image]).toBe(built[0]!.RepoTags?.[0]);
     for (const service of services) {
       const tasks = await docker.listTasks({ filters: { service: [service.ID!], 'desired-state': ['running'] } });
       expect(tasks.filter((task) => task.Status?.State === 'running')).toHaveLength(service.Spec!.Mode!.Replicated!.Replicas!);
@@ -249,7 +259,7 @@ describe('envctl --target swarm', () => {
     expect(second.greeting).toBe('bonjour');
 
     // A broken version: update_config's failure_action rollback brings the previous one back, and up fails naming it.
-    await writeFile(join(dir, 'envctl.yaml'), definition().replace(JSON.stringify(server('worker')), JSON.stringify("console.log('broken'); process.exit(3)")));
+    await writeFile(join(dir, 'envctl.yaml'), definition().replace('command: ["node", "worker.js"]', `command: ["node", "-e", "console.log('broken'); process.exit(3)"]`));
     const broken = await envctl(['up', '--target', 'swarm'], { cwd: dir });
     expect(broken.exitCode).toBe(1);
     expect(broken.stderr).toMatch(/service worker failed: update rollback completed/);
