@@ -47,7 +47,7 @@ export default class InitCommand extends EnvctlCommand {
       }
     }
 
-    const result = await initProject({ dir, cwd, name, ci: ci ?? DEFAULT_CI, fromCompose, force: flags.force, processEnv: process.env, version: this.config.version });
+    const result = await initProject({ dir, cwd, name, ci: ci ?? DEFAULT_CI, fromCompose, force: flags.force, processEnv: process.env, version: this.config.version, uid: process.getuid?.() });
     if (!this.jsonEnabled()) {
       for (const file of result.files) process.stdout.write(`${file.action} ${file.path}\n`);
       const source = result.source === 'sample' ? 'the sample web service on Redis' : `${result.compose} (HTTP: ${result.httpServices?.join(', ') || 'none found, so no release stage'})`;

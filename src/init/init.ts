@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadDefinition } from '../definition/resolve.js';
 import { UsageError } from '../errors.js';
+import { trustRequirement } from '../state/trust.js';
 import { composeDefinitionText, httpServices } from './from-compose.js';
 import { renderTemplateTree, TEMPLATES_DIR, type TemplateFile } from './template.js';
 import { writeFiles, type WrittenFile } from './write-files.js';
@@ -35,6 +36,8 @@ export interface InitOptions {
   processEnv: Readonly<Record<string, string | undefined>>;
   /** envctl's own version, pinned in the CI templates. */
   version: string;
+  /** The user's uid (`process.getuid()`), for whether `envctl trust` will be needed; undefined where there is none. */
+  uid?: number | undefined;
   templatesDir?: string;
 }
 
@@ -110,7 +113,16 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   const plan = await planInit(options);
   const files = await writeFiles(dir, plan.files, { force: options.force });
   const into = relative(options.cwd, dir);
-  const next = [...(into === '' ? [] : [`cd ${into.includes(' ') ? JSON.stringify(into) : into}`]), 'envctl validate', 'envctl up', 'envctl pipeline'];
+  // In a git clone (or with ENVCTL_REQUIRE_TRUST) the pipeline's host commands wait for `envctl
+  // trust`, which shows them first: init names the step rather than trusting on the user's behalf.
+  const trust = await trustRequirement(join(dir, DEFINITION_FILE), options.processEnv, options.uid);
+  const next = [
+    ...(into === '' ? [] : [`cd ${into.includes(' ') ? JSON.stringify(into) : into}`]),
+    'envctl validate',
+    'envctl up',
+    ...(trust.required ? ['envctl trust'] : []),
+    'envctl pipeline',
+  ];
   return {
     dir,
     project: plan.project,

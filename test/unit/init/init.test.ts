@@ -57,6 +57,15 @@ describe('envctl init (the sample project)', () => {
     expect(model!.pipeline!.release!.service).toBe('web');
   });
 
+  it('names `envctl trust` as a next step in a git clone (outside CI), where the pipeline needs it', async () => {
+    await mkdir(join(root, '.git'), { recursive: true });
+    await writeFile(join(root, '.git/config'), '[remote "origin"]\n\turl = https://example.com/shop.git\n');
+    const local = await initProject(options({ ci: 'none' }));
+    expect(local.next).toEqual(['cd project', 'envctl validate', 'envctl up', 'envctl trust', 'envctl pipeline']);
+    const ci = await initProject(options({ dir: 'other', ci: 'none', processEnv: { CI: 'true' } }));
+    expect(ci.next).toEqual(['cd other', 'envctl validate', 'envctl up', 'envctl pipeline']);
+  });
+
   it('takes the project name from the folder when --name is not given', async () => {
     const result = await initProject(options({ dir: 'My Shop.v2' }));
     expect(result.project).toBe('myshopv2');
