@@ -20,6 +20,7 @@ export default class UpCommand extends EnvctlCommand {
     ...EnvctlCommand.definitionFlags,
     'wait-timeout': durationFlag({ description: 'how long each service may take to become ready (e.g. 90s, 5m)', default: parseDurationMs('2m') }),
     'remove-orphans': Flags.boolean({ description: 'remove containers and networks of services no longer in the definition', default: false }),
+    locked: Flags.boolean({ description: 'refuse to run unless every service\'s image is the one envctl.lock names (exit 1 naming the differences, 2 without a lock)', default: false }),
     target: targetFlag,
     registry: registryFlag,
   };
@@ -39,6 +40,7 @@ export default class UpCommand extends EnvctlCommand {
         load: this.actingLoadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         removeOrphans: flags['remove-orphans'],
+        locked: flags.locked,
         waitTimeoutMs,
         emit: renderer.sink,
         signal: cancellation.signal,

@@ -11,6 +11,7 @@ import type { EventSink } from '../events.js';
 import { planHasChanges, summarisePlan, type PlanSummary } from '../plan/plan.js';
 import { planAgainstEngine, type PreparedPlan } from '../plan/prepare-plan.js';
 import { lockEnvironment } from '../state/lock.js';
+import { verifyLocked } from '../lockfile/collect.js';
 import type { Engine } from './engine.js';
 import { executePlan, type ServiceOutcome } from './execute-plan.js';
 
@@ -18,6 +19,8 @@ export interface UpOptions {
   load: LoadOptions;
   engine: Engine;
   removeOrphans: boolean;
+  /** `--locked`: refuse unless every image is the one `envctl.lock` names (before anything is built or created). */
+  locked?: boolean;
   waitTimeoutMs: number;
   emit: EventSink;
   signal: AbortSignal;
@@ -46,6 +49,7 @@ export async function upEnvironment(options: UpOptions): Promise<UpResult> {
   const engineInfo = await options.engine.ping();
   const lock = await lockEnvironment({ prefix: model.prefix, env: options.load.processEnv, command: 'envctl up', now: () => new Date(options.now()) });
   try {
+    if (options.locked) await verifyLocked(model, options.engine, options.now);
     const prepared = await planAgainstEngine(model, options.engine, options.removeOrphans);
     checkImagesPresent(prepared);
     checkVolumesUnchanged(prepared);

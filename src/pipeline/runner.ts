@@ -13,6 +13,7 @@ import { STAGES, type EnvctlEvent, type PipelineSink, type StageName } from '../
 import type { Engine } from '../engine/engine.js';
 import { LABEL } from '../labels.js';
 import { lockEnvironment } from '../state/lock.js';
+import { verifyLocked } from '../lockfile/collect.js';
 import { crashPoint } from '../fault.js';
 import { newRunId, recentPassingFigures, writeRunRecord, type RunRecord, type StageRecord } from '../state/runs.js';
 import { runChecks } from '../checks/run-checks.js';
@@ -30,6 +31,8 @@ export interface PipelineOptions {
   to?: StageName | undefined;
   only?: StageName | undefined;
   keepOnFailure: boolean;
+  /** `--locked`: refuse unless every image is the one `envctl.lock` names; the record keeps the lock. */
+  locked?: boolean;
   ci: boolean;
   emit: PipelineSink;
   signal: AbortSignal;
@@ -86,6 +89,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const model = await loadDefinition(options.load);
   const stages = selectStages(model.pipeline, options);
   await options.engine.ping();
+  const lockUsed = options.locked ? await verifyLocked(model, options.engine, options.now) : undefined;
 
   const startedAt = options.now();
   const at = () => Math.round(options.now() - startedAt);
@@ -100,6 +104,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     startedAt: new Date(startedAt).toISOString(),
     status: 'running',
     images: {},
+    ...(lockUsed ? { lock: lockUsed } : {}),
     stages: stages.map((name) => ({ name, status: 'pending', results: [], outputTail: [] })),
   };
   let recordPath = await writeRunRecord(model.projectDir, record);

@@ -29,6 +29,10 @@ export const runRecordSchema = z.object({
   status: z.enum(['running', 'passed', 'failed', 'cancelled']),
   /** Built image per service (content-addressed tags). */
   images: z.record(z.string(), z.string()),
+  /** `--locked`: the envctl.lock the run was checked against (its sha256) and the image ID of each service. */
+  lock: z
+    .object({ path: z.string(), sha256: z.string(), env: z.string(), services: z.record(z.string(), z.object({ image: z.string(), digest: z.string() })) })
+    .optional(),
   stages: z.array(
     z.object({
       name: z.enum(STAGES),
