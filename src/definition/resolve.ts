@@ -249,7 +249,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   for (const [name, service] of Object.entries(input.services)) {
     if (!profileActive(service.profiles, activeProfiles)) continue;
     const fromFiles: Record<string, string> = {};
-    for (const [index, envFile] of service.env_file.entries()) {
+    for (const [index, { path: envFile, required }] of service.env_file.entries()) {
       const path = resolvePath(projectDir, expandHome(envFile));
       // Confined before it is read: an env_file must not pull host secrets (/etc/shadow) into a container.
       const outside = await checkInScope(scope, locator, ['services', name, 'env_file', index], 'env_file', envFile, path);
@@ -260,6 +260,8 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
       try {
         Object.assign(fromFiles, parseDotenv(await readFile(path, 'utf8')));
       } catch (error) {
+        // Compose's `required: false`: a missing file is skipped (any other read error still counts).
+        if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
         fileProblems.push(
           diagnosticAt(locator, ['services', name, 'env_file', index], 'ENV_FILE', `cannot read env_file ${envFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check the path; it is relative to the definition file'),
         );

@@ -233,7 +233,11 @@ export const serviceSchema = z.strictObject({
   command: command.nullable().optional(),
   entrypoint: command.nullable().optional(),
   environment: keyValues('environment variable').default({}),
-  env_file: z.union([z.string().transform((file) => [file]), z.array(z.string())]).default([]),
+  env_file: z
+    .union([z.string(), z.array(z.union([z.string(), z.strictObject({ path: z.string().min(1), required: z.boolean().default(true) })]))])
+    .transform((files) => (Array.isArray(files) ? files : [files]).map((file) => (typeof file === 'string' ? { path: file, required: true } : file)))
+    .default([])
+    .meta({ description: 'one path, or a list of paths or {path, required} (Compose: required: false skips a missing file)' }),
   ports: portsSchema.default([]),
   expose: z.array(z.union([z.string(), z.number()]).transform((port) => String(port))).default([]),
   volumes: volumesSchema.default([]),

@@ -245,6 +245,19 @@ describe('Compose keys envctl cannot run yet', () => {
   });
 });
 
+describe('env_file long form', () => {
+  it('reads {path, required}: a missing optional file is skipped, a missing required one is named at its entry', async () => {
+    await write('base.env', 'A=1\nB=base\n');
+    await write('compose.yaml', `services:\n  web:\n    image: web:1\n    env_file:\n      - base.env\n      - path: ./local.env\n        required: false\n    environment: { B: own }\n`);
+    expect((await load()).services.web!.environment).toMatchObject({ A: '1', B: 'own' });
+    await write('local.env', 'A=local\n');
+    expect((await load()).services.web!.environment.A).toBe('local');
+    await write('compose.yaml', `services:\n  web:\n    image: web:1\n    env_file:\n      - path: ./missing.env\n`);
+    const error = await failure(load());
+    expect(error.diagnostics[0]).toMatchObject({ code: 'ENV_FILE', line: 5, col: 9 });
+  });
+});
+
 describe('short-form mounts', () => {
   it('clean the container path like Compose (`/data/` → `/data`)', () => {
     expect(parseVolumeShort('data:/var/lib/postgresql/data/').target).toBe('/var/lib/postgresql/data');

@@ -64,13 +64,13 @@ describe('Compose corpus', () => {
 });
 
 describe('what docker-compose 1.29 cannot read (29-compose-v2-only), read the way Compose v2 does', () => {
-  it('reads name, nested defaults, ${VAR:+alt}, booleans, long-form host_ip, depends_on restart/required, start_interval, build without context', async () => {
+  it('reads name, nested defaults, ${VAR:+alt}, booleans, env_file {path, required}, long-form host_ip, depends_on restart/required, start_interval, build without context', async () => {
     const project = projects.find((entry) => entry.name === '29-compose-v2-only')!;
     const model = await loadDefinition(options(project, { processEnv: { TAG: '7' } }));
     expect(model.project).toBe('v2-only');
     const api = model.services.api!;
     expect(api.image).toBe('example/api:7');
-    expect(api.environment).toMatchObject({ NESTED: 'deep', ALT: 'tagged', ENABLED: 'true' });
+    expect(api.environment).toMatchObject({ NESTED: 'deep', ALT: 'tagged', ENABLED: 'true', FROM_DEFAULTS: 'yes' });
     expect(api.ports).toEqual([expect.objectContaining({ target: 9229, published: 9229, hostIp: '127.0.0.1', protocol: 'tcp' })]);
     expect(api.dependsOn.db).toEqual({ condition: 'service_healthy', required: true, restart: true });
     expect(api.healthcheck).toMatchObject({ disabled: false, startPeriodMs: 30_000, startIntervalMs: 1000 });
