@@ -4,11 +4,16 @@
  * a change to them needs trusting again; commands are argv arrays, never a shell, so injection
  * strings reach the program literally.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN } from '../support/cli.js';
 import { BASE_IMAGE, envctlIn, faultProject, labelledOf, removeProject, tempDir } from './support.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
 let folder: Awaited<ReturnType<typeof tempDir>>;
 let project: string;
@@ -121,6 +126,46 @@ describe('a definition obtained from elsewhere', () => {
     const own = await envctlIn(folder.dir, ['pipeline', '--only', 'build'], env);
     expect(own.exitCode, String(own.stderr)).toBe(0);
     expect(await exists(join(folder.dir, 'ran'))).toBe(true);
+  });
+});
+
+describe('envctl trust on a real terminal (tmux)', () => {
+  it.skipIf(!hasTmux)('shows the commands and asks; no keeps it untrusted (exit 1), yes trusts it', async () => {
+    const dir = await clonedProject(MARK('ran-tty'));
+    const server = `envctl-sec-${project}`;
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+    const screen = (): string => tmux('capture-pane', '-p', '-t', 't');
+    const until = async (check: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const ask = async (answer: string, exitFile: string): Promise<string> => {
+      // A real terminal, not CI; the private trust store.
+      const command = `cd '${dir}' && env -u CI ENVCTL_TRUST_FILE='${env.ENVCTL_TRUST_FILE}' NO_COLOR=1 '${process.execPath}' '${BIN}' trust; echo "EXIT=$?" > '${exitFile}'; sleep 60`;
+      tmux('new-session', '-d', '-s', 't', '-x', '160', '-y', '30', command);
+      try {
+        await until(() => screen().includes('[y/N]'), 'the question');
+        const shown = screen();
+        tmux('send-keys', '-t', 't', '-l', answer);
+        tmux('send-keys', '-t', 't', 'Enter');
+        await until(() => existsSync(exitFile) && readFileSync(exitFile, 'utf8').includes('EXIT='), 'trust to end');
+        return `${shown}\n${readFileSync(exitFile, 'utf8')}`;
+      } finally {
+        spawnSync('tmux', ['-L', server, 'kill-server']);
+      }
+    };
+    const declined = await ask('n', join(folder.dir, 'exit-no'));
+    expect(declined).toMatch(/pipeline\.build\.run: node -e .*ran-tty/);
+    expect(declined).toContain('EXIT=1');
+    expect((await envctlIn(dir, ['pipeline', '--only', 'build'], env)).exitCode).toBe(2);
+    const accepted = await ask('y', join(folder.dir, 'exit-yes'));
+    expect(accepted).toContain('EXIT=0');
+    const ran = await envctlIn(dir, ['pipeline', '--only', 'build'], env);
+    expect(ran.exitCode, String(ran.stderr)).toBe(0);
+    expect(await readFile(join(dir, 'ran-tty'), 'utf8')).toBe('ran');
   });
 });
 
