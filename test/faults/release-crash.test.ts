@@ -1,15 +1,17 @@
 /**
  * Guarantees 13 and 15, faults 24-27 (reliability.md), releases: envctl SIGKILLed at the steps of a
- * canary release (ENVCTL_FAULT) resumes from its persisted state: the proxy keeps serving with
+ * canary release (ENVCTL_FAULT), or stopped with Ctrl-C, resumes from its persisted state: the proxy keeps serving with
  * healthy backends meanwhile, the step continues, the event log only grows, the ending decided
  * before the kill is the one carried out. A release killed while preparing, and a pipeline killed
  * with its integration environment up, leave only labelled objects that `release resume` and
  * `envctl down` find and remove. A damaged release state is reported and never acted on.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
+import { BIN } from '../support/cli.js';
 import { containersOf, envctlIn, faultProject, labelledOf, removeProject, tempDir } from './support.js';
 
 let dir: string;
@@ -92,7 +94,7 @@ const release = (args: string[], fault?: string) => envctlIn(dir, ['release', ..
 describe('a release killed at its steps', () => {
   let id: string;
 
-  it('killed after the proxy took step 2’s weights: the proxy serves on, resume continues from the persisted step', async () => {
+  it('killed after the proxy took step 2’s weights, then Ctrl-C in step 2, then killed after deciding: the proxy serves on, each resume continues from the persisted state', async () => {
     const killed = await release(['start', '--build-arg', 'VERSION=2'], 'release-after-step-weights@2');
     expect(killed.signal, `${String(killed.stdout)}\n${String(killed.stderr)}`).toBe('SIGKILL');
     id = await newestRelease();
@@ -103,6 +105,23 @@ describe('a release killed at its steps', () => {
     expect(served.failed).toBe(0);
     expect(Object.keys(served.versions).every((version) => version === '1' || version === '2')).toBe(true);
     const before = await eventsOf(id);
+
+    // Ctrl-C during step 2 of the resumed release: it stops with exit 130, the weights persisted and
+    // still served, and can be resumed again.
+    const interrupted = spawn(process.execPath, [BIN, 'release', 'resume', id], {
+      cwd: dir,
+      detached: true,
+      env: { ...process.env, CI: 'true', NO_COLOR: '1', ENVCTL_STATE_HOME: join(dir, '.state') },
+      stdio: 'ignore',
+    });
+    const interruptedExit = new Promise<number | null>((resolve) => interrupted.on('exit', (code) => resolve(code)));
+    for (let attempt = 0; attempt < 600 && (await stateOf(id)).step !== 2; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await stateOf(id)).step).toBe(2);
+    process.kill(-interrupted.pid!, 'SIGINT');
+    expect(await interruptedExit).toBe(130);
+    const stopped = await stateOf(id);
+    expect(stopped).toMatchObject({ status: 'running', step: 2, weights: { canary: 50, baseline: 50, prod: 0 }, pending: null });
+    expect((await through(stopped.proxy!.hostPort, 20)).failed).toBe(0);
 
     const second = await release(['resume', id], 'release-after-pending');
     expect(second.signal, `${String(second.stdout)}\n${String(second.stderr)}`).toBe('SIGKILL');
