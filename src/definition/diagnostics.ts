@@ -6,6 +6,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import type { Diagnostic } from '../errors.js';
 import { COMPOSE_BUILD_KEYS, COMPOSE_NETWORK_ATTACH_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_LEVEL_KEYS, PATTERN_HINTS } from './schema.js';
+import { COMPOSE_BIND_OPTION_KEYS, COMPOSE_MOUNT_KEYS, COMPOSE_NETWORK_DEFINITION_KEYS, COMPOSE_VOLUME_OPTION_KEYS } from './compose-keys.js';
 import { diagnosticAtOffset, locate, type PathSegment, type SourceFile } from './yaml-source.js';
 
 /** Finds where a path of the resolved definition was written (the overlay wins where it set the value). */
@@ -47,6 +48,10 @@ const UNSUPPORTED_BY_CONTEXT: Array<{ test: (path: readonly PathSegment[]) => bo
   { test: (path) => path.length === 2 && path[0] === 'services', keys: COMPOSE_SERVICE_KEYS },
   { test: (path) => path.length === 3 && path[0] === 'services' && path[2] === 'build', keys: COMPOSE_BUILD_KEYS },
   { test: (path) => path.length === 4 && path[0] === 'services' && path[2] === 'networks', keys: COMPOSE_NETWORK_ATTACH_KEYS },
+  { test: (path) => path.length === 2 && path[0] === 'networks', keys: COMPOSE_NETWORK_DEFINITION_KEYS },
+  { test: (path) => path.length === 4 && path[0] === 'services' && path[2] === 'volumes', keys: COMPOSE_MOUNT_KEYS },
+  { test: (path) => path.length === 5 && path[0] === 'services' && path[2] === 'volumes' && path[4] === 'bind', keys: COMPOSE_BIND_OPTION_KEYS },
+  { test: (path) => path.length === 5 && path[0] === 'services' && path[2] === 'volumes' && path[4] === 'volume', keys: COMPOSE_VOLUME_OPTION_KEYS },
 ];
 
 function unsupportedKeys(path: readonly PathSegment[]): readonly string[] {

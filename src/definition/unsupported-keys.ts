@@ -4,7 +4,8 @@
  * (`up`, `pipeline`, …) keep refusing them with the same diagnostic as an error. Never dropped silently.
  */
 import type { Diagnostic } from '../errors.js';
-import { diagnosticAt, type Locator } from './diagnostics.js';
+import { COMPOSE_BIND_OPTION_KEYS, COMPOSE_MOUNT_KEYS, COMPOSE_NETWORK_DEFINITION_KEYS, COMPOSE_VOLUME_OPTION_KEYS } from './compose-keys.js';
+import { diagnosticAt, formatPath, type Locator } from './diagnostics.js';
 import { COMPOSE_BUILD_KEYS, COMPOSE_NETWORK_ATTACH_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_LEVEL_KEYS } from './schema.js';
 import type { PathSegment } from './yaml-source.js';
 
@@ -26,7 +27,7 @@ export function takeUnsupportedKeys(tree: Raw, locator: Locator): { tree: Raw; d
     const out: Raw = {};
     for (const [key, value] of Object.entries(map)) {
       if (keys.includes(key)) {
-        diagnostics.push(diagnosticAt(locator, [...path, key], 'UNSUPPORTED_KEY', `\`${key}\` is not supported by envctl yet (${[...path, key].join('.')})`, UNSUPPORTED_KEY_HINT, { key: true }));
+        diagnostics.push(diagnosticAt(locator, [...path, key], 'UNSUPPORTED_KEY', `\`${key}\` is not supported by envctl yet (${formatPath([...path, key])})`, UNSUPPORTED_KEY_HINT, { key: true }));
       } else {
         out[key] = value;
       }
@@ -50,9 +51,26 @@ export function takeUnsupportedKeys(tree: Raw, locator: Locator): { tree: Raw; d
         }
         kept.networks = networks;
       }
+      if (Array.isArray(kept.volumes)) {
+        kept.volumes = kept.volumes.map((mount: unknown, index: number) => {
+          if (!isRecord(mount)) return mount;
+          const at = ['services', name, 'volumes', index];
+          const long = take(mount, COMPOSE_MOUNT_KEYS, at);
+          if (isRecord(long.bind)) long.bind = take(long.bind, COMPOSE_BIND_OPTION_KEYS, [...at, 'bind']);
+          if (isRecord(long.volume)) long.volume = take(long.volume, COMPOSE_VOLUME_OPTION_KEYS, [...at, 'volume']);
+          return long;
+        });
+      }
       services[name] = kept;
     }
     out.services = services;
+  }
+  if (isRecord(out.networks)) {
+    const networks: Raw = {};
+    for (const [name, network] of Object.entries(out.networks)) {
+      networks[name] = isRecord(network) ? take(network, COMPOSE_NETWORK_DEFINITION_KEYS, ['networks', name]) : network;
+    }
+    out.networks = networks;
   }
   return { tree: out, diagnostics };
 }

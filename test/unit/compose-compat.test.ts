@@ -258,6 +258,19 @@ describe('env_file long form', () => {
   });
 });
 
+describe('Compose keys below the service level', () => {
+  it('names ipam, bind propagation and mount consistency as not supported yet (not unknown), in both modes', async () => {
+    await write(
+      'compose.yaml',
+      `services:\n  web:\n    image: web:1\n    volumes:\n      - type: volume\n        source: data\n        target: /data\n        consistency: cached\n        volume: { subpath: x }\nvolumes: { data: {} }\nnetworks:\n  back:\n    ipam: { config: [{ subnet: 10.9.0.0/16 }] }\n`,
+    );
+    const warned = (await load({ unsupportedKeys: 'warn' })).warnings.filter((warning) => warning.code === 'UNSUPPORTED_KEY');
+    expect(warned.map((warning) => `${warning.path}@${warning.line}:${warning.col}`)).toEqual(['services.web.volumes[0].consistency@8:9', 'services.web.volumes[0].volume.subpath@9:19', 'networks.back.ipam@13:5']);
+    const error = await failure(load());
+    expect(error.diagnostics.map((diagnostic) => `${diagnostic.code}@${diagnostic.line}:${diagnostic.col}`)).toEqual(['UNSUPPORTED_KEY@8:9', 'UNSUPPORTED_KEY@9:19', 'UNSUPPORTED_KEY@13:5']);
+  });
+});
+
 describe('short-form mounts', () => {
   it('clean the container path like Compose (`/data/` → `/data`)', () => {
     expect(parseVolumeShort('data:/var/lib/postgresql/data/').target).toBe('/var/lib/postgresql/data');
