@@ -7,6 +7,7 @@
  * `envctl down` find and remove. A damaged release state is reported and never acted on.
  */
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,20 @@ const release = (args: string[], fault?: string) => envctlIn(dir, ['release', ..
 describe('a release killed at its steps', () => {
   let id: string;
 
+  it('killed while preparing: resume removes what it made; nothing is left that down cannot find', async () => {
+    // The same build arguments as the release below: it finds the image built.
+    const killed = await release(['start', '--build-arg', 'VERSION=2'], 'release-after-slots');
+    expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
+    const preparing = await newestRelease();
+    expect((await stateOf(preparing)).status).toBe('preparing');
+    const made = await containersOf(project, [`${LABEL.release}=${preparing}`]);
+    expect(made.map((container) => container.labels[LABEL.slot]).sort()).toEqual(['baseline', 'canary']);
+    const resumed = await release(['resume', preparing]);
+    expect(resumed.exitCode).toBe(1);
+    expect(String(resumed.stderr) + String(resumed.stdout)).toContain('interrupted while preparing');
+    expect(await containersOf(project, [`${LABEL.release}=${preparing}`])).toEqual([]);
+  });
+
   it('killed after the proxy took step 2’s weights, then Ctrl-C in step 2, then killed after deciding: the proxy serves on, each resume continues from the persisted state', async () => {
     const killed = await release(['start', '--build-arg', 'VERSION=2'], 'release-after-step-weights@2');
     expect(killed.signal, `${String(killed.stdout)}\n${String(killed.stderr)}`).toBe('SIGKILL');
@@ -176,20 +191,6 @@ describe('a release killed at its steps', () => {
     await writeFile(eventsPath, `${events.join('\n')}\n`);
   });
 
-  it('killed while preparing: resume removes what it made; nothing is left that down cannot find', async () => {
-    // The same build arguments as the release before: the image is built already.
-    const killed = await release(['start', '--build-arg', 'VERSION=2'], 'release-after-slots');
-    expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
-    const preparing = await newestRelease();
-    expect((await stateOf(preparing)).status).toBe('preparing');
-    const made = await containersOf(project, [`${LABEL.release}=${preparing}`]);
-    expect(made.map((container) => container.labels[LABEL.slot]).sort()).toEqual(['baseline', 'canary']);
-    const resumed = await release(['resume', preparing]);
-    expect(resumed.exitCode).toBe(1);
-    expect(String(resumed.stderr) + String(resumed.stdout)).toContain('interrupted while preparing');
-    expect(await containersOf(project, [`${LABEL.release}=${preparing}`])).toEqual([]);
-  });
-
   it('a pipeline killed with its integration environment up leaves only labelled objects that down removes', async () => {
     const killed = await envctlIn(dir, ['pipeline', '--only', 'integration'], { ENVCTL_FAULT: 'pipeline-after-provision' });
     expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
@@ -204,8 +205,19 @@ describe('a release killed at its steps', () => {
     expect(await labelledOf(ephemeral)).toEqual([]);
   });
 
-  it('envctl down removes the release containers with the rest', async () => {
+  it('envctl down removes the release containers with the rest, not held up by an idle client of the proxy', async () => {
+    // A keep-alive client that has had its answer and stays connected, idle (guarantee 20).
+    const port = (await stateOf(id)).proxy!.hostPort;
+    const idle = connect(port, '127.0.0.1');
+    let answered = '';
+    idle.on('data', (chunk: Buffer) => (answered += chunk.toString()));
+    const closed = new Promise<void>((resolve) => idle.on('close', () => resolve()));
+    idle.on('error', () => undefined);
+    idle.write('GET / HTTP/1.1\r\nHost: proxy\r\nConnection: keep-alive\r\n\r\n');
+    for (let attempt = 0; attempt < 100 && !answered.includes('v2'); attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toContain('HTTP/1.1 200');
     const down = await envctlIn(dir, ['down', '--volumes']);
+    await closed;
     expect(down.exitCode, String(down.stderr)).toBe(0);
     expect(await labelledOf(project)).toEqual([]);
   });
