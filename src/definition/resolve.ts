@@ -2,7 +2,7 @@
  * files → documents → one definition for the chosen environment → typed model.
  * Reads the definition, `.env` and `env_file`s; everything after reading is pure.
  */
-import { access, readFile, realpath, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
@@ -335,8 +335,11 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   for (const kind of ['secrets', 'configs'] as const) {
     for (const [key, object] of Object.entries(input[kind])) {
       const file = resolvePath(projectDir, expandHome(object.file));
-      const problem = await checkFileInside(file, projectDir);
-      if (problem) fileProblems.push(diagnosticAt(locator, [kind, key, 'file'], 'FILE_OBJECT', `${kind.slice(0, -1)} "${key}": ${problem}`, 'paths are relative to the definition file and must stay inside its folder'));
+      // Confined like every host path (symlinks resolved; allowances apply), then it must be a readable file.
+      const outside = await checkInScope(scope, locator, [kind, key, 'file'], `the ${kind.slice(0, -1)} file`, object.file, file);
+      const problem = outside ? undefined : await checkReadableFile(file);
+      if (outside) fileProblems.push(outside);
+      else if (problem) fileProblems.push(diagnosticAt(locator, [kind, key, 'file'], 'FILE_OBJECT', `${kind.slice(0, -1)} "${key}": ${problem}`, 'paths are relative to the definition file'));
       fileObjects[kind][key] = { key, file, labels: object.labels };
     }
   }
@@ -536,14 +539,10 @@ function fileGrant(grant: ResolvedDefinitionInput['services'][string]['secrets']
   return { source: grant.source, target: name.startsWith('/') ? name : `${dir}/${name}`, uid: grant.uid, gid: grant.gid, mode: grant.mode };
 }
 
-/** A secret or config file must be a readable file inside the project folder (symlinks resolved). */
-async function checkFileInside(file: string, projectDir: string): Promise<string | undefined> {
+/** A secret or config file must be a readable file (where it may be is checked by the path scope). */
+async function checkReadableFile(file: string): Promise<string | undefined> {
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) return `${file} is not a readable file`;
-  const [real, root] = await Promise.all([realpath(file), realpath(projectDir)]);
-  const rel = relative(root, real);
-  if (rel.startsWith('..') || isAbsolute(rel)) return `${file} is outside the project folder ${root}`;
-  return undefined;
+  return info?.isFile() ? undefined : `${file} is not a readable file`;
 }
 
 /** Overlay semantics: mappings merge key by key, lists and scalars replace, `null` removes. */

@@ -89,6 +89,19 @@ describe('paths outside the project folder are refused (exit 2, file:line:col, t
     },
   ];
 
+  cases.push(
+    { what: 'a secret file outside', yaml: () => 'secrets:\n  key:\n    file: ../outside/secret.env\nservices:\n  web: { image: web, secrets: [key] }\n', line: 3, path: 'secrets.key.file', mentions: 'the secret file ../outside/secret.env' },
+    {
+      what: 'a secret file through a symlink',
+      setup: () => symlink(join(outside, 'secret.env'), join(project, 'key.txt')),
+      yaml: () => 'secrets:\n  key: { file: ./key.txt }\nservices:\n  web: { image: web, secrets: [key] }\n',
+      line: 2,
+      path: 'secrets.key.file',
+      mentions: 'through a symlink',
+    },
+    { what: 'a config file outside', yaml: () => `configs:\n  app: { file: ${join(outside, 'other.yaml')} }\nservices:\n  web: { image: web, configs: [app] }\n`, line: 2, path: 'configs.app.file', mentions: 'the config file' },
+  );
+
   it.each(cases)('$what', async ({ setup, yaml, line, path, mentions }) => {
     await setup?.();
     const error = await refusal(yaml());
@@ -121,6 +134,11 @@ describe('explicit allowances', () => {
     expect(model.services.web!.environment.STOLEN).toBe('planted-outside-value');
     const error = await refusal('x-envctl-allow-paths: [../outside]\nservices:\n  web:\n    image: web\n    volumes: ["../elsewhere:/data"]\n');
     expect(error.diagnostics[0]).toMatchObject({ code: 'PATH_OUTSIDE_PROJECT', line: 5 });
+  });
+
+  it('accepts a secret file in an allowed folder', async () => {
+    const model = await load('x-envctl-allow-paths: [../outside]\nsecrets:\n  key: { file: ../outside/secret.env }\nservices:\n  web: { image: web, secrets: [key] }\n');
+    expect(model.secrets?.key?.file).toBe(join(outside, 'secret.env'));
   });
 
   it('accepts a path given with --allow-outside (relative to the working folder)', async () => {
