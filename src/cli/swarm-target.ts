@@ -13,10 +13,27 @@ import { planSwarmTarget, swarmUp, type SwarmUpResult } from '../swarm/deploy.js
 import { renderSwarmPlanText, summariseSwarmPlan, type SwarmAction, type SwarmPlanSummary } from '../swarm/plan.js';
 import { renderSwarmStatusText, swarmDown, swarmStatus, type SwarmDownResult, type SwarmStatusResult } from '../swarm/operate.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
+import { environmentLabels } from '../labels.js';
+import { stackSelector } from '../swarm/spec.js';
+import type { Target } from './target-flag.js';
 import { sanitizeLine } from '../ui/sanitize.js';
 
 function engines() {
   return { engine: DockerEngine.fromEnv(process.env), swarm: SwarmDockerEngine.fromEnv(process.env) };
+}
+
+/**
+ * The target of `status`, `logs` and `down` without `--target`: local, unless the environment has
+ * no container on this engine and the engine is a swarm manager with the environment's stack.
+ */
+export async function resolveTarget(flag: Target | undefined, model: EnvironmentModel): Promise<Target> {
+  if (flag) return flag;
+  const { engine, swarm } = engines();
+  await engine.ping();
+  if ((await engine.listContainers(environmentLabels(model.project, model.env))).length > 0) return 'local';
+  const info = await swarm.swarmInfo();
+  if (!info.isManager) return 'local';
+  return (await swarm.listServices(stackSelector(model))).length > 0 ? 'swarm' : 'local';
 }
 
 export async function runSwarmUp(mode: OutputMode, options: { load: LoadOptions; registry: string | undefined; removeOrphans: boolean; waitTimeoutMs: number }): Promise<SwarmUpResult> {

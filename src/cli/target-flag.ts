@@ -3,10 +3,10 @@ import { Flags } from '@oclif/core';
 
 export type Target = 'local' | 'swarm';
 
+/** No default: `up` and `plan` mean local; `status`, `logs` and `down` look for what is deployed (see resolveTarget). */
 export const targetFlag = Flags.option({
   options: ['local', 'swarm'] as const,
-  default: 'local' as const,
-  description: 'where the environment runs: containers on this engine (local) or a Docker Swarm stack (swarm)',
+  description: 'where the environment runs: containers on this engine (local, the default) or a Docker Swarm stack (swarm); status, logs and down find a deployed stack by themselves',
   env: 'ENVCTL_TARGET',
 })();
 

@@ -5,7 +5,7 @@ import { DockerEngine } from '../engine/docker-engine.js';
 import { downEnvironment, type DownResult } from '../engine/down.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
 import { targetFlag } from '../cli/target-flag.js';
-import { runSwarmDown } from '../cli/swarm-target.js';
+import { resolveTarget, runSwarmDown } from '../cli/swarm-target.js';
 import type { SwarmDownResult } from '../swarm/operate.js';
 
 export default class DownCommand extends EnvctlCommand {
@@ -22,7 +22,7 @@ export default class DownCommand extends EnvctlCommand {
   async run(): Promise<DownResult | SwarmDownResult> {
     const { flags } = await this.parse(DownCommand);
     const model = await loadDefinition(this.loadOptions(flags, ['*']));
-    if (flags.target === 'swarm') return runSwarmDown(this.outputMode(), model, flags.volumes);
+    if ((await resolveTarget(flags.target, model)) === 'swarm') return runSwarmDown(this.outputMode(), model, flags.volumes);
     const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
     try {
       return await downEnvironment({ model, engine: DockerEngine.fromEnv(process.env), volumes: flags.volumes, emit: renderer.sink, now: Date.now });

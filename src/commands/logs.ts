@@ -10,6 +10,7 @@ import { sanitizeTerminalText } from '../ui/sanitize.js';
 import { targetFlag } from '../cli/target-flag.js';
 import { SwarmDockerEngine } from '../engine/swarm-docker.js';
 import { collectSwarmLogs, followSwarmLogs } from '../swarm/operate.js';
+import { resolveTarget } from '../cli/swarm-target.js';
 
 const SERVICE_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red'] as const;
 
@@ -36,8 +37,7 @@ export default class LogsCommand extends EnvctlCommand {
     const engine = DockerEngine.fromEnv(process.env);
     const selection = { services: argv as string[], tail: flags.tail, since: flags.since ? parseSince(flags.since, Date.now()) : 0 };
     // --target swarm: the services' logs (all their tasks), from the swarm.
-    const swarm = flags.target === 'swarm' ? SwarmDockerEngine.fromEnv(process.env) : undefined;
-    if (swarm) await engine.ping();
+    const swarm = (await resolveTarget(flags.target, model)) === 'swarm' ? SwarmDockerEngine.fromEnv(process.env) : undefined;
     const collect = () => (swarm ? collectSwarmLogs(model, swarm, selection) : collectLogs(model, engine, selection));
     const follow = (signal: AbortSignal) => (swarm ? followSwarmLogs(model, swarm, selection, signal) : followLogs(model, engine, selection, signal));
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;

@@ -3,7 +3,7 @@ import { loadDefinition } from '../definition/resolve.js';
 import { DockerEngine } from '../engine/docker-engine.js';
 import { environmentStatus, renderStatusText, type StatusResult } from '../engine/status.js';
 import { targetFlag } from '../cli/target-flag.js';
-import { runSwarmStatus } from '../cli/swarm-target.js';
+import { resolveTarget, runSwarmStatus } from '../cli/swarm-target.js';
 import type { SwarmStatusResult } from '../swarm/operate.js';
 
 export default class StatusCommand extends EnvctlCommand {
@@ -14,7 +14,7 @@ export default class StatusCommand extends EnvctlCommand {
   async run(): Promise<StatusResult | SwarmStatusResult> {
     const { flags } = await this.parse(StatusCommand);
     const model = await loadDefinition(this.loadOptions(flags));
-    if (flags.target === 'swarm') return runSwarmStatus(this.jsonEnabled(), model);
+    if ((await resolveTarget(flags.target, model)) === 'swarm') return runSwarmStatus(this.jsonEnabled(), model);
     const status = await environmentStatus(model, DockerEngine.fromEnv(process.env), Date.now);
     if (!this.jsonEnabled()) process.stdout.write(renderStatusText(status));
     return status;

@@ -203,7 +203,8 @@ describe('envctl --target swarm', () => {
     }, 30_000, 'the api to answer through its published port');
     expect(first).toMatchObject({ greeting: 'hello', tokenLength: 'not-a-real-token-123'.length, worker: { role: 'worker', greeting: 'hello' } });
 
-    const status = await envctl(['status', '--target', 'swarm', '--json'], { cwd: dir });
+    // Without --target: the environment has no local container and a stack on this swarm manager.
+    const status = await envctl(['status', '--json'], { cwd: dir });
     expect(status.exitCode).toBe(0);
     expect(JSON.parse(String(status.stdout)).services).toEqual([
       expect.objectContaining({ service: 'api', replicas: 1, running: 1, ports: [`*:${port}->8000/tcp (host)`] }),
@@ -211,6 +212,9 @@ describe('envctl --target swarm', () => {
     ]);
     const logs = await envctl(['logs', '--target', 'swarm', 'worker'], { cwd: dir });
     expect(logs.exitCode).toBe(0);
+    const statusText = await envctl(['status', '--target', 'swarm'], { cwd: dir });
+    expect(String(statusText.stdout).split('\n').slice(0, 2)).toEqual([`stack ${project} (swarm)`, expect.stringMatching(/^SERVICE\s+REPLICAS\s+UPDATE\s+PORTS\s+IMAGE$/)]);
+    expect(statusText.stdout).toMatch(/worker\s+2\/2\s+-\s+-\s+envctl-test-swarm-[0-9a-f]+-worker:[0-9a-f]{12}/);
     expect(String(logs.stdout).split('\n').filter((line) => line.startsWith('worker | worker up on'))).toHaveLength(2);
 
     const again = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });
