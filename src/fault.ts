@@ -8,8 +8,8 @@
  * - `up`: after-create, after-create-tmp, after-stop-old, after-remove-old, after-rename, after-start
  *   (engine/execute-plan.ts);
  * - state files: after-temp-write (a complete temporary file next to the state, before the rename:
- *   release state, run records);
- * - pipeline: after-run-record (a stage's record written, before the next stage);
+ *   release state and other release files, run records);
+ * - pipeline: pipeline-after-provision (an integration or perf environment up, its stage not run);
  * - release: release-after-slots, release-after-proxy, release-after-step-weights (the proxy has a
  *   step's weights, the state does not yet), release-after-pending (an ending decided and persisted,
  *   the final weights not yet applied), release-after-final-weights.
