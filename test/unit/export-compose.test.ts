@@ -37,7 +37,8 @@ async function roundTrip(load: LoadOptions): Promise<{ original: EnvironmentMode
 function expectSameEnvironment(exported: EnvironmentModel, original: EnvironmentModel): void {
   expect(Object.keys(exported.services)).toEqual(Object.keys(original.services));
   for (const [name, service] of Object.entries(original.services)) {
-    const { profiles: _profiles, ...fields } = service;
+    // Toggle declarations are envctl's own (left out of the Compose file); their FEATURE_* values are in `environment`.
+    const { profiles: _profiles, features: _features, ...fields } = service;
     for (const [field, value] of Object.entries(fields)) {
       expect({ service: name, field, value: (exported.services[name] as unknown as Record<string, unknown>)[field] }).toEqual({ service: name, field, value });
     }
