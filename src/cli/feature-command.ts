@@ -29,7 +29,8 @@ export abstract class SetFeatureCommand extends EnvctlCommand {
     let result: SetFeatureResult;
     try {
       result = await setFeature({
-        load: this.loadOptions(flags),
+        // It acts on the engine: a definition from elsewhere must be trusted first (`envctl trust`).
+        load: this.actingLoadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         feature: args.name,
         value: this.value,

@@ -17,7 +17,8 @@ export default class LockCommand extends EnvctlCommand {
     let result: LockResult;
     try {
       result = await writeLock({
-        load: this.loadOptions(flags),
+        // It acts on the engine: a definition from elsewhere must be trusted first (`envctl trust`).
+        load: this.actingLoadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         now: Date.now,
         // Build output comes from the build: sanitised before it reaches the terminal.
