@@ -89,7 +89,9 @@ export async function prepareSwarm(model: EnvironmentModel, context: SwarmContex
     context.swarm.listConfigs(selector),
   ]);
   const observed = { services, networks, secrets, configs };
-  const plan = planSwarm({ project: model.project, env: model.env, desired, observed, removeOrphans });
+  const planned = planSwarm({ project: model.project, env: model.env, desired, observed, removeOrphans });
+  const builds = toBuild.map(({ service, ref }) => ({ kind: 'build' as const, subject: 'image' as const, name: ref, service, reason: `build inputs changed (no image ${ref})` }));
+  const plan = { ...planned, actions: [...builds, ...planned.actions] };
   return { model, desired, observed, plan, toBuild, missing };
 }
 

@@ -17,6 +17,7 @@ export interface ObservedStack {
 }
 
 export type SwarmAction =
+  | { kind: 'build'; subject: 'image'; name: string; service: string; reason: string }
   | { kind: 'create' | 'keep' | 'external'; subject: 'network'; name: string; key: string; reason: string }
   | { kind: 'orphan' | 'remove'; subject: 'network'; name: string; key: string; reason: string }
   | { kind: 'create' | 'keep'; subject: 'secret' | 'config'; name: string; key: string; reason: string }

@@ -154,6 +154,7 @@ describe('envctl --target swarm', () => {
     expect(plan.exitCode).toBe(0);
     expect(plan.stdout).toMatch(/create +worker +new service \(2 replicas\)/);
     expect(plan.stdout).toContain('planned against an empty swarm');
+    expect(plan.stdout).toMatch(new RegExp(`build +image ${project}-worker:[0-9a-f]{12} +build inputs changed`));
   });
 
   it('deploys, answers, rolls a config change with update_config, rolls a broken version back, and down removes the stack', async () => {
