@@ -8,8 +8,8 @@
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { DefinitionError, type Diagnostic } from '../errors.js';
 import { isRecord, mergeServices } from './compose-merge.js';
-import { diagnosticAt, fileLocator } from './diagnostics.js';
-import type { SourceFile } from './yaml-source.js';
+import { diagnosticAt, fileLocator, type Locator } from './diagnostics.js';
+import { locate, type PathSegment, type SourceFile } from './yaml-source.js';
 
 type Raw = Record<string, unknown>;
 
@@ -25,10 +25,18 @@ export interface ExtendsFile {
 /** Reads another definition file (size cap, strict YAML, `x-` keys removed). */
 export type ReadExtendsFile = (path: string) => Promise<ExtendsFile>;
 
-/** Returns `raw` with every service's `extends` resolved; throws a DefinitionError located at the `extends` key. */
-export async function resolveExtends(file: ExtendsFile, read: ReadExtendsFile, cwd: string): Promise<Raw> {
+/** Where a service's inherited keys were written: the services it extends, nearest first. */
+export type ExtendsProvenance = ReadonlyMap<string, ReadonlyArray<{ source: SourceFile; service: string }>>;
+
+/**
+ * Returns `raw` with every service's `extends` resolved, and where each extending service's
+ * inherited keys were written; throws a DefinitionError located at the `extends` key.
+ */
+export async function resolveExtends(file: ExtendsFile, read: ReadExtendsFile, cwd: string): Promise<{ raw: Raw; provenance: ExtendsProvenance }> {
   const services = file.raw.services;
-  if (!isRecord(services) || !Object.values(services).some((service) => isRecord(service) && service.extends !== undefined)) return file.raw;
+  const provenance = new Map<string, Array<{ source: SourceFile; service: string }>>();
+  if (!isRecord(services) || !Object.values(services).some((service) => isRecord(service) && service.extends !== undefined)) return { raw: file.raw, provenance };
+  const bases = new Map<string, { source: SourceFile; service: string; id: string }>();
   const files = new Map<string, ExtendsFile>([[file.path, file]]);
   const done = new Map<string, Raw>();
   const problems: Diagnostic[] = [];
@@ -75,6 +83,7 @@ export async function resolveExtends(file: ExtendsFile, read: ReadExtendsFile, c
     }
     const base = await resolveService(target, spec.service, [...chain, id]);
     if (!base) return undefined;
+    bases.set(id, { source: target.source, service: spec.service, id: targetId });
     const { extends: _extends, ...own } = service;
     const rebased = target.path === at.path ? base : absolutePaths(base, dirname(target.path));
     const merged = mergeServices(rebased, own);
@@ -87,7 +96,32 @@ export async function resolveExtends(file: ExtendsFile, read: ReadExtendsFile, c
     out[name] = (await resolveService(file, name, [])) ?? services[name];
   }
   if (problems.length > 0) throw new DefinitionError(problems);
-  return { ...file.raw, services: out };
+  for (const name of Object.keys(services)) {
+    const chain: Array<{ source: SourceFile; service: string }> = [];
+    for (let base = bases.get(`${file.path}#${name}`); base && chain.length <= MAX_EXTENDS_DEPTH; base = bases.get(base.id)) chain.push({ source: base.source, service: base.service });
+    if (chain.length > 0) provenance.set(name, chain);
+  }
+  return { raw: { ...file.raw, services: out }, provenance };
+}
+
+/**
+ * A locator that finds a key an extending service inherited where it was written: in the service
+ * it extends (in whichever file), when the extending service does not write it itself.
+ */
+export function withExtendsProvenance(locator: Locator, own: readonly SourceFile[], provenance: ExtendsProvenance, overlayPrefix: readonly PathSegment[] = []): Locator {
+  if (provenance.size === 0) return locator;
+  const writes = (source: SourceFile, path: readonly PathSegment[], options: { key?: boolean }) =>
+    locate(source, path, options).depth === path.length || (overlayPrefix.length > 0 && locate(source, [...overlayPrefix, ...path], options).depth === overlayPrefix.length + path.length);
+  return (path, options = {}) => {
+    const chain = path[0] === 'services' && path.length > 2 ? provenance.get(String(path[1])) : undefined;
+    if (!chain || own.some((source) => writes(source, path, options))) return locator(path, options);
+    for (const base of chain) {
+      const basePath = ['services', base.service, ...path.slice(2)];
+      const found = locate(base.source, basePath, options);
+      if (found.depth === basePath.length) return { source: base.source, offset: found.offset };
+    }
+    return locator(path, options);
+  };
 }
 
 function show(id: string, cwd: string): string {

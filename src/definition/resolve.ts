@@ -18,7 +18,7 @@ import { allowancesOf, checkInScope, pathScope, realpathLenient } from './path-s
 import { SECRET_HINT, secretLookingValues } from './secret-lint.js';
 import { privilegedSettings } from './privileged.js';
 import { defaultOverrideFiles, mergeComposeFiles } from './compose-files.js';
-import { resolveExtends, type ExtendsFile } from './extends.js';
+import { resolveExtends, withExtendsProvenance, type ExtendsFile, type ExtendsProvenance } from './extends.js';
 import { takeUnsupportedKeys } from './unsupported-keys.js';
 import { fileDiagnostic, parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
 
@@ -79,6 +79,8 @@ interface LoadedFile {
   allowPaths: string[];
   /** Later Compose files merged over this one (`--file a --file b`, or compose.override.yaml found beside it). */
   overrideSources: SourceFile[];
+  /** Where the keys a service got through `extends` were written (error locations). */
+  extendsProvenance: ExtendsProvenance;
 }
 
 async function loadFile(options: LoadOptions): Promise<LoadedFile> {
@@ -105,8 +107,8 @@ async function loadFile(options: LoadOptions): Promise<LoadedFile> {
     merged = mergeComposeFiles(merged, override.raw);
     overrideSources.push(override.source);
   }
-  const raw = await resolveExtends({ path, source, raw: merged }, (other) => readExtendsFile(other, options.cwd), options.cwd);
-  return { path, source, raw, dotenv, allowPaths: allowancesOf(value, fileLocator(source)), overrideSources };
+  const { raw, provenance } = await resolveExtends({ path, source, raw: merged }, (other) => readExtendsFile(other, options.cwd), options.cwd);
+  return { path, source, raw, dotenv, allowPaths: allowancesOf(value, fileLocator(source)), overrideSources, extendsProvenance: provenance };
 }
 
 /** Another file named by `extends: {file: …}`: read like a definition, `x-` keys removed. */
@@ -173,7 +175,7 @@ function environmentNames(raw: Record<string, unknown>): string[] {
 
 async function resolveEnvironment(file: LoadedFile, env: string | undefined, options: LoadOptions, context: IncludeContext): Promise<EnvironmentModel> {
   const { source, raw } = file;
-  const baseLocator = fileLocator(source, undefined, file.overrideSources);
+  const baseLocator = withExtendsProvenance(fileLocator(source, undefined, file.overrideSources), [source, ...file.overrideSources], file.extendsProvenance);
 
   // The shape of `environments:` first; values are checked after interpolation and merging.
   const fileCheck = environmentsShapeSchema.safeParse(raw);
@@ -197,7 +199,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     if (declared.includes(env)) {
       const overlay = (raw.environments as Record<string, unknown>)[env];
       merged = mergeOverlay(base, overlay ?? {}) as Record<string, unknown>;
-      locator = fileLocator(source, ['environments', env], file.overrideSources);
+      locator = withExtendsProvenance(fileLocator(source, ['environments', env], file.overrideSources), [source, ...file.overrideSources], file.extendsProvenance, ['environments', env]);
     }
   }
 

@@ -172,6 +172,22 @@ volumes: { cache: {} }
     expect(model.services['local-child']!.image).toBe('local:1');
   });
 
+  it('locates an error in an inherited key where it was written: in the other file, or in the same-file base', async () => {
+    await write('common.yml', `services:\n  base:\n    image: base:1\n    restart: sometimes\n`);
+    await write('compose.yaml', `services:\n  web:\n    extends: { file: common.yml, service: base }\n    environment: { A: "1" }\n`);
+    const other = await failure(load());
+    expect(other.diagnostics[0]).toMatchObject({ code: 'INVALID_VALUE', file: 'common.yml', line: 4, col: 14 });
+
+    await write('compose.yaml', `services:\n  base:\n    image: base:1\n    healthcheck: { test: ["CMD", "true"], retries: -1 }\n  web:\n    extends: base\n`);
+    const same = await failure(load());
+    expect(same.diagnostics.map((diagnostic) => `${diagnostic.file}:${diagnostic.line}:${diagnostic.col}`)).toEqual(['compose.yaml:4:52', 'compose.yaml:4:52']);
+
+    // A key the extending service writes itself is located there.
+    await write('compose.yaml', `services:\n  web:\n    extends: { file: common.yml, service: base }\n    restart: never\n`);
+    const own = await failure(load());
+    expect(own.diagnostics[0]).toMatchObject({ file: 'compose.yaml', line: 4, col: 14 });
+  });
+
   it('names a cycle and an unknown service at the `extends` key', async () => {
     await write('compose.yaml', `services:\n  a:\n    extends: b\n  b:\n    extends: a\n  c:\n    image: c:1\n    extends: { service: nope }\n`);
     const error = await failure(load());
