@@ -71,6 +71,22 @@ describe('the demo environment', () => {
     expect(after.get('web')!.id).not.toBe(before.get('web')!.id);
   });
 
+  it('turns the new-checkout toggle on for web alone, which shows it in /api/version', async () => {
+    const running = { ...env, LOG_LEVEL: 'debug' };
+    const version = async () => (await (await fetch(`http://127.0.0.1:${port}/api/version`)).json()) as { checkout: string; features: Record<string, boolean> };
+    expect(await version()).toMatchObject({ checkout: 'classic', features: { newCheckout: false } });
+    const before = await containers();
+    const enabled = await envctl(['feature', 'enable', 'new-checkout', '--json'], { cwd: ROOT, env: running });
+    expect(enabled.exitCode).toBe(0);
+    expect(JSON.parse(String(enabled.stdout))).toMatchObject({ changed: true, affected: ['web'], recreated: ['web'] });
+    expect(await version()).toMatchObject({ checkout: 'new', features: { newCheckout: true } });
+    const after = await containers();
+    for (const service of ['db', 'cache', 'worker']) expect(after.get(service)).toEqual(before.get(service));
+    // Back to the definition's value (the override is dropped).
+    expect((await envctl(['feature', 'disable', 'new-checkout'], { cwd: ROOT, env: running })).exitCode).toBe(0);
+    expect(await version()).toMatchObject({ checkout: 'classic' });
+  });
+
   it('goes down leaving only the database volume, and down --volumes removes it too', async () => {
     const down = await envctl(['down'], { cwd: ROOT, env: { ...env, LOG_LEVEL: 'debug' } });
     expect(down.exitCode).toBe(0);
