@@ -29,6 +29,7 @@ export default class UpCommand extends EnvctlCommand {
     const { flags } = await this.parse(UpCommand);
     const waitTimeoutMs = flags['wait-timeout'];
     if (flags.target === 'swarm') {
+      if (flags.locked) throw new UsageError('BAD_FLAGS', '--locked applies to the local target for now', 'drop --locked, or run `envctl up --locked` without --target swarm');
       return runSwarmUp(this.outputMode(), { load: this.loadOptions(flags), registry: flags.registry, removeOrphans: flags['remove-orphans'], waitTimeoutMs });
     }
     if (flags.registry !== undefined) throw new UsageError('BAD_FLAGS', '--registry applies to --target swarm', 'add --target swarm, or drop --registry (the local target uses the images on this engine)');
