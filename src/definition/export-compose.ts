@@ -7,8 +7,9 @@ import { access } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Document, isScalar, visit } from 'yaml';
+import type { DeployConfig } from './deploy-schema.js';
 import { UsageError, type Diagnostic } from '../errors.js';
-import type { EnvironmentModel, Healthcheck, NetworkModel, ServiceModel, VolumeModel } from './model.js';
+import type { EnvironmentModel, FileGrant, Healthcheck, NetworkModel, ServiceModel, VolumeModel } from './model.js';
 import { loadDefinition, type LoadOptions } from './resolve.js';
 import { ALLOW_PATHS_KEY } from './path-scope.js';
 import type { PortBinding } from './values.js';
@@ -59,12 +60,19 @@ export function renderComposeFile(model: EnvironmentModel): string {
     Scalar(_key, node) {
       if (isScalar(node) && typeof node.value === 'string' && /^0o[0-7]+$/.test(node.value)) node.type = 'QUOTE_DOUBLE';
     },
+    // File modes of secrets and configs are octal, as Compose writes them (`0440`).
+    Pair(_key, pair) {
+      if (isScalar(pair.key) && pair.key.value === 'mode' && isScalar(pair.value) && typeof pair.value.value === 'number') pair.value.format = 'OCT';
+    },
   });
   document.commentBefore = [
     ` Exported by envctl from ${model.file} (env ${model.env}), project ${model.project}:`,
     ` run it with \`docker-compose -p ${model.project} -f FILE …\` (volume and network names are written out in full).`,
     ' envctl-only settings (pipeline, release, features, environments) are not part of Compose and are left out;',
     ' values are resolved and written literally ($ is escaped as $$).',
+    ...Object.values(model.services)
+      .filter((service) => service.deploy?.resources.limits.pids !== undefined)
+      .map((service) => ` left out (Compose v1 does not know it): services.${service.name}.deploy.resources.limits.pids: ${service.deploy!.resources.limits.pids}`),
   ].join('\n');
   return document.toString({ lineWidth: 0 });
 }
@@ -76,6 +84,10 @@ export function toComposeObject(model: EnvironmentModel): Record<string, unknown
   out.services = Object.fromEntries(Object.values(model.services).map((service) => [service.name, composeService(service)]));
   if (Object.keys(model.volumes).length > 0) out.volumes = Object.fromEntries(Object.values(model.volumes).map((volume) => [volume.key, composeVolume(volume)]));
   if (Object.keys(model.networks).length > 0) out.networks = Object.fromEntries(Object.values(model.networks).map((network) => [network.key, composeNetwork(network)]));
+  for (const kind of ['secrets', 'configs'] as const) {
+    const objects = Object.values(model[kind] ?? {});
+    if (objects.length > 0) out[kind] = Object.fromEntries(objects.map((object) => [object.key, { file: object.file, ...nonEmpty('labels', object.labels) }]));
+  }
   // Host paths are written absolute: the folders they were confined to come along as an allowance,
   // so envctl reads its own export from anywhere (Compose ignores `x-` keys).
   const usesHostPaths = Object.values(model.services).some((service) => service.build !== undefined || service.mounts.some((mount) => mount.type === 'bind'));
@@ -93,7 +105,8 @@ function composeService(service: ServiceModel): Record<string, unknown> {
   if (service.command) out.command = service.command;
   if (service.entrypoint) out.entrypoint = service.entrypoint;
   Object.assign(out, nonEmpty('environment', service.environment));
-  if (service.ports.length > 0) out.ports = service.ports.map(composePort);
+  // A port with a swarm publish `mode` needs the long syntax (which has `host_ip` only in newer Compose).
+  if (service.ports.length > 0) out.ports = service.ports.map((port) => (port.mode ? { target: port.target, ...(port.published !== undefined ? { published: port.published } : {}), ...(port.hostIp !== '127.0.0.1' ? { host_ip: port.hostIp } : {}), protocol: port.protocol, mode: port.mode } : composePort(port)));
   if (service.expose.length > 0) out.expose = service.expose;
   if (service.mounts.length > 0) {
     out.volumes = service.mounts.map((mount) => ({
@@ -124,7 +137,68 @@ function composeService(service: ServiceModel): Record<string, unknown> {
   out.init = service.init;
   if (service.stopSignal !== undefined) out.stop_signal = service.stopSignal;
   if (service.stopGracePeriodMs !== undefined) out.stop_grace_period = formatDuration(service.stopGracePeriodMs);
+  if (service.deploy) out.deploy = composeDeploy(service.deploy);
+  if (service.secrets?.length) out.secrets = service.secrets.map((grant) => composeGrant(grant, '/run/secrets'));
+  if (service.configs?.length) out.configs = service.configs.map((grant) => composeGrant(grant, ''));
   return out;
+}
+
+/** A secret or config of a service; `target` only when it is not the default place. */
+function composeGrant(grant: FileGrant, dir: string): Record<string, unknown> {
+  return {
+    source: grant.source,
+    ...(grant.target !== `${dir}/${grant.source}` ? { target: grant.target } : {}),
+    ...(grant.uid !== undefined ? { uid: grant.uid } : {}),
+    ...(grant.gid !== undefined ? { gid: grant.gid } : {}),
+    ...(grant.mode !== undefined ? { mode: grant.mode } : {}),
+  };
+}
+
+/** `deploy:` back in Compose's terms (durations, CPUs as a decimal string, bytes). */
+function composeDeploy(deploy: DeployConfig): Record<string, unknown> {
+  const update = (config: NonNullable<DeployConfig['updateConfig']>) => ({
+    parallelism: config.parallelism,
+    delay: formatDuration(config.delayMs),
+    failure_action: config.failureAction,
+    monitor: formatDuration(config.monitorMs),
+    max_failure_ratio: config.maxFailureRatio,
+    order: config.order,
+  });
+  // Compose v1 wants sizes as strings and does not know `pids` (named in the header comment instead).
+  const resources = (set: { nanoCpus?: number | undefined; memoryBytes?: number | undefined }) => ({
+    ...(set.nanoCpus !== undefined ? { cpus: String(set.nanoCpus / 1e9) } : {}),
+    ...(set.memoryBytes !== undefined ? { memory: String(set.memoryBytes) } : {}),
+  });
+  const limits = resources(deploy.resources.limits);
+  const reservations = resources(deploy.resources.reservations);
+  const restart = deploy.restartPolicy;
+  const placement = {
+    ...(deploy.placement.constraints.length > 0 ? { constraints: deploy.placement.constraints } : {}),
+    ...(deploy.placement.preferences.length > 0 ? { preferences: deploy.placement.preferences.map((spread) => ({ spread })) } : {}),
+    ...(deploy.placement.maxReplicasPerNode !== undefined ? { max_replicas_per_node: deploy.placement.maxReplicasPerNode } : {}),
+  };
+  return {
+    ...(deploy.mode !== 'replicated' ? { mode: deploy.mode } : {}),
+    ...(deploy.replicas !== undefined ? { replicas: deploy.replicas } : {}),
+    ...(deploy.endpointMode !== undefined ? { endpoint_mode: deploy.endpointMode } : {}),
+    ...nonEmpty('labels', deploy.labels),
+    ...(deploy.updateConfig ? { update_config: update(deploy.updateConfig) } : {}),
+    ...(deploy.rollbackConfig ? { rollback_config: update(deploy.rollbackConfig) } : {}),
+    ...(restart
+      ? {
+          restart_policy: {
+            condition: restart.condition,
+            ...(restart.delayMs !== undefined ? { delay: formatDuration(restart.delayMs) } : {}),
+            ...(restart.maxAttempts !== undefined ? { max_attempts: restart.maxAttempts } : {}),
+            ...(restart.windowMs !== undefined ? { window: formatDuration(restart.windowMs) } : {}),
+          },
+        }
+      : {}),
+    ...(Object.keys(placement).length > 0 ? { placement } : {}),
+    ...(Object.keys(limits).length > 0 || Object.keys(reservations).length > 0
+      ? { resources: { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(Object.keys(reservations).length > 0 ? { reservations } : {}) } }
+      : {}),
+  };
 }
 
 /**
