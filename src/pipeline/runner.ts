@@ -86,7 +86,9 @@ export function selectStages(pipeline: PipelineConfig | undefined, flags: { from
 }
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
-  const model = await loadDefinition(options.load);
+  // The definition as committed: `envctl feature` overrides of a developer's environment must not
+  // make a local run differ from CI (the release stage still meets production as it runs).
+  const model = await loadDefinition({ ...options.load, featureOverrides: false });
   const stages = selectStages(model.pipeline, options);
   await options.engine.ping();
   const lockUsed = options.locked ? await verifyLocked(model, options.engine, options.now) : undefined;
