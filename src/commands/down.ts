@@ -7,6 +7,7 @@ import { createProgressRenderer } from '../ui/render-progress.js';
 import { targetFlag } from '../cli/target-flag.js';
 import { resolveTarget, runSwarmDown } from '../cli/swarm-target.js';
 import type { SwarmDownResult } from '../swarm/operate.js';
+import { findRunLeftovers } from '../pipeline/leftovers.js';
 
 export default class DownCommand extends EnvctlCommand {
   static override summary = 'Remove everything the environment owns: containers, networks, and with --volumes its volumes.';
@@ -24,10 +25,18 @@ export default class DownCommand extends EnvctlCommand {
     const model = await loadDefinition(this.loadOptions(flags, ['*']));
     if ((await resolveTarget(flags.target, model)) === 'swarm') return runSwarmDown(this.outputMode(), model, flags.volumes);
     const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
+    const engine = DockerEngine.fromEnv(process.env);
+    let result: DownResult;
     try {
-      return await downEnvironment({ model, engine: DockerEngine.fromEnv(process.env), volumes: flags.volumes, emit: renderer.sink, now: Date.now });
+      result = await downEnvironment({ model, engine, volumes: flags.volumes, emit: renderer.sink, now: Date.now });
     } finally {
       await renderer.close();
     }
+    // Pipeline run environments are their own projects (`<name>-it-<suffix>`): named here, removed by `envctl runs gc`.
+    const leftovers = this.jsonEnabled() ? [] : await findRunLeftovers(model, engine).catch(() => []);
+    if (leftovers.length > 0) {
+      process.stderr.write(`note: ${leftovers.length} pipeline run environment(s) of ${model.project} are left (${leftovers.map((leftover) => leftover.project).join(', ')}): \`envctl runs gc\` removes them\n`);
+    }
+    return result;
   }
 }

@@ -23,7 +23,7 @@ export default class PipelineCommand extends EnvctlCommand {
     to: Flags.string({ description: 'last stage to run', options: [...STAGES] }),
     only: Flags.string({ description: 'run just this stage', options: [...STAGES], exclusive: ['from', 'to'] }),
     junit: Flags.string({ description: 'write a JUnit XML report here (one test case per stage, check and threshold)' }),
-    'keep-on-failure': Flags.boolean({ description: 'keep a failed stage’s ephemeral environment for inspection', default: false }),
+    'keep-on-failure': Flags.boolean({ description: 'keep a failed stage’s ephemeral environment for inspection (`envctl runs gc` removes it); also ENVCTL_KEEP_FAILED=1', env: 'ENVCTL_KEEP_FAILED', default: false }),
     locked: Flags.boolean({ description: 'refuse to run unless every service\'s image is the one envctl.lock names (exit 1 naming the differences, 2 without a lock); the run record keeps the lock', default: false }),
     ci: Flags.boolean({ description: 'render as in CI (plain lines); same as CI=true', default: false }),
     'wait-timeout': durationFlag({ description: 'how long each service may take to become ready (e.g. 90s, 5m)', default: parseDurationMs('3m') }),

@@ -11,7 +11,8 @@ import type { NotifyConfig, PipelineConfig, StageCommand } from '../definition/s
 import { EnvctlError, ExitCode, UsageError } from '../errors.js';
 import { STAGES, type EnvctlEvent, type PipelineSink, type StageName } from '../events.js';
 import type { Engine } from '../engine/engine.js';
-import { LABEL } from '../labels.js';
+import { environmentLabels, LABEL } from '../labels.js';
+import { saveFailedStageArtifacts } from './artifacts.js';
 import { lockEnvironment } from '../state/lock.js';
 import { verifyLocked } from '../lockfile/collect.js';
 import { crashPoint } from '../fault.js';
@@ -105,6 +106,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ci: options.ci,
     startedAt: new Date(startedAt).toISOString(),
     status: 'running',
+    pid: process.pid,
     images: {},
     ...(lockUsed ? { lock: lockUsed } : {}),
     stages: stages.map((name) => ({ name, status: 'pending', results: [], outputTail: [] })),
@@ -377,9 +379,19 @@ async function withEphemeralEnvironment(
       : await body(environment, output);
     return outcome;
   } finally {
+    if (outcome?.status === 'failed' && !options.signal.aborted) {
+      // What the failed stage's services said, kept beside the run record before they go (reliability row 34).
+      const containers = await options.engine.listContainers(environmentLabels(ephemeral.project, ephemeral.env)).catch(() => []);
+      const saved = await saveFailedStageArtifacts({ projectDir: model.projectDir, runId, stage, engine: options.engine, containers }).catch((error: unknown) => {
+        output.push(`warning: cannot keep the ${stage} environment's logs: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      });
+      if (saved) output.push(`logs and container states of the ${stage} environment: ${saved}`);
+      if (saved && outcome.outputTail !== output.lines) outcome.outputTail.push(`logs and container states of the ${stage} environment: ${saved}`);
+    }
     if (outcome?.status === 'failed' && options.keepOnFailure && !options.signal.aborted) {
       const env = model.env === 'default' ? '' : ` --env ${model.env}`;
-      const message = `kept for inspection: envctl status --project-name ${ephemeral.project}${env} (and \`envctl down --project-name ${ephemeral.project}${env} --volumes\` to remove it)`;
+      const message = `kept for inspection: envctl status --project-name ${ephemeral.project}${env} (remove it with \`envctl runs gc${env}\`, or \`envctl down --project-name ${ephemeral.project}${env} --volumes\`)`;
       output.push(message);
       if (outcome.outputTail !== output.lines) outcome.outputTail.push(message);
     } else {

@@ -27,6 +27,8 @@ export const runRecordSchema = z.object({
   finishedAt: z.string().optional(),
   durationMs: z.number().optional(),
   status: z.enum(['running', 'passed', 'failed', 'cancelled']),
+  /** The pipeline's process id while it runs: `runs gc` leaves the environments of a live run alone. */
+  pid: z.number().int().optional(),
   /** Built image per service (content-addressed tags). */
   images: z.record(z.string(), z.string()),
   /** `--locked`: the envctl.lock the run was checked against (its sha256) and the image ID of each service. */
