@@ -215,7 +215,7 @@ describe('envctl --target swarm', () => {
     expect(logs.exitCode).toBe(0);
     const statusText = await envctl(['status', '--target', 'swarm'], { cwd: dir });
     expect(String(statusText.stdout).split('\n').slice(0, 2)).toEqual([`stack ${project} (swarm)`, expect.stringMatching(/^SERVICE\s+REPLICAS\s+UPDATE\s+PORTS\s+IMAGE$/)]);
-    expect(statusText.stdout).toMatch(/worker\s+2\/2\s+-\s+-\s+envctl-test-swarm-[0-9a-f]+-worker:[0-9a-f]{12}/);
+    expect(statusText.stdout).toMatch(/worker\s+2\/2\s+-\s+-\s+envctl-test-[0-9a-f]+-swarm-[0-9a-f]+-worker:[0-9a-f]{12}/);
     expect(String(logs.stdout).split('\n').filter((line) => line.startsWith('worker | worker up on'))).toHaveLength(2);
 
     const again = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });

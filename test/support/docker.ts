@@ -8,8 +8,13 @@ import { LABEL } from '../../src/labels.js';
 
 export const docker = new Docker({ socketPath: process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock' });
 
-/** Every test project name starts with this, so the final leak check finds anything left behind. */
-export const TEST_PROJECT_PREFIX = 'envctl-test-';
+/**
+ * Every test project name starts with this, so the final leak check finds anything left behind:
+ * `envctl-test-<run>-`, where `<run>` is random per test run (set by test/support/global-setup.ts
+ * before the test workers start, which inherit it), so the check counts only this run's objects,
+ * never those of other people's test runs on the same engine.
+ */
+export const TEST_PROJECT_PREFIX = `envctl-test-${process.env.ENVCTL_TEST_RUN ?? randomBytes(3).toString('hex')}-`;
 
 export function uniqueProject(what: string): string {
   return `${TEST_PROJECT_PREFIX}${what}-${randomBytes(3).toString('hex')}`;
@@ -30,9 +35,9 @@ export async function removeProject(project: string): Promise<void> {
   for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
 }
 
-/** Everything labelled by a test project that still exists (the leak check). */
-export async function leftovers(): Promise<string[]> {
-  const isTest = (labels: Record<string, string> | undefined) => labels?.[LABEL.project]?.startsWith(TEST_PROJECT_PREFIX) ?? false;
+/** Everything labelled by a test project of this run (`prefix`) that still exists (the leak check). */
+export async function leftovers(prefix: string = TEST_PROJECT_PREFIX): Promise<string[]> {
+  const isTest = (labels: Record<string, string> | undefined) => labels?.[LABEL.project]?.startsWith(prefix) ?? false;
   const containers = (await docker.listContainers({ all: true, filters: { label: [LABEL.project] } })).filter((c) => isTest(c.Labels)).map((c) => `container ${c.Names[0]}`);
   const networks = (await docker.listNetworks({ filters: { label: [LABEL.project] } })).filter((n) => isTest(n.Labels)).map((n) => `network ${n.Name}`);
   const volumes = ((await docker.listVolumes({ filters: { label: [LABEL.project] } })).Volumes ?? []).filter((v) => isTest(v.Labels)).map((v) => `volume ${v.Name}`);
