@@ -160,7 +160,7 @@ describe('envctl pipeline (runner)', () => {
     const kept = await docker.listContainers({ filters: { label: [`${LABEL.run}=${result.runId}`] } });
     expect(kept.map((container) => container.Labels[LABEL.service])).toEqual(['app']);
     const name = kept[0]!.Labels[LABEL.project]!;
-    expect(result.record.stages[1]!.outputTail).toContain(`kept for inspection: envctl status --project-name ${name} (and \`envctl down --project-name ${name} --volumes\` to remove it)`);
+    expect(result.record.stages[1]!.outputTail).toContain(`kept for inspection: envctl status --project-name ${name} (remove it with \`envctl runs gc\`, or \`envctl down --project-name ${name} --volumes\`)`);
     await removeProject(name);
   });
 
