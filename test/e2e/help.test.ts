@@ -1,0 +1,39 @@
+/**
+ * `--help` of the built CLI: the exit-code table (design.md) ends the root help and every command's
+ * help, and every command shows at least one example.
+ */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { EXIT_CODE_TABLE } from '../../src/cli/help.js';
+import { envctl } from '../support/cli.js';
+
+const manifest = JSON.parse(await readFile(new URL('../../oclif.manifest.json', import.meta.url), 'utf8')) as { commands: Record<string, { examples?: unknown[] }> };
+
+function exitCodeSection(output: string): Array<[number, string]> {
+  const section = output.split('\nEXIT CODES\n')[1];
+  expect(section, 'an EXIT CODES section').toBeDefined();
+  return [...section!.matchAll(/^ {2}(\d+) +(\S.*)$/gm)].map((match) => [Number(match[1]), match[2]!]);
+}
+
+describe('help', () => {
+  it('ends the root help with the exit-code table', async () => {
+    const result = await envctl(['--help']);
+    expect(result.exitCode).toBe(0);
+    expect(exitCodeSection(result.stdout).map(([code]) => code)).toEqual(EXIT_CODE_TABLE.map(([code]) => code));
+  });
+
+  it.each(['up', 'release start', 'feature enable'])('ends `%s --help` with the exit-code table', async (command) => {
+    const result = await envctl([...command.split(' '), '--help']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('EXAMPLES');
+    const rows = exitCodeSection(result.stdout);
+    expect(rows.map(([code]) => code)).toEqual(EXIT_CODE_TABLE.map(([code]) => code));
+    // Long meanings wrap onto the next line: the first line starts the table's text.
+    rows.forEach(([, shown], index) => expect(EXIT_CODE_TABLE[index]![1].startsWith(shown)).toBe(true));
+  });
+
+  it('gives every command an example', () => {
+    const missing = Object.entries(manifest.commands).filter(([, command]) => (command.examples ?? []).length === 0).map(([id]) => id);
+    expect(missing).toEqual([]);
+  });
+});
