@@ -32,7 +32,13 @@ export type ExtendsProvenance = ReadonlyMap<string, ReadonlyArray<{ source: Sour
  * Returns `raw` with every service's `extends` resolved, and where each extending service's
  * inherited keys were written; throws a DefinitionError located at the `extends` key.
  */
-export async function resolveExtends(file: ExtendsFile, read: ReadExtendsFile, cwd: string): Promise<{ raw: Raw; provenance: ExtendsProvenance }> {
+/**
+ * `outside(path)` returns the message and hint when another file named by `extends: {file:}` leaves the
+ * project's path scope (checked before it is read, like `include:`).
+ */
+export type ExtendsConfinement = (path: string, written: string) => Promise<{ message: string; hint: string } | undefined>;
+
+export async function resolveExtends(file: ExtendsFile, read: ReadExtendsFile, cwd: string, outside?: ExtendsConfinement): Promise<{ raw: Raw; provenance: ExtendsProvenance }> {
   const services = file.raw.services;
   const provenance = new Map<string, Array<{ source: SourceFile; service: string }>>();
   if (!isRecord(services) || !Object.values(services).some((service) => isRecord(service) && service.extends !== undefined)) return { raw: file.raw, provenance };
@@ -64,6 +70,10 @@ export async function resolveExtends(file: ExtendsFile, read: ReadExtendsFile, c
     }
     if (chain.length >= MAX_EXTENDS_DEPTH) return fail('EXTENDS_DEPTH', `extends chains deeper than ${MAX_EXTENDS_DEPTH} services`);
     let target = files.get(targetPath);
+    if (!target && spec.file !== undefined && outside) {
+      const refusal = await outside(targetPath, spec.file);
+      if (refusal) return fail('PATH_OUTSIDE_PROJECT', refusal.message, refusal.hint);
+    }
     if (!target) {
       try {
         target = await read(targetPath);

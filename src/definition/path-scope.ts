@@ -6,7 +6,7 @@
  * and symlink escapes are refused before anything is read (the Compose CVE-2025-62725 class).
  */
 import { readlink, realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { DefinitionError, type Diagnostic } from '../errors.js';
 import { diagnosticAt, type Locator } from './diagnostics.js';
 import type { PathSegment } from './yaml-source.js';
@@ -55,7 +55,8 @@ export function outsideMessage(what: string, written: string, confinement: Extra
 
 export function isUnder(root: string, path: string): boolean {
   const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  // `..data` is a name inside root; only `..` itself or `../…` leaves it.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /**

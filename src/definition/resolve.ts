@@ -14,7 +14,7 @@ import { definitionFileSchema, definitionSchema, environmentsShapeSchema, type R
 import { checkSemantics, profileActive } from './semantics.js';
 import { applyFeatureOverrides, withFeatureVariables } from './features.js';
 import { overridesFor, readFeatureOverrides } from '../state/feature-overrides.js';
-import { allowancesOf, checkInScope, pathScope, realpathLenient } from './path-scope.js';
+import { allowancesOf, checkInScope, confine, outsideMessage, pathScope, realpathLenient } from './path-scope.js';
 import { SECRET_HINT, secretLookingValues } from './secret-lint.js';
 import { privilegedSettings } from './privileged.js';
 import { defaultOverrideFiles, mergeComposeFiles } from './compose-files.js';
@@ -38,12 +38,12 @@ export interface LoadOptions {
   projectName?: string | undefined;
   /** `--allow-privileged`: bind mounts of `/`, `/etc` or the Docker socket are refused without it. */
   allowPrivileged?: boolean | undefined;
-  /** Apply the runtime toggles of `envctl feature` (`.envctl/features.json`); default true. */
-  featureOverrides?: boolean | undefined;
   /** `--allow-outside PATH`: host paths outside the project folder the definition may use (relative to `cwd`). */
   allowOutside?: readonly string[] | undefined;
   /** Commands that act on the host (up, pipeline) refuse an untrusted definition here (src/state/trust.ts). */
   checkTrust?: ((model: EnvironmentModel) => Promise<void>) | undefined;
+  /** Apply the runtime toggles of `envctl feature` (`.envctl/features.json`); default true. */
+  featureOverrides?: boolean | undefined;
   /** More `--file`s, merged over `file` in order like `docker-compose -f a -f b` (paths relative to `cwd`). */
   overrideFiles?: readonly string[] | undefined;
   /** Compose keys envctl cannot run yet: `error` (default: commands that run the definition) or `warn` (validate, plan). */
@@ -90,6 +90,13 @@ async function loadFile(options: LoadOptions): Promise<LoadedFile> {
   const { source, value } = parseDefinitionText(display, text);
   const dotenvPath = join(dirname(path), '.env');
   let dotenv: Record<string, string> = {};
+  // The file's own scope (its folder, its allowances, --allow-outside): `.env` and `extends` files are confined before they are read.
+  const fileScope = await pathScope(dirname(path), allowancesOf(value, fileLocator(source)).map(expandHome), options.allowOutside ?? [], options.cwd);
+  const dotenvConfinement = await confine(fileScope, dotenvPath);
+  if (!dotenvConfinement.inside) {
+    const { message, hint } = outsideMessage('.env', displayPath(options.cwd, dotenvPath), dotenvConfinement, fileScope);
+    throw new DefinitionError([fileDiagnostic(displayPath(options.cwd, dotenvPath), 'PATH_OUTSIDE_PROJECT', message, hint)]);
+  }
   if (await exists(dotenvPath)) {
     try {
       dotenv = parseDotenv(await readFile(dotenvPath, 'utf8'));
@@ -107,7 +114,11 @@ async function loadFile(options: LoadOptions): Promise<LoadedFile> {
     merged = mergeComposeFiles(merged, override.raw);
     overrideSources.push(override.source);
   }
-  const { raw, provenance } = await resolveExtends({ path, source, raw: merged }, (other) => readExtendsFile(other, options.cwd), options.cwd);
+  const extendsOutside = async (other: string, written: string) => {
+    const confinement = await confine(fileScope, other);
+    return confinement.inside ? undefined : outsideMessage('the extended file', written, confinement, fileScope);
+  };
+  const { raw, provenance } = await resolveExtends({ path, source, raw: merged }, (other) => readExtendsFile(other, options.cwd), options.cwd, extendsOutside);
   return { path, source, raw, dotenv, allowPaths: allowancesOf(value, fileLocator(source)), overrideSources, extendsProvenance: provenance };
 }
 
@@ -270,6 +281,12 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
       }
     }
     services[name] = toServiceModel(name, service, projectDir, fromFiles, vars);
+    const writtenEnvironment = (merged.services as Record<string, { environment?: unknown } | undefined> | undefined)?.[name]?.environment;
+    for (const finding of secretLookingValues(writtenEnvironment, services[name]!.environment)) {
+      // Without the source excerpt: the line would repeat the value into logs and --json output.
+      const { excerpt: _excerpt, ...warning } = diagnosticAt(locator, ['services', name, 'environment', finding.variable], 'SECRET_IN_ENVIRONMENT', `service "${name}": ${finding.variable} looks like a secret (${finding.reason}); every process in the container and anyone running docker inspect can read it`, SECRET_HINT);
+      warnings.push(warning);
+    }
     const knownFeatures = new Set([...Object.keys(input.features), ...includedModels.flatMap((model) => Object.keys(model.features))]);
     service.features.forEach((feature, index) => {
       if (knownFeatures.has(feature)) return;
@@ -278,12 +295,6 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
         diagnosticAt(locator, ['services', name, 'features', index], 'UNKNOWN_FEATURE', `service "${name}" uses the feature "${feature}", which \`features:\` does not declare`, suggestion ? `did you mean \`${suggestion}\`?` : 'declare it under `features:` (name: true|false)'),
       );
     });
-    const writtenEnvironment = (merged.services as Record<string, { environment?: unknown } | undefined> | undefined)?.[name]?.environment;
-    for (const finding of secretLookingValues(writtenEnvironment, services[name]!.environment)) {
-      // Without the source excerpt: the line would repeat the value into logs and --json output.
-      const { excerpt: _excerpt, ...warning } = diagnosticAt(locator, ['services', name, 'environment', finding.variable], 'SECRET_IN_ENVIRONMENT', `service "${name}": ${finding.variable} looks like a secret (${finding.reason}); every process in the container and anyone running docker inspect can read it`, SECRET_HINT);
-      warnings.push(warning);
-    }
     const build = services[name]!.build;
     const outsideBuild = build
       ? (await checkInScope(scope, locator, ['services', name, 'build'], 'the build context', service.build!.context, build.context)) ??
@@ -332,6 +343,23 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
   const volumes = dict<VolumeModel>();
   for (const [key, volume] of Object.entries(input.volumes)) {
     volumes[key] = { key, name: volume.name ?? (volume.external ? key : `${prefix}_${key}`), ...pick(volume, ['driver', 'driverOpts', 'external', 'labels']) };
+    // A local-driver volume with `o: bind` and a `device` is a bind mount of a host path in disguise:
+    // the same privileged-path and confinement checks as a bind mount, and Docker gets the real path.
+    const device = bindDevice(volume.driver, volume.driverOpts);
+    if (device !== undefined && !volume.external) {
+      const written = resolvePath(projectDir, expandHome(device));
+      const real = await realpathLenient(written);
+      const reason = privilegedHostPath(written) ?? privilegedHostPath(real);
+      if (reason) {
+        if (!options.allowPrivileged) {
+          fileProblems.push(diagnosticAt(locator, ['volumes', key, 'driver_opts', 'device'], 'PRIVILEGED_MOUNT', `volume "${key}" binds the host path ${device}${real !== written ? ` (${real})` : ''}: ${reason}`, 'remove the volume, or pass --allow-privileged if you really mean it'));
+        }
+      } else {
+        const outside = await checkInScope(scope, locator, ['volumes', key, 'driver_opts', 'device'], 'the bind volume device', device, written);
+        if (outside) fileProblems.push(outside);
+      }
+      volumes[key]!.driverOpts = { ...volume.driverOpts, device: real };
+    }
   }
   const fileObjects = { secrets: dict<FileObjectModel>(), configs: dict<FileObjectModel>() };
   for (const kind of ['secrets', 'configs'] as const) {
@@ -631,6 +659,14 @@ function privilegedHostPath(source: string): string | undefined {
   if (path === '/etc' || path.startsWith('/etc/')) return 'the host’s configuration';
   if (/^\/(var\/)?run\/docker\.sock$/.test(path) || path === '/var/run' || path === '/run') return 'the Docker socket gives root on the host';
   return undefined;
+}
+
+/** The host path of a local-driver volume mounted with `o: bind` (or rbind), or undefined for any other volume. */
+function bindDevice(driver: string | undefined, driverOpts: Record<string, string> | undefined): string | undefined {
+  if (driver !== undefined && driver !== 'local') return undefined;
+  const device = driverOpts?.device;
+  const options = (driverOpts?.o ?? '').split(',').map((option) => option.trim());
+  return device && options.some((option) => option === 'bind' || option === 'rbind') ? device : undefined;
 }
 
 async function checkBuildContext(context: string, dockerfile: string): Promise<string | undefined> {
