@@ -13,6 +13,26 @@
 import { performance } from 'node:perf_hooks';
 import { SampleBook } from '../lib/measure.mjs';
 import { HEALTHY, quantile, releaseConfig, simulateRelease } from '../lib/release-sim.mjs';
+import { createRng } from '../../dist/release/analysis/rng.js';
+import { hodgesLehmann, mannWhitneyGreater } from '../../dist/release/analysis/stats.js';
+
+/** The judge's two costliest statistics at their limits (moved here from test/unit/release/stats.test.ts: timings are not tests). */
+const MW_EXACT = 'Mann-Whitney exact 100 × 100';
+const HL_CAP = 'Hodges-Lehmann 50 000 per arm';
+const roundMs = (ms) => Math.round(ms * 100) / 100;
+function timeStatistics(book, warmup) {
+  const x = Array.from({ length: 100 }, (_, i) => 2 * i + 1);
+  const y = Array.from({ length: 100 }, (_, i) => 2 * i + 0.5);
+  let started = performance.now();
+  if (mannWhitneyGreater(x, y).method !== 'exact') throw new Error('Mann-Whitney at 100 × 100 did not take the exact path');
+  book.add(MW_EXACT, 'envctl', roundMs(performance.now() - started), { warmup });
+  const rng = createRng(3);
+  const big = (scale) => Float64Array.from({ length: 50_000 }, () => scale * (0.5 + rng.nextUint32() / 4_294_967_296));
+  const [a, b] = [big(60), big(50)];
+  started = performance.now();
+  hodgesLehmann(a, b, createRng(7));
+  book.add(HL_CAP, 'envctl', roundMs(performance.now() - started), { warmup });
+}
 
 const RPS = 50;
 const CASES = [
@@ -45,11 +65,14 @@ export const releaseJudge = {
         if (!warmup) outcomes[outcome.action] = (outcomes[outcome.action] ?? 0) + 1;
       }
       book.add('A/A releases per second', 'envctl', Math.round((batch / (performance.now() - started)) * 1000), { warmup });
+      timeStatistics(book, warmup);
       await new Promise((resolve) => setImmediate(resolve)); // let a Ctrl-C through
     }
 
     const notes = [`A/A outcomes over the measured ${batch * ctx.reps} releases: ${Object.entries(outcomes).map(([action, n]) => `${action} ${n}`).join(', ')}`];
-    const measurements = [{ name: 'A/A releases per second', what: `identical arms (1% errors), whole release judged every virtual second, ${batch} per sample`, unit: 'releases/s', better: 'higher', envctl: book.side('A/A releases per second', 'envctl'), peer: null }];
+    const measurements = [{ name: 'A/A releases per second', what: `identical arms (1% errors), whole release judged every virtual second, ${batch} per sample`, unit: 'releases/s', better: 'higher', envctl: book.side('A/A releases per second', 'envctl'), peer: null },
+      { name: MW_EXACT, what: 'one mannWhitneyGreater at the exact-method cut-off (10 000 pairs, U near the middle)', unit: 'ms', envctl: book.side(MW_EXACT, 'envctl'), peer: null },
+      { name: HL_CAP, what: 'one hodgesLehmann at the proxy cap (reservoir path)', unit: 'ms', envctl: book.side(HL_CAP, 'envctl'), peer: null }];
     for (const detectionCase of CASES) {
       ctx.signal.throwIfAborted();
       ctx.progress(`release-judge detection ${detectionCase.name} (${seeds} seeds)`);

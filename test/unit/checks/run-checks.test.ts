@@ -2,7 +2,7 @@
  * The retry loop and the reasons of each kind, over a fake engine that answers execs from a
  * script and a fake clock that only moves when the loop sleeps.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCheck, runChecks } from '../../../src/checks/run-checks.js';
 import type { CheckContext, CheckTiming, InfraCheck } from '../../../src/checks/types.js';
 import type { Engine, ExecOptions } from '../../../src/engine/engine.js';
@@ -52,6 +52,20 @@ function context(engine: Engine, options: { signal?: AbortSignal; published?: { 
 
 const TIMING: CheckTiming = { timeoutMs: 1_000, intervalMs: 100 };
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A promise and whether it has settled yet (read after advancing fake timers). */
+function settled<T>(promise: Promise<T>): { promise: Promise<T>; done: boolean } {
+  const tracked = { promise, done: false };
+  promise.then(
+    () => (tracked.done = true),
+    () => (tracked.done = true),
+  );
+  return tracked;
+}
+
 const command = (run: string[], extra: Partial<Extract<InfraCheck, { kind: 'command' }>> = {}): InfraCheck => ({ kind: 'command', name: `command web: ${run.join(' ')}`, service: 'web', run, exitCode: 0, contains: undefined, ...extra });
 
 describe('runCheck: retries', () => {
@@ -97,12 +111,15 @@ describe('runCheck: retries', () => {
     expect(result.reasons[0]).toMatch(/^the pattern \/\(\[a-z\/ is not a valid regular expression: /);
   });
 
-  it('bounds an attempt whose command never finishes', async () => {
+  it('bounds an attempt whose command never finishes (the attempt timer fires at 1 s, on a fake timer)', async () => {
+    vi.useFakeTimers();
     const ctx = context(fakeEngine(() => new Promise<ExecAnswer>(() => undefined)));
-    const started = Date.now();
-    const result = await runCheck(command(['sleep', '3600']), ctx, { timeoutMs: 0, intervalMs: 100 });
-    expect(result.reasons).toEqual(['`sleep 3600` did not finish within 1 s in web']);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    const pending = settled(runCheck(command(['sleep', '3600']), ctx, { timeoutMs: 0, intervalMs: 100 }));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(pending.done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pending.done).toBe(true);
+    expect((await pending.promise).reasons).toEqual(['`sleep 3600` did not finish within 1 s in web']);
   });
 });
 
@@ -125,11 +142,14 @@ describe('runCheck: cancellation', () => {
   it('stops waiting for a hanging command when the signal aborts', async () => {
     const controller = new AbortController();
     const ctx = context(fakeEngine(() => new Promise<ExecAnswer>(() => undefined)), { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
-    const started = Date.now();
-    const result = await runCheck(command(['sleep', '3600']), ctx, { timeoutMs: 60_000, intervalMs: 100 });
-    expect(Date.now() - started).toBeLessThan(1_000);
-    expect(result).toMatchObject({ status: 'failed', attempts: 1, reasons: ['cancelled before the check passed'] });
+    vi.useFakeTimers();
+    const pending = settled(runCheck(command(['sleep', '3600']), ctx, { timeoutMs: 60_000, intervalMs: 100 }));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(pending.done).toBe(false);
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pending.done).toBe(true);
+    expect(await pending.promise).toMatchObject({ status: 'failed', attempts: 1, reasons: ['cancelled before the check passed'] });
   });
 });
 

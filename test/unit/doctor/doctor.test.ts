@@ -1,5 +1,5 @@
 /** runDoctor with every probe injected: the whole run without Docker, sockets or a real disk. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BASE_IMAGES, type DoctorCheck } from '../../../src/doctor/checks.js';
 import { doctorFailed, renderDoctorText, runDoctor, type DoctorEngine, type DoctorProbes } from '../../../src/doctor/doctor.js';
 import type { EnvironmentModel, ServiceModel } from '../../../src/definition/model.js';
@@ -106,9 +106,11 @@ describe('runDoctor', () => {
 
   it('bounds every engine probe: a hung call becomes a failed check within the timeout', async () => {
     const hang = () => new Promise<never>(() => undefined);
-    const started = Date.now();
-    const checks = byId(await runDoctor({ probes: probes({ engine: () => fakeEngine({ existingImages: hang, dockerRootDir: hang }) }), timeoutMs: 50 }));
-    expect(Date.now() - started).toBeLessThan(1_000);
+    vi.useFakeTimers();
+    onTestFinished(() => void vi.useRealTimers());
+    const running = runDoctor({ probes: probes({ engine: () => fakeEngine({ existingImages: hang, dockerRootDir: hang }) }), timeoutMs: 50 });
+    await vi.advanceTimersByTimeAsync(50);
+    const checks = byId(await running);
     expect(checks['base-images']).toMatchObject({ status: 'fail', detail: 'cannot list the images: could not list the images within 0.05 s' });
     expect(checks['disk-docker']).toMatchObject({ status: 'info', detail: 'cannot ask the engine where it keeps its data: could not read the engine info within 0.05 s' });
   });

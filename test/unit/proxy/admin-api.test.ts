@@ -235,13 +235,12 @@ describe('the admin client', () => {
     expect((error as EnvironmentError).hint).toMatch(/docker logs/);
   });
 
-  it('gives up after its timeout on a socket that never answers', async () => {
+  // Without the client's timeout both calls hang: the test's own timeout is the ceiling.
+  it('gives up after its timeout on a socket that never answers', { timeout: 15_000 }, async () => {
     const socketPath = join(tempDir(), 'silent.sock');
     await listen(createServer(() => undefined), socketPath);
     const client = createAdminClient(socketPath, { timeoutMs: 200 });
-    const started = performance.now();
     await expect(client.status()).rejects.toThrow(/does not answer \(GET \/status: no answer within 200 ms\)/);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(await client.healthz()).toBe(false);
   });
 

@@ -91,13 +91,14 @@ describe('mannWhitneyGreater matches scipy.stats.mannwhitneyu(alternative="great
     }
   });
 
-  it('stays under 100 ms at the exact cut-off (100 × 100, U near the middle)', () => {
+  // Its speed at the cut-off is a bench figure (release-judge: "Mann-Whitney exact 100 × 100"), not a test.
+  it('uses the exact method at the cut-off (100 × 100, U near the middle)', () => {
     const x = Array.from({ length: 100 }, (_, i) => 2 * i + 1);
     const y = Array.from({ length: 100 }, (_, i) => 2 * i + 0.5);
-    const started = performance.now();
     const result = mannWhitneyGreater(x, y);
-    expect(result.method).toBe('exact');
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(result).toMatchObject({ method: 'exact', u: 5050 });
+    expect(result.p).toBeGreaterThan(0.3);
+    expect(result.p).toBeLessThan(0.7);
   });
 });
 
@@ -172,16 +173,15 @@ describe('hodgesLehmann', () => {
     expect(hodgesLehmann([...x].reverse(), [...y].reverse(), createRng(9))).toEqual(hodgesLehmann(x, y, createRng(9)));
   });
 
-  it('handles 50 000 per arm (the proxy cap) quickly', () => {
+  // Its speed is a bench figure (release-judge: "Hodges-Lehmann 50 000 per arm"), not a test.
+  it('handles 50 000 per arm (the proxy cap) with the reservoir', () => {
     const rng = createRng(3);
     const x = Float64Array.from({ length: 50_000 }, () => 60 * Math.exp(0.5 * gaussian(rng)));
     const y = Float64Array.from({ length: 50_000 }, () => 50 * Math.exp(0.5 * gaussian(rng)));
-    const started = performance.now();
     const { shift, method } = hodgesLehmann(x, y, createRng(seedFromString('r-7f3a')));
     expect(method).toBe('reservoir');
     expect(shift).toBeGreaterThan(7);
     expect(shift).toBeLessThan(13);
-    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('refuses an empty sample', () => {
