@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
 import { displayDefinition, EnvctlCommand } from '../cli/base-command.js';
 import { validateAllEnvironments } from '../definition/resolve.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { EnvctlError, ExitCode, UsageError } from '../errors.js';
 import {
   capabilitiesHash,
   describeCapabilities,
@@ -13,9 +13,9 @@ import {
   readTrustStore,
   trustRequirement,
   trustStorePath,
+  updateTrustStore,
   withoutFile,
   withTrust,
-  writeTrustStore,
 } from '../state/trust.js';
 
 export interface TrustResult {
@@ -47,7 +47,7 @@ export default class TrustCommand extends EnvctlCommand {
     const file = await realpath(models[0]!.file);
     const display = displayDefinition(file);
     const storePath = trustStorePath(process.env);
-    let store = await readTrustStore(storePath);
+    const store = await readTrustStore(storePath);
     const requirement = await trustRequirement(file, process.env, process.geteuid?.());
     const environments = models
       .map((model) => ({ env: model.env, capabilities: hostCapabilities(model) }))
@@ -62,7 +62,7 @@ export default class TrustCommand extends EnvctlCommand {
     };
 
     if (flags.revoke) {
-      await writeTrustStore(storePath, withoutFile(store, file));
+      await updateTrustStore(storePath, (current) => withoutFile(current, file));
       say(`${display}: trust revoked`);
       return { ...result('revoked'), environments: environments.map((entry) => ({ ...entry, trusted: false })) };
     }
@@ -82,15 +82,25 @@ export default class TrustCommand extends EnvctlCommand {
       const interactive = !this.jsonEnabled() && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
       if (!interactive) throw new UsageError('TRUST_NEEDS_YES', `not trusting ${display} without a confirmation`, 'review the commands above (envctl trust --show), then pass --yes');
       const prompt = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await prompt.question(`Trust ${display} to run these commands on this machine? [y/N] `).finally(() => prompt.close());
+      // Ctrl-C (or Ctrl-D) at the prompt closes it: the question rejects with an AbortError. That is a cancellation (130), not a crash.
+      prompt.on('SIGINT', () => prompt.close());
+      const answer = await prompt
+        .question(`Trust ${display} to run these commands on this machine? [y/N] `)
+        .catch((error: unknown) => {
+          if ((error as { name?: string }).name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR') {
+            process.stderr.write('\n');
+            throw new EnvctlError('CANCELLED', `trust cancelled; ${display} was not trusted`, { exitCode: ExitCode.cancelled });
+          }
+          throw error;
+        })
+        .finally(() => prompt.close());
       if (!/^y(es)?$/i.test(answer.trim())) {
         say('not trusted');
         process.exitCode = ExitCode.failed;
         return result('declined');
       }
     }
-    for (const entry of untrusted) store = withTrust(store, { file, hash: entry.hash, commands: entry.commands }, new Date());
-    await writeTrustStore(storePath, store);
+    await updateTrustStore(storePath, (current) => untrusted.reduce((next, entry) => withTrust(next, { file, hash: entry.hash, commands: entry.commands }, new Date()), current));
     say(`trusted ${display} (${storePath})`);
     return { ...result('trusted'), environments: environments.map((entry) => ({ ...entry, trusted: true })) };
   }

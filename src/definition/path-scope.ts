@@ -19,6 +19,11 @@ export interface PathScope {
   projectDir: string;
   /** Realpaths under which a path is accepted: the project folder first, then the allowances. */
   roots: string[];
+  /**
+   * The realpaths the definition allows itself (`x-envctl-allow-paths`): what `envctl trust` covers.
+   * `--allow-outside` paths are in `roots` but not here: the user typed them, nothing to trust.
+   */
+  fileAllowances: string[];
 }
 
 export type Confinement = { inside: true; real: string } | { inside: false; real: string; viaSymlink: boolean };
@@ -29,10 +34,11 @@ export type Confinement = { inside: true; real: string } | { inside: false; real
  */
 export async function pathScope(projectDir: string, allowances: readonly string[], allowOutside: readonly string[], cwd: string): Promise<PathScope> {
   const realProject = await realpathLenient(projectDir);
-  const roots = [realProject];
-  for (const path of allowances) roots.push(await realpathLenient(resolvePath(projectDir, path)));
-  for (const path of allowOutside) roots.push(await realpathLenient(resolvePath(cwd, path)));
-  return { projectDir: realProject, roots };
+  const fileAllowances: string[] = [];
+  for (const path of allowances) fileAllowances.push(await realpathLenient(resolvePath(projectDir, path)));
+  const flagged: string[] = [];
+  for (const path of allowOutside) flagged.push(await realpathLenient(resolvePath(cwd, path)));
+  return { projectDir: realProject, roots: [realProject, ...fileAllowances, ...flagged], fileAllowances };
 }
 
 /** Whether `path` (absolute, resolved lexically) lands under one of the scope's roots once symlinks are followed. */

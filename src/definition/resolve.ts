@@ -402,7 +402,8 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     environments: declared,
     labels: {},
     warnings,
-    allowedHostPaths: scope.roots.slice(1),
+    // Only the file's own allowances: `--allow-outside` paths were typed by the user and need no trust.
+    allowedHostPaths: scope.fileAllowances,
   };
   const model = includedModels.reduce(mergeIncluded, own);
   return context.included ? model : withFeatures(model, options);

@@ -13,58 +13,128 @@
  * A folder you made yourself (not a clone, your file) needs no trust.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { lock } from 'proper-lockfile';
 import { quote } from 'shell-quote';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import type { EnvironmentModel } from '../definition/model.js';
+import { isUnder } from '../definition/path-scope.js';
 import { EnvctlError, EnvironmentError, ExitCode } from '../errors.js';
 
-/** One host command of a definition: where it is declared and its argv. */
+/** One host command of a definition: where it is declared, its argv and the variables it gets (NODE_OPTIONS can run code too). */
 export interface HostCommand {
   where: string;
   argv: string[];
+  /** The stage's `environment:`; absent when empty. */
+  environment?: Record<string, string>;
 }
 
 export interface HostCapabilities {
   commands: HostCommand[];
   /** Realpaths outside the project folder the definition may use. */
   paths: string[];
+  /** URLs the pipeline POSTs its results to (`pipeline.notify.webhook`, `pipeline.release.notify.webhook`); absent when none. */
+  webhooks?: string[];
+  /** Read-write bind mounts that cover the project's `.git` (a container could plant hooks that run on the host); absent when none. */
+  gitWrites?: string[];
 }
 
+type CapabilityModel = Pick<EnvironmentModel, 'pipeline' | 'allowedHostPaths'> & Partial<Pick<EnvironmentModel, 'services' | 'projectDir'>>;
+
 /** What a resolved environment would do on the host (empty when it runs nothing there). */
-export function hostCapabilities(model: Pick<EnvironmentModel, 'pipeline' | 'allowedHostPaths'>): HostCapabilities {
+export function hostCapabilities(model: CapabilityModel): HostCapabilities {
   const commands: HostCommand[] = [];
   const pipeline = model.pipeline;
   for (const stage of ['build', 'integration'] as const) {
     const command = pipeline?.[stage];
-    if (command && command.service === undefined) commands.push({ where: `pipeline.${stage}.run`, argv: command.run.map(String) });
+    if (command && command.service === undefined) {
+      const environment = sortedRecord(command.environment ?? {});
+      commands.push({ where: `pipeline.${stage}.run`, argv: command.run.map(String), ...(Object.keys(environment).length > 0 ? { environment } : {}) });
+    }
   }
   if (pipeline?.notify?.command) commands.push({ where: 'pipeline.notify.command', argv: pipeline.notify.command.map(String) });
-  return { commands, paths: [...(model.allowedHostPaths ?? [])].sort() };
+  const webhooks = [pipeline?.notify?.webhook, pipeline?.release?.notify.webhook].filter((url): url is string => typeof url === 'string' && url !== '');
+  const gitWrites = model.projectDir && model.services ? gitWritingMounts(model.projectDir, model.services) : [];
+  return {
+    commands,
+    paths: [...(model.allowedHostPaths ?? [])].sort(),
+    ...(webhooks.length > 0 ? { webhooks } : {}),
+    ...(gitWrites.length > 0 ? { gitWrites } : {}),
+  };
+}
+
+/**
+ * `service "a" mounts /p read-write, covering /p/.git` for each read-write bind mount whose source
+ * contains (or is inside) a `.git` of the project folder or one of its parents.
+ */
+function gitWritingMounts(projectDir: string, services: EnvironmentModel['services']): string[] {
+  const gitDirs: string[] = [];
+  for (let current = resolvePath(projectDir); ; current = dirname(current)) {
+    if (existsSync(join(current, '.git'))) gitDirs.push(join(current, '.git'));
+    if (dirname(current) === current) break;
+  }
+  if (gitDirs.length === 0) return [];
+  const out: string[] = [];
+  for (const service of Object.values(services)) {
+    for (const mount of service.mounts) {
+      if (mount.type !== 'bind' || !mount.source || mount.readOnly) continue;
+      const source = resolvePath(mount.source);
+      const covered = gitDirs.find((git) => isUnder(source, git) || isUnder(git, source));
+      if (covered) out.push(`service "${service.name}" mounts ${source} read-write at ${mount.target}, covering ${covered} (a container could write git hooks that run on this machine)`);
+    }
+  }
+  return out.sort();
+}
+
+function sortedRecord(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export function isEmpty(capabilities: HostCapabilities): boolean {
-  return capabilities.commands.length === 0 && capabilities.paths.length === 0;
+  return capabilities.commands.length === 0 && capabilities.paths.length === 0 && !capabilities.webhooks?.length && !capabilities.gitWrites?.length;
 }
 
-/** The trust key: the definition's realpath with exactly these commands and paths. */
+/** The trust key: the definition's realpath with exactly these commands (and their variables), paths, webhooks and .git writes. */
 export function capabilitiesHash(file: string, capabilities: HostCapabilities): string {
-  const canonical = JSON.stringify({ file, commands: capabilities.commands.map((command) => [command.where, command.argv]), paths: capabilities.paths });
+  const canonical = JSON.stringify({
+    file,
+    commands: capabilities.commands.map((command) => (command.environment ? [command.where, command.argv, command.environment] : [command.where, command.argv])),
+    paths: capabilities.paths,
+    ...(capabilities.webhooks?.length ? { webhooks: capabilities.webhooks } : {}),
+    ...(capabilities.gitWrites?.length ? { gitWrites: capabilities.gitWrites } : {}),
+  });
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
-/** A command as a person would type it (quoted like a shell would need it; it never runs through one). */
-export function showArgv(argv: readonly string[]): string {
-  return quote([...argv]);
+/**
+ * A command as a person would type it (quoted like a shell would need it; it never runs through one).
+ * Control characters are shown escaped (`\e`, `\r`, `\x07`): a terminal escape in an argument must
+ * not move the cursor or erase the line and so hide what really runs.
+ */
+export function showArgv(argv: readonly string[], environment?: Readonly<Record<string, string>>): string {
+  const assignments = Object.entries(environment ?? {}).map(([name, value]) => `${escapeControls(name)}=${escapeControls(quote([value]))}`);
+  return [...assignments, escapeControls(quote([...argv]))].join(' ');
+}
+
+/** C0 and C1 control characters (and DEL) made visible. */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
+    const named: Record<string, string> = { '\u001b': '\\e', '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+    return named[char] ?? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
 }
 
 export function describeCapabilities(capabilities: HostCapabilities): string[] {
   return [
-    ...capabilities.commands.map((command) => `${command.where}: ${showArgv(command.argv)}`),
-    ...capabilities.paths.map((path) => `host path outside the project: ${path}`),
+    ...capabilities.commands.map((command) => `${command.where}: ${showArgv(command.argv, command.environment)}`),
+    ...capabilities.paths.map((path) => `host path outside the project: ${escapeControls(path)}`),
+    ...(capabilities.webhooks ?? []).map((url) => `sends run results (JSON POST) to ${escapeControls(url)}`),
+    ...(capabilities.gitWrites ?? []).map(escapeControls),
   ];
 }
 
@@ -109,6 +179,28 @@ export async function readTrustStore(path: string): Promise<TrustStore> {
 export async function writeTrustStore(path: string, store: TrustStore): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600, fsync: true });
+}
+
+/**
+ * Read, change and write the store under a lock (proper-lockfile on `<store>.lock`), so two
+ * `envctl trust` runs at once never drop each other's entries. Waits up to ~10 s for the lock.
+ */
+export async function updateTrustStore(path: string, change: (store: TrustStore) => TrustStore): Promise<TrustStore> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  let release: () => Promise<void>;
+  try {
+    release = await lock(path, { realpath: false, stale: 10_000, retries: { retries: 40, factor: 1.3, minTimeout: 20, maxTimeout: 500 } });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+    throw new EnvironmentError('TRUST_STORE_LOCKED', `the trust store ${path} is locked by another envctl process`, 'wait for it to finish and try again');
+  }
+  try {
+    const updated = change(await readTrustStore(path));
+    await writeTrustStore(path, updated);
+    return updated;
+  } finally {
+    await release();
+  }
 }
 
 export function isTrusted(store: TrustStore, file: string, hash: string): boolean {
@@ -191,7 +283,7 @@ export class UntrustedDefinitionError extends EnvctlError {
  * Refuses a model whose host commands or outside paths are not trusted, when trust is required.
  * `display` is the definition path as the user should type it.
  */
-export async function assertTrusted(model: Pick<EnvironmentModel, 'file' | 'pipeline' | 'allowedHostPaths'>, options: { env: Readonly<Record<string, string | undefined>>; uid: number | undefined; display: string }): Promise<void> {
+export async function assertTrusted(model: CapabilityModel & Pick<EnvironmentModel, 'file'>, options: { env: Readonly<Record<string, string | undefined>>; uid: number | undefined; display: string }): Promise<void> {
   const capabilities = hostCapabilities(model);
   if (isEmpty(capabilities)) return;
   const file = await realpath(model.file);

@@ -109,7 +109,7 @@ services:
 volumes:
   data:
     driver: local
-    driver_opts: { type: none, o: bind, device: /srv/data }
+    driver_opts: { type: none, o: bind, device: ./data }
     labels: { backup: daily }
   shared: { external: true }
 networks:
