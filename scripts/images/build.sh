@@ -3,13 +3,16 @@
 #   debootstrap (Debian 12 minbase, cached as a tarball) -> chroot apt-get install
 #   -> trim -> `tar | docker import --change ...`.
 #
-# Usage: scripts/images/build.sh [--rebuild] [--verbose] [NAME...]
+# Usage: scripts/images/build.sh [--rebuild] [--verbose] [--list] [NAME...]
 #   NAME: base-debian base-node base-postgres base-redis (default: all)
 #   --rebuild  build even when the tag exists with the same recipe
+#   --list     print "NAME<TAB>TAG<TAB>RECIPE" a line and exit (no root, no engine)
 # An image whose tag exists with the same recipe label is skipped. The recipe is a hash
 # of its folder here (and of the folder it starts FROM), so editing a definition
 # rebuilds just the images it affects. Needs root (debootstrap, chroot) and a Docker engine.
-# Normally run by scripts/setup.sh, which also puts Node 24 in .tools/.
+# Run by scripts/setup.sh (which also puts Node 24 in .tools/) and by `envctl images build`.
+# ENVCTL_IMAGES_STATE: folder for cache/ and logs/ (default: .tools/ of this checkout or package);
+# ENVCTL_IMAGES_PREFIX: prefix of the progress lines (default "setup:  ").
 set -euo pipefail
 
 IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,19 +22,22 @@ BUILDER_VERSION=1
 ALL_IMAGES=(base-debian base-node base-postgres base-redis)
 SUITE=bookworm
 MIRROR="${ENVCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-CACHE_DIR="$REPO/.tools/cache"
-LOG_DIR="$REPO/.tools/logs"
+STATE_DIR="${ENVCTL_IMAGES_STATE:-$REPO/.tools}"
+CACHE_DIR="$STATE_DIR/cache"
+LOG_DIR="$STATE_DIR/logs"
+PREFIX="${ENVCTL_IMAGES_PREFIX:-setup:  }"
 MINBASE_TAR="$CACHE_DIR/debian-$SUITE-minbase.tar.gz"
 export NODE_PKG_VERSION="${NODE_PKG_VERSION:-24.9.0}"
 
-REBUILD=0 VERBOSE="${VERBOSE:-0}" QUIET="${QUIET:-0}"
+REBUILD=0 LIST=0 VERBOSE="${VERBOSE:-0}" QUIET="${QUIET:-0}"
 WANT=()
 while (($#)); do
   case "$1" in
     --rebuild) REBUILD=1 ;;
     --verbose) VERBOSE=1 ;;
     --quiet) QUIET=1 ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --list) LIST=1 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "images: unknown option $1 (try --help)" >&2; exit 2 ;;
     *) WANT+=("$1") ;;
   esac
@@ -39,8 +45,8 @@ while (($#)); do
 done
 ((${#WANT[@]})) || WANT=("${ALL_IMAGES[@]}")
 
-say() { ((QUIET)) || echo "setup:   $*" >&2; }
-die() { echo "setup: error: $*" >&2; exit 1; }
+say() { ((QUIET)) || echo "$PREFIX $*" >&2; }
+die() { echo "${PREFIX%% *} error: $*" >&2; exit 1; }
 
 # run_logged NAME CMD...: output to .tools/logs/NAME.log (or the terminal with --verbose);
 # on failure show the log's tail.
@@ -50,13 +56,11 @@ run_logged() {
   local log="$LOG_DIR/$name.log"
   if ((VERBOSE)); then "$@" 2>&1 | tee "$log" >&2; return "${PIPESTATUS[0]}"; fi
   if ! "$@" >"$log" 2>&1; then
-    echo "setup: error: '$*' failed; last lines of $log:" >&2
+    echo "${PREFIX%% *} error: '$*' failed; last lines of $log:" >&2
     tail -n 30 "$log" | sed 's/^/    /' >&2
     return 1
   fi
 }
-
-docker info >/dev/null 2>&1 || die "no Docker engine answers ('docker info' failed). Run: sudo bash scripts/setup.sh"
 
 WORK=""
 MOUNTS=()
@@ -270,10 +274,19 @@ build_one() {
   say "built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - t0))s)"
 }
 
-WORK="$(mktemp -d /var/tmp/envctl-images.XXXXXX)"
 for name in "${WANT[@]}"; do
-  [[ -f "$IMAGES_DIR/$name/image.env" ]] || die "unknown image '$name'; known: ${ALL_IMAGES[*]}"
+  [[ -f "$IMAGES_DIR/$name/image.env" ]] || { echo "${PREFIX%% *} error: unknown image '$name'; known: ${ALL_IMAGES[*]}" >&2; exit 2; }
 done
+if ((LIST)); then
+  for name in "${ALL_IMAGES[@]}"; do
+    for w in "${WANT[@]}"; do
+      if [[ "$w" == "$name" ]]; then printf '%s\t%s\t%s\n' "$name" "$(image_var "$name" TAG)" "$(recipe_hash "$name")"; fi
+    done
+  done
+  exit 0
+fi
+docker info >/dev/null 2>&1 || { echo "${PREFIX%% *} error: no Docker engine answers ('docker info' failed). Run: sudo bash scripts/setup.sh" >&2; exit 3; }
+WORK="$(mktemp -d /var/tmp/envctl-images.XXXXXX)"
 # base-debian first: the others are built from its prepared root file system.
 for name in "${ALL_IMAGES[@]}"; do
   for w in "${WANT[@]}"; do

@@ -21,7 +21,7 @@ export interface DoctorCheck {
   fix?: string;
 }
 
-/** The images `npm run setup` builds locally from Debian packages; demo, templates and the release proxy run on them. */
+/** The images `envctl images build` (and `npm run setup`) builds locally from Debian packages; demo, templates and the release proxy run on them. */
 export const BASE_IMAGES = ['envctl/base-debian:12', 'envctl/base-node:24', 'envctl/base-postgres:15', 'envctl/base-redis:7'] as const;
 
 export const MIN_NODE_MAJOR = 22;
@@ -33,6 +33,10 @@ export const LOW_DISK_BYTES = 2 * 1024 ** 3;
 export type Probed<T> = { ok: true; value: T } | { ok: false; error: string; hint?: string | undefined };
 
 const SETUP_FIX = '`npm run setup` installs and starts the engine where it is missing and builds the base images locally (no registry needed)';
+
+/** The fix for missing base images: the published CLI builds them itself (src/images/base-images.ts). */
+const BASE_IMAGES_FIX = (missing: readonly string[]) =>
+  `run \`envctl images build${missing.length === BASE_IMAGES.length ? '' : ` ${missing.join(' ')}`}\`: it builds them on this machine from Debian packages (no registry; needs root or passwordless sudo, and debootstrap: \`sudo apt-get install -y debootstrap debian-archive-keyring\`); in envctl's repository \`npm run setup\` does the same`;
 
 export function checkNode(node: { version: string; execPath: string }): DoctorCheck {
   const major = Number.parseInt(node.version.replace(/^v/, ''), 10);
@@ -72,7 +76,7 @@ export function checkBaseImages(engine: Probed<EngineInfo>, present: Probed<Read
   if (!present.ok) return { ...base, status: 'fail', detail: `cannot list the images: ${present.error}`, fix: present.hint ?? 'check that dockerd is healthy (`docker info`)' };
   const missing = BASE_IMAGES.filter((ref) => !present.value.has(ref));
   if (missing.length === 0) return { ...base, status: 'ok', detail: BASE_IMAGES.join(', ') };
-  return { ...base, status: 'fail', detail: `missing ${missing.join(', ')} (${BASE_IMAGES.length - missing.length} of ${BASE_IMAGES.length} present)`, fix: SETUP_FIX };
+  return { ...base, status: 'fail', detail: `missing ${missing.join(', ')} (${BASE_IMAGES.length - missing.length} of ${BASE_IMAGES.length} present)`, fix: BASE_IMAGES_FIX(missing) };
 }
 
 export function checkProxyBundle(path: string, size: Probed<number>): DoctorCheck {

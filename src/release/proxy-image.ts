@@ -46,7 +46,7 @@ export async function ensureProxyImage(engine: Engine, options: { bundlePath?: s
   const present = await engine.existingImages([ref, PROXY_BASE_IMAGE]);
   if (present.has(ref)) return ref;
   if (!present.has(PROXY_BASE_IMAGE)) {
-    throw new EnvironmentError('PROXY_BASE_IMAGE_MISSING', `the image ${PROXY_BASE_IMAGE}, which the release proxy runs on, is not on this engine`, 'run `npm run setup`: it builds the base images locally');
+    throw new EnvironmentError('PROXY_BASE_IMAGE_MISSING', `the image ${PROXY_BASE_IMAGE}, which the release proxy runs on, is not on this engine`, `run \`envctl images build ${PROXY_BASE_IMAGE}\`: it builds it on this machine (in envctl's repository \`npm run setup\` does too)`);
   }
   const context = await mkdtemp(join(tmpdir(), 'envctl-proxy-image-'));
   try {

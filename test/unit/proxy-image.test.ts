@@ -87,13 +87,13 @@ describe('ensureProxyImage', () => {
     expect(builds).toEqual([]);
   });
 
-  it('says to run npm run setup when the base image is missing', async () => {
+  it('says to run envctl images build (or npm run setup) when the base image is missing', async () => {
     const bundlePath = join(dir, 'bundle.mjs');
     await writeFile(bundlePath, 'x');
     const { engine, builds } = fakeEngine([]);
     await expect(ensureProxyImage(engine, { bundlePath, signal: new AbortController().signal })).rejects.toMatchObject({
       code: 'PROXY_BASE_IMAGE_MISSING',
-      hint: expect.stringMatching(/npm run setup/),
+      hint: expect.stringMatching(/^run `envctl images build envctl\/base-node:24`: .*npm run setup/),
     });
     expect(builds).toEqual([]);
   });

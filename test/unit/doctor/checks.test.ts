@@ -91,10 +91,13 @@ describe('checkBaseImages', () => {
     expect(check.detail).toBe('envctl/base-debian:12, envctl/base-node:24, envctl/base-postgres:15, envctl/base-redis:7');
   });
 
-  it('names the missing ones and `npm run setup`', () => {
+  it('names the missing ones and `envctl images build` for them (and `npm run setup` in the repository)', () => {
     const check = checkBaseImages(engine('28.0.0'), { ok: true, value: new Set(['envctl/base-debian:12', 'envctl/base-node:24']) });
     expect(check).toMatchObject({ status: 'fail', detail: 'missing envctl/base-postgres:15, envctl/base-redis:7 (2 of 4 present)' });
+    expect(check.fix).toMatch(/^run `envctl images build envctl\/base-postgres:15 envctl\/base-redis:7`: /);
+    expect(check.fix).toContain('sudo apt-get install -y debootstrap');
     expect(check.fix).toContain('npm run setup');
+    expect(checkBaseImages(engine('28.0.0'), { ok: true, value: new Set() }).fix).toMatch(/^run `envctl images build`: /);
   });
 
   it('fails when the engine cannot list them', () => {

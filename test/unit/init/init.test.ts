@@ -98,13 +98,23 @@ describe('CI templates', () => {
     const runs = steps.flatMap((step) => (step.run ? [step.run] : []));
     expect(runs).toContain('npm install --global envctl@9.8.7');
     expect(runs.filter((run) => /^envctl pipeline\b/.test(run))).toEqual(['envctl pipeline --junit reports/envctl.xml']);
+    // The base images are built on the runner (debootstrap from Ubuntu's archive; root via the runner's sudo) before the pipeline.
+    const lines = runs.flatMap((run) => run.trim().split('\n'));
+    expect(lines).toEqual([
+      'npm install --global envctl@9.8.7',
+      'sudo apt-get update -q',
+      'sudo apt-get install -y -q --no-install-recommends debootstrap debian-archive-keyring',
+      'envctl images build',
+      'envctl doctor',
+      'envctl pipeline --junit reports/envctl.xml',
+    ]);
     expect(steps.map((step) => step.uses).filter(Boolean)).toEqual(['actions/checkout@v4', 'actions/setup-node@v4', 'actions/upload-artifact@v4']);
   });
 
   it('GitLab CI: the same commands in the job script, the JUnit report collected', async () => {
     await initProject(options({ ci: 'gitlab' }));
     const config = parse(await text('.gitlab-ci.yml')) as Record<string, { script?: string[]; artifacts?: { reports?: { junit?: string } } }>;
-    expect(config.envctl!.script).toEqual(['npm install --global envctl@9.8.7', 'envctl doctor', 'envctl pipeline --junit reports/envctl.xml']);
+    expect(config.envctl!.script).toEqual(['npm install --global envctl@9.8.7', 'envctl images build', 'envctl doctor', 'envctl pipeline --junit reports/envctl.xml']);
     expect(config.envctl!.artifacts!.reports!.junit).toBe('reports/envctl.xml');
     expect(await tree(join(root, 'project'))).not.toContain('.github/workflows/envctl.yml');
   });
