@@ -78,8 +78,21 @@ const stringMap = (what: string) =>
     }),
   );
 
+/** C0 controls except tab and newline, DEL and C1: in an argument they only serve to spoof a terminal (e.g. the trust display). */
+// eslint-disable-next-line no-control-regex
+const ARGV_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
 const command = z
   .union([z.string().transform(parseWith(parseCommandWords)), z.array(stringish).min(1, { error: 'the command list is empty' })])
+  .superRefine((argv, ctx) => {
+    argv.forEach((arg, index) => {
+      const found = ARGV_CONTROLS.exec(arg);
+      if (found) {
+        const code = found[0].charCodeAt(0).toString(16).padStart(2, '0');
+        ctx.addIssue({ code: 'custom', path: [index], message: `argument ${index + 1} contains the control character \\x${code} (terminal escapes are refused in commands)`, params: { hint: 'remove it; write a script file if you need special characters' } });
+      }
+    });
+  })
   .meta({ description: 'a list of arguments (preferred), or one string split into words without a shell' });
 
 const buildSchema = z.union([
@@ -410,6 +423,7 @@ const releaseSchema = z
     stepMinDuration: durationSchema.default(30_000),
     stepMinRequests: z.number().int().min(1).default(400),
     stepMaxDuration: durationSchema.default(600_000),
+    readyTimeout: durationSchema.default(120_000).meta({ description: 'how long the canary and its baseline may take to become ready (healthy, or running without a healthcheck); not ready by then → rolled back, nothing routed to it' }),
     warmup: z.strictObject({ seconds: z.number().min(0).default(10), requests: z.number().int().min(0).default(20) }).default({ seconds: 10, requests: 20 }),
     alpha: z.number().gt(0).lt(1).default(0.01),
     counts: z.strictObject({ oddsRatio: z.number().gt(1).default(3) }).default({ oddsRatio: 3 }),

@@ -47,9 +47,6 @@ import {
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-/** How long the canary and the fresh baseline may take to become ready (ms). */
-const SLOT_READY_TIMEOUT_MS = 120_000;
-
 export interface ReleaseRunOptions {
   engine: Engine;
   notify: (notice: ReleaseNotice) => void;
@@ -243,7 +240,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       crashPoint('release-after-proxy');
 
       try {
-        await waitReady(options.engine, canaryId, slots.canary.name, SLOT_READY_TIMEOUT_MS, options.signal);
+        await waitReady(options.engine, canaryId, slots.canary.name, config.readyTimeout, options.signal);
       } catch (error) {
         if (options.signal.aborted) throw error;
         await removeSlots(options.engine, state);
@@ -252,7 +249,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
         await record('rolled-back', { actor: 'controller', reason: state.outcome }, `rolled-back: ${state.outcome}`);
         return await notifyEnd(model, options, { id, status: state.status, exitCode: ExitCode.failed, message: `rolled-back: ${state.outcome}`, verdicts: [], proxyPort: proxy.hostPort }, state.startedAt);
       }
-      if (state.containers.baseline) await waitReady(options.engine, state.containers.baseline.id, state.containers.baseline.name, SLOT_READY_TIMEOUT_MS, options.signal);
+      if (state.containers.baseline) await waitReady(options.engine, state.containers.baseline.id, state.containers.baseline.name, config.readyTimeout, options.signal);
 
       const admin = createAdminClient(proxy.adminSocket);
       const weights = stepWeights(config, 1);

@@ -1,8 +1,9 @@
 /**
  * Guarantee 18 (reliability.md), a stalled rollout ends: a canary whose healthcheck never passes
  * is never routed to (no step is ever applied; the proxy serves production only) and the release
- * ends by itself, rolled back with the reason, exit 1; its release containers are removed and
- * production keeps running.
+ * ends by itself, rolled back with the reason, exit 1 — at once when it turns unhealthy, at
+ * `readyTimeout` when it stays `starting`; its release containers are removed and production keeps
+ * running.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,6 +43,19 @@ services:
     healthcheck: { test: ["CMD", "node", "-e", "process.exit(process.env.HEALTHY === '1' ? 0 : 1)"], interval: 500ms, retries: 3 }
 pipeline:
   release: { service: web, steps: [50], stepMinDuration: 2s, stepMinRequests: 20, warmup: { seconds: 1, requests: 5 }, load: { rps: 30 } }
+`,
+  );
+  // The same service whose failing probes never count (a long start_period): the canary stays `starting`, ended by readyTimeout.
+  await writeFile(
+    join(dir, 'stalled.yaml'),
+    `name: ${project}
+services:
+  web:
+    build: ./web
+    expose: ["3000"]
+    healthcheck: { test: ["CMD", "node", "-e", "process.exit(process.env.HEALTHY === '1' ? 0 : 1)"], interval: 500ms, retries: 3, start_period: 5m }
+pipeline:
+  release: { service: web, steps: [50], readyTimeout: 3s, stepMinDuration: 2s, stepMinRequests: 20, warmup: { seconds: 1, requests: 5 }, load: { rps: 30 } }
 `,
   );
   const up = await envctlIn(dir, ['up', '--wait-timeout', '90s']);
@@ -89,5 +103,24 @@ describe('a canary that never becomes ready', () => {
       await response.arrayBuffer();
     }
     expect((await readdir(join(dir, '.envctl', 'releases'))).filter((name) => name.startsWith('r-'))).toEqual([outcome.id]);
+  });
+
+  it('stuck `starting` (its probes never count): rolled back at readyTimeout with the reason, no step taken', async () => {
+    const started = await envctlIn(dir, ['release', 'start', '-f', 'stalled.yaml', '--build-arg', 'VERSION=3', '--build-arg', 'HEALTHY=0', '--json'], {}, 180_000);
+    expect(started.exitCode, String(started.stderr)).toBe(1);
+    const outcome = JSON.parse(String(started.stdout)) as { id: string; status: string; message: string; proxyPort: number | null };
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.message).toMatch(/the canary did not become ready: release container \S+ was not ready within 3 s \(running, starting\)/);
+    const releaseDir = join(dir, '.envctl', 'releases', outcome.id);
+    const state = JSON.parse(await readFile(join(releaseDir, 'state.json'), 'utf8')) as { status: string; step: number; weights: { canary: number } };
+    expect(state).toMatchObject({ status: 'rolled-back', step: 0, weights: { canary: 0 } });
+    const kinds = (await readFile(join(releaseDir, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(kinds).toEqual(['started', 'proxy', 'rolled-back']);
+    expect(await containersOf(project, [`${LABEL.slot}=canary`])).toEqual([]);
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`http://127.0.0.1:${outcome.proxyPort}/`);
+      expect(response.headers.get('x-version')).toBe('1');
+      await response.arrayBuffer();
+    }
   });
 });
