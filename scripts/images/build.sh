@@ -286,6 +286,15 @@ if ((LIST)); then
   exit 0
 fi
 docker info >/dev/null 2>&1 || { echo "${PREFIX%% *} error: no Docker engine answers ('docker info' failed). Run: sudo bash scripts/setup.sh" >&2; exit 3; }
+# One build at a time per cache folder (setup.sh and `envctl images build`, two terminals, two CI
+# jobs on one runner): they share the minbase tarball. The second one waits, then skips what the
+# first built.
+mkdir -p "$STATE_DIR"
+exec 8>"$STATE_DIR/.images.lock"
+if ! flock -n 8; then
+  say "another base image build is running (lock: $STATE_DIR/.images.lock); waiting for it"
+  flock -w 3600 8 || die "gave up waiting for the other base image build"
+fi
 WORK="$(mktemp -d /var/tmp/envctl-images.XXXXXX)"
 # base-debian first: the others are built from its prepared root file system.
 for name in "${ALL_IMAGES[@]}"; do
