@@ -19,14 +19,14 @@ describe('help', () => {
   it('ends the root help with the exit-code table', async () => {
     const result = await envctl(['--help']);
     expect(result.exitCode).toBe(0);
-    expect(exitCodeSection(result.stdout).map(([code]) => code)).toEqual(EXIT_CODE_TABLE.map(([code]) => code));
+    expect(exitCodeSection(String(result.stdout)).map(([code]) => code)).toEqual(EXIT_CODE_TABLE.map(([code]) => code));
   });
 
   it.each(['up', 'release start', 'feature enable'])('ends `%s --help` with the exit-code table', async (command) => {
     const result = await envctl([...command.split(' '), '--help']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('EXAMPLES');
-    const rows = exitCodeSection(result.stdout);
+    const rows = exitCodeSection(String(result.stdout));
     expect(rows.map(([code]) => code)).toEqual(EXIT_CODE_TABLE.map(([code]) => code));
     // Long meanings wrap onto the next line: the first line starts the table's text.
     rows.forEach(([, shown], index) => expect(EXIT_CODE_TABLE[index]![1].startsWith(shown)).toBe(true));
