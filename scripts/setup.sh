@@ -10,7 +10,8 @@
 #   3. docker   a Docker engine: when none answers, apt-get install docker.io and start
 #               dockerd in the background (needs root; log: /var/log/envctl-dockerd.log)
 #   4. images   envctl/base-debian:12, base-node:24, base-postgres:15, base-redis:7, built
-#               locally from Debian packages (no registry); existing ones are skipped
+#               locally from Debian packages (no registry); existing ones are skipped.
+#               The builder is scripts/images/build.sh, the one `envctl images build` runs
 #   --no-images       skip step 4          --rebuild-images  rebuild all base images
 #   --quiet           errors + summary     --verbose         show the tools' own output
 # Progress goes to stderr, prefixed "setup:". Tool output is in .tools/logs/.
@@ -31,7 +32,7 @@ while (($#)); do
     --rebuild-images) REBUILD=1 ;;
     --quiet|-q) QUIET=1 ;;
     --verbose|-v) VERBOSE=1 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: error: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
