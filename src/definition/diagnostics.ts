@@ -8,6 +8,7 @@ import type { Diagnostic } from '../errors.js';
 import { COMPOSE_BUILD_KEYS, COMPOSE_NETWORK_ATTACH_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_LEVEL_KEYS, PATTERN_HINTS } from './schema.js';
 import { COMPOSE_BIND_OPTION_KEYS, COMPOSE_MOUNT_KEYS, COMPOSE_NETWORK_DEFINITION_KEYS, COMPOSE_VOLUME_OPTION_KEYS } from './compose-keys.js';
 import { diagnosticAtOffset, locate, type PathSegment, type SourceFile } from './yaml-source.js';
+import { PRIVILEGED_KEYS, privilegedKeyMessage } from './privileged.js';
 
 /** Finds where a path of the resolved definition was written (the overlay wins where it set the value). */
 export type Locator = (path: readonly PathSegment[], options?: { key?: boolean }) => { source: SourceFile; offset: number };
@@ -78,7 +79,8 @@ export function issuesToDiagnostics(issues: readonly Issue[], locator: Locator, 
       for (const key of issue.keys) {
         const keyPath = [...path, key];
         if (unsupportedKeys(path).includes(key)) {
-          push(diagnosticAt(locator, keyPath, 'UNSUPPORTED_KEY', `\`${key}\` is not supported by envctl yet`, 'remove it for now; the README lists the supported Compose keys', { key: true }));
+          if (PRIVILEGED_KEYS.includes(key)) push(diagnosticAt(locator, keyPath, 'UNSUPPORTED_KEY', privilegedKeyMessage(key), 'remove it', { key: true }));
+          else push(diagnosticAt(locator, keyPath, 'UNSUPPORTED_KEY', `\`${key}\` is not supported by envctl yet`, 'remove it for now; the README lists the supported Compose keys', { key: true }));
         } else {
           const suggestion = didYouMean(key, allowed);
           const hint = suggestion ? `did you mean \`${suggestion}\`?` : allowed.length > 0 ? `allowed here: ${allowed.join(', ')}` : undefined;

@@ -12,6 +12,14 @@ type Raw = Record<string, unknown>;
 
 const HOST_NAMESPACE_KEYS = ['network_mode', 'pid', 'ipc', 'userns_mode', 'uts', 'cgroup'] as const;
 
+/** Service keys of the privileged kind: envctl will not run them at all (never "not supported yet"). */
+export const PRIVILEGED_KEYS: readonly string[] = ['privileged', 'cap_add', 'devices', 'security_opt', 'use_api_socket', 'pid', 'ipc', 'userns_mode', 'uts', 'cgroup'];
+
+/** The message for such a key whose value is harmless here (e.g. `privileged: false`): not a "yet". */
+export function privilegedKeyMessage(key: string): string {
+  return `\`${key}\` is not run by envctl: it exists to give containers power over the host, which envctl never does`;
+}
+
 /** Why a service setting is privileged, or undefined when it is not. */
 export function privilegedSetting(key: string, value: unknown): string | undefined {
   if (key === 'privileged' && value === true) return '`privileged: true` gives the container every capability and all host devices (root on the host)';

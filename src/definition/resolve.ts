@@ -226,9 +226,9 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     (path, name) => warnings.push(diagnosticAt(locator, path, 'UNSET_VARIABLE', `the variable ${name} is not set; using an empty string`, `set ${name} or write \${${name}:-default}`)),
   ) as Record<string, unknown>;
   if (problems.length > 0) throw new DefinitionError(problems);
-  // Settings that give a container power over the host are refused by name, before anything else
-  // (validate/plan name them among the keys envctl does not run, as warnings).
-  const privileged = options.unsupportedKeys === 'warn' ? [] : privilegedSettings(interpolated, locator);
+  // Settings that give a container power over the host are refused by name, before anything else;
+  // validate and plan too (exit 2), so they never pass a check that `up` then fails.
+  const privileged = privilegedSettings(interpolated, locator);
   if (privileged.length > 0) throw new DefinitionError(privileged);
 
   // validate/plan name the Compose keys envctl cannot run yet as warnings; the schema refuses them otherwise.

@@ -6,6 +6,7 @@
 import type { Diagnostic } from '../errors.js';
 import { COMPOSE_BIND_OPTION_KEYS, COMPOSE_MOUNT_KEYS, COMPOSE_NETWORK_DEFINITION_KEYS, COMPOSE_VOLUME_OPTION_KEYS } from './compose-keys.js';
 import { diagnosticAt, formatPath, type Locator } from './diagnostics.js';
+import { PRIVILEGED_KEYS, privilegedKeyMessage } from './privileged.js';
 import { COMPOSE_BUILD_KEYS, COMPOSE_NETWORK_ATTACH_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_LEVEL_KEYS } from './schema.js';
 import type { PathSegment } from './yaml-source.js';
 
@@ -27,7 +28,8 @@ export function takeUnsupportedKeys(tree: Raw, locator: Locator): { tree: Raw; d
     const out: Raw = {};
     for (const [key, value] of Object.entries(map)) {
       if (keys.includes(key)) {
-        diagnostics.push(diagnosticAt(locator, [...path, key], 'UNSUPPORTED_KEY', `\`${key}\` is not supported by envctl yet (${formatPath([...path, key])})`, UNSUPPORTED_KEY_HINT, { key: true }));
+        const message = PRIVILEGED_KEYS.includes(key) ? `${privilegedKeyMessage(key)} (${formatPath([...path, key])})` : `\`${key}\` is not supported by envctl yet (${formatPath([...path, key])})`;
+        diagnostics.push(diagnosticAt(locator, [...path, key], 'UNSUPPORTED_KEY', message, PRIVILEGED_KEYS.includes(key) ? 'remove it; `up` refuses it' : UNSUPPORTED_KEY_HINT, { key: true }));
       } else {
         out[key] = value;
       }

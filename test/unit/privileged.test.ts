@@ -49,13 +49,19 @@ describe('privileged settings are refused by name', () => {
     }
   });
 
-  it('names them only as warnings where a definition is inspected, not run (validate, plan)', async () => {
-    const model = await load('    pid: host\n', { unsupportedKeys: 'warn' });
-    expect(model.warnings.map((warning) => warning.path)).toContain('services.web.pid');
+  it('refuses them where a definition is inspected too (validate, plan): never passes a check `up` then fails', async () => {
+    const error = await load('    pid: host\n', { unsupportedKeys: 'warn' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DefinitionError);
+    expect((error as DefinitionError).diagnostics[0]).toMatchObject({ code: 'PRIVILEGED_SETTING', path: 'services.web.pid' });
+    expect((error as DefinitionError).exitCode).toBe(2);
   });
 
-  it('does not call harmless values privileged (`privileged: false` is only a key envctl does not run)', async () => {
-    await expect(load('    privileged: false\n')).rejects.toMatchObject({ diagnostics: [expect.objectContaining({ code: 'UNSUPPORTED_KEY' })] });
+  it('does not call harmless values privileged (`privileged: false` is only a key envctl does not run), and never says "yet"', async () => {
+    const error = await load('    privileged: false\n').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ diagnostics: [expect.objectContaining({ code: 'UNSUPPORTED_KEY' })] });
+    expect((error as DefinitionError).diagnostics[0]!.message).not.toMatch(/\byet\b/);
+    const model = await load('    privileged: false\n', { unsupportedKeys: 'warn' });
+    expect(model.warnings.find((warning) => warning.path === 'services.web.privileged')?.message).not.toMatch(/\byet\b/);
   });
 });
 
