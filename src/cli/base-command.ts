@@ -50,6 +50,21 @@ export abstract class EnvctlCommand extends Command {
     return { ...options, checkTrust: (model) => assertTrusted(model, { env: process.env, uid: process.geteuid?.(), display: displayDefinition(model.file) }) };
   }
 
+  /**
+   * For commands that read host paths on the definition's behalf without running it (export): a
+   * definition that allows itself paths outside its folder (`x-envctl-allow-paths`) must be trusted
+   * first, like `up` (the same trust entry); one without such allowances needs no trust here.
+   */
+  protected exportingLoadOptions(flags: Parameters<EnvctlCommand['loadOptions']>[0]): LoadOptions {
+    const options = this.loadOptions(flags);
+    return {
+      ...options,
+      checkTrust: async (model) => {
+        if ((model.allowedHostPaths ?? []).length > 0) await assertTrusted(model, { env: process.env, uid: process.geteuid?.(), display: displayDefinition(model.file) });
+      },
+    };
+  }
+
   /** tty: Ink on stderr; plain: lines (no TTY or CI=true); json: one JSON document on stdout. */
   protected outputMode(): OutputMode {
     if (this.jsonEnabled()) return 'json';

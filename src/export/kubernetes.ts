@@ -35,6 +35,8 @@ export interface ExportKubernetesResult {
   outDir: string | undefined;
   /** The YAML stream (also when files were written). */
   manifests: string;
+  /** The same stream with every Secret's values replaced by `<redacted>`: what `--json` shows (JSON output lands in CI logs). */
+  redactedManifests: string;
   warnings: ExportWarning[];
   /** The definition's own warnings (as every command shows them). */
   diagnostics: Diagnostic[];
@@ -59,7 +61,8 @@ export async function exportKubernetes(options: ExportKubernetesOptions): Promis
       throw new UsageError('OUTPUT_EXISTS', `${options.outDir} already has ${existing.join(', ')}`, 'pass --force to replace them, or choose another --out folder');
     }
     await mkdir(outDir, { recursive: true });
-    for (const [index, entry] of exported.entries.entries()) await writeFileAtomic(join(outDir, files[index]!), renderManifestFile(model, entry, source));
+    // A Secret's file holds the secret values: readable by its owner only.
+    for (const [index, entry] of exported.entries.entries()) await writeFileAtomic(join(outDir, files[index]!), renderManifestFile(model, entry, source), { mode: entry.object.kind === 'Secret' ? 0o600 : 0o644 });
     exported.warnings.push(...(await leftovers(outDir, files)));
   }
   return {
@@ -69,6 +72,7 @@ export async function exportKubernetes(options: ExportKubernetesOptions): Promis
     objects: exported.entries.map((entry, index) => ({ kind: entry.object.kind, name: objectName(entry), file: outDir === undefined ? undefined : join(outDir, files[index]!) })),
     outDir,
     manifests,
+    redactedManifests: renderManifestStream(model, { ...exported, entries: exported.entries.map(redactSecret) }, source),
     warnings: exported.warnings,
     diagnostics: model.warnings,
   };
@@ -143,4 +147,15 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A Secret with each value of `data` / `stringData` replaced by `<redacted>` (keys kept); any other object unchanged. */
+export function redactSecret(entry: ManifestEntry): ManifestEntry {
+  if (entry.object.kind !== 'Secret') return entry;
+  const object = { ...(entry.object as unknown as Record<string, unknown>) };
+  for (const field of ['data', 'stringData']) {
+    const values = object[field];
+    if (values && typeof values === 'object') object[field] = Object.fromEntries(Object.keys(values).map((key) => [key, '<redacted>']));
+  }
+  return { ...entry, object: object as unknown as ManifestEntry['object'] };
 }

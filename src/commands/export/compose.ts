@@ -18,7 +18,7 @@ export default class ExportComposeCommand extends EnvctlCommand {
 
   async run(): Promise<ExportComposeResult> {
     const { flags } = await this.parse(ExportComposeCommand);
-    const result = await exportCompose({ load: this.loadOptions(flags), output: flags.output, force: flags.force });
+    const result = await exportCompose({ load: this.exportingLoadOptions(flags), output: flags.output, force: flags.force });
     if (!this.jsonEnabled()) {
       this.warnDiagnostics(result.warnings);
       if (result.output === undefined) process.stdout.write(result.compose);

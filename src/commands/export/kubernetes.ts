@@ -22,7 +22,7 @@ export default class ExportKubernetesCommand extends EnvctlCommand {
   async run(): Promise<ExportKubernetesResult> {
     const { flags } = await this.parse(ExportKubernetesCommand);
     const result = await exportKubernetes({
-      load: this.loadOptions(flags),
+      load: this.exportingLoadOptions(flags),
       outDir: flags.out,
       force: flags.force,
       rollouts: flags.rollouts === 'none' ? 'none' : 'argo',
@@ -34,6 +34,7 @@ export default class ExportKubernetesCommand extends EnvctlCommand {
       if (result.outDir === undefined) process.stdout.write(result.manifests);
       else process.stderr.write(`wrote ${result.objects.length} objects to ${result.outDir} (env ${result.env})\n`);
     }
-    return result;
+    // --json never carries secret values (it lands in CI logs): Secrets are shown with their keys only.
+    return { ...result, manifests: result.redactedManifests };
   }
 }
