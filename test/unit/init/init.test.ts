@@ -93,15 +93,19 @@ describe('envctl init (the sample project)', () => {
 describe('CI templates', () => {
   it('GitHub Actions: installs this envctl version and runs `envctl pipeline` unchanged, with CI set by the runner', async () => {
     await initProject(options({ ci: 'github' }));
-    const workflow = parse(await text('.github/workflows/envctl.yml')) as { on: unknown; jobs: Record<string, { steps: Array<{ run?: string; uses?: string }> }> };
+    const workflow = parse(await text('.github/workflows/envctl.yml')) as { on: unknown; env: Record<string, string>; jobs: Record<string, { if?: string; steps: Array<{ run?: string; uses?: string }> }> };
     const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
     const runs = steps.flatMap((step) => (step.run ? [step.run] : []));
-    expect(runs).toContain('npm install --global envctl@9.8.7');
+    expect(workflow.env.ENVCTL_PACKAGE).toBe('envctl@9.8.7');
+    // Pull requests from forks would run a stranger's host commands on the runner (CI skips trust).
+    expect(Object.values(workflow.jobs).map((job) => job.if)).toEqual([
+      "github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == github.repository",
+    ]);
     expect(runs.filter((run) => /^envctl pipeline\b/.test(run))).toEqual(['envctl pipeline --junit reports/envctl.xml']);
     // The base images are built on the runner (debootstrap from Ubuntu's archive; root via the runner's sudo) before the pipeline.
     const lines = runs.flatMap((run) => run.trim().split('\n'));
     expect(lines).toEqual([
-      'npm install --global envctl@9.8.7',
+      'npm install --global "$ENVCTL_PACKAGE"',
       'sudo apt-get update -q',
       'sudo apt-get install -y -q --no-install-recommends debootstrap debian-archive-keyring',
       'envctl images build',
@@ -113,8 +117,11 @@ describe('CI templates', () => {
 
   it('GitLab CI: the same commands in the job script, the JUnit report collected', async () => {
     await initProject(options({ ci: 'gitlab' }));
-    const config = parse(await text('.gitlab-ci.yml')) as Record<string, { script?: string[]; artifacts?: { reports?: { junit?: string } } }>;
-    expect(config.envctl!.script).toEqual(['npm install --global envctl@9.8.7', 'envctl images build', 'envctl doctor', 'envctl pipeline --junit reports/envctl.xml']);
+    const config = parse(await text('.gitlab-ci.yml')) as Record<string, { script?: string[]; rules?: Array<{ if?: string; when: string }>; artifacts?: { reports?: { junit?: string } } }> & { variables: Record<string, string> };
+    expect(config.variables.ENVCTL_PACKAGE).toBe('envctl@9.8.7');
+    // Merge requests from forks never run the job (their host commands would run on the runner).
+    expect(config.envctl!.rules![0]).toEqual({ if: '$CI_MERGE_REQUEST_SOURCE_PROJECT_ID && $CI_MERGE_REQUEST_SOURCE_PROJECT_ID != $CI_PROJECT_ID', when: 'never' });
+    expect(config.envctl!.script).toEqual(['npm install --global "$ENVCTL_PACKAGE"', 'envctl images build', 'envctl doctor', 'envctl pipeline --junit reports/envctl.xml']);
     expect(config.envctl!.artifacts!.reports!.junit).toBe('reports/envctl.xml');
     expect(await tree(join(root, 'project'))).not.toContain('.github/workflows/envctl.yml');
   });
