@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { getJson, type ApiEndpoint } from './engine-api.js';
-import { EnvironmentError, WorkFailedError } from '../errors.js';
+import { EnvironmentError, UsageError, WorkFailedError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-fs';
@@ -18,23 +18,33 @@ import type { BuildSpec, ContainerSpec, ContainerState, ContainerStatsSample, Co
 export const PING_TIMEOUT_MS = 2_000;
 /**
  * Reads and light writes; long operations (builds, waits) set their own. `ENVCTL_ENGINE_TIMEOUT_MS`
- * (1 000-600 000) changes it: a slow remote engine, or the fault tests' hanging relay.
+ * (1 000-600 000) changes it: a slow remote engine, or the fault tests' hanging relay. It is read
+ * with DOCKER_HOST (resolveDockerEndpoint), not at import, and a bad value is refused (exit 2).
  */
-export const CALL_TIMEOUT_MS = callTimeoutMs(process.env.ENVCTL_ENGINE_TIMEOUT_MS);
+export const CALL_TIMEOUT_MS = 30_000;
 
-function callTimeoutMs(setting: string | undefined): number {
+/** `ENVCTL_ENGINE_TIMEOUT_MS`, validated: unset means the default; anything but 1000-600000 whole ms is a usage error. */
+export function callTimeoutMs(setting: string | undefined): number {
+  if (setting === undefined || setting.trim() === '') return CALL_TIMEOUT_MS;
   const ms = Number(setting);
-  return setting !== undefined && Number.isInteger(ms) && ms >= 1_000 && ms <= 600_000 ? ms : 30_000;
+  if (/^\d+$/.test(setting.trim()) && ms >= 1_000 && ms <= 600_000) return ms;
+  throw new UsageError('BAD_ENV', `ENVCTL_ENGINE_TIMEOUT_MS="${setting}" is not a timeout envctl understands`, 'give whole milliseconds between 1000 and 600000 (e.g. ENVCTL_ENGINE_TIMEOUT_MS=60000), or unset it for the default 30000');
 }
 
 export interface DockerEndpoint {
   /** What the user sees: `unix:///var/run/docker.sock`, `tcp://host:2376`. */
   display: string;
   options: Docker.DockerOptions;
+  /** Limit of each engine call that sets none of its own (ENVCTL_ENGINE_TIMEOUT_MS); default CALL_TIMEOUT_MS. */
+  callTimeoutMs?: number;
 }
 
 /** Where the engine is, from DOCKER_HOST (unix socket or TLS-protected tcp); plain tcp is refused. */
 export function resolveDockerEndpoint(env: Readonly<Record<string, string | undefined>>): DockerEndpoint {
+  return { ...dockerHostEndpoint(env), callTimeoutMs: callTimeoutMs(env.ENVCTL_ENGINE_TIMEOUT_MS) };
+}
+
+function dockerHostEndpoint(env: Readonly<Record<string, string | undefined>>): DockerEndpoint {
   const host = env.DOCKER_HOST?.trim();
   if (!host || host.startsWith('unix://')) {
     const socketPath = host ? host.slice('unix://'.length) : '/var/run/docker.sock';
@@ -364,7 +374,7 @@ export class DockerEngine implements Engine {
    * that times out is aborted (its socket closed): an engine that hangs must not keep the CLI alive
    * after it has reported the error.
    */
-  private async call<T>(operation: string, run: (abortSignal: AbortSignal) => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+  private async call<T>(operation: string, run: (abortSignal: AbortSignal) => Promise<T>, timeoutMs = this.endpoint.callTimeoutMs ?? CALL_TIMEOUT_MS): Promise<T> {
     const abort = new AbortController();
     try {
       return await withTimeout(run(abort.signal), timeoutMs, operation);

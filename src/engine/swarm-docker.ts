@@ -194,7 +194,7 @@ export class SwarmDockerEngine implements SwarmEngine {
     });
   }
 
-  private async call<T>(operation: string, run: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+  private async call<T>(operation: string, run: () => Promise<T>, timeoutMs = this.endpoint.callTimeoutMs ?? CALL_TIMEOUT_MS): Promise<T> {
     try {
       return await withTimeout(run(), timeoutMs, operation);
     } catch (error) {
