@@ -134,6 +134,8 @@ export interface EnvironmentModel {
   warnings: Diagnostic[];
   /** Host paths outside the project folder the definition is allowed to use (`x-envctl-allow-paths`, realpaths); covered by `envctl trust`. */
   allowedHostPaths?: string[];
+  /** Where bind sources may resolve (project folder, allowances, --allow-outside) and whether privileged paths were allowed: re-checked right before a container is created. */
+  bindPolicy?: { roots: string[]; allowPrivileged: boolean };
 }
 
 export const DEFAULT_ENV = 'default';

@@ -404,6 +404,7 @@ async function resolveEnvironment(file: LoadedFile, env: string | undefined, opt
     warnings,
     // Only the file's own allowances: `--allow-outside` paths were typed by the user and need no trust.
     allowedHostPaths: scope.fileAllowances,
+    bindPolicy: { roots: scope.roots, allowPrivileged: Boolean(options.allowPrivileged) },
   };
   const model = includedModels.reduce(mergeIncluded, own);
   return context.included ? model : withFeatures(model, options);
@@ -500,6 +501,9 @@ function mergeIncluded(into: EnvironmentModel, included: EnvironmentModel): Envi
     environments: [...new Set([...into.environments, ...included.environments])],
     warnings: [...into.warnings, ...included.warnings],
     allowedHostPaths: [...new Set([...(into.allowedHostPaths ?? []), ...(included.allowedHostPaths ?? [])])],
+    ...(into.bindPolicy || included.bindPolicy
+      ? { bindPolicy: { roots: [...new Set([...(into.bindPolicy?.roots ?? []), ...(included.bindPolicy?.roots ?? [])])], allowPrivileged: Boolean(into.bindPolicy?.allowPrivileged ?? included.bindPolicy?.allowPrivileged) } }
+      : {}),
   };
 }
 
@@ -654,7 +658,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * Host paths a container must not get without an explicit opt-in: the whole filesystem, the host's
  * configuration, and the Docker socket (access to it is root on the host).
  */
-function privilegedHostPath(source: string): string | undefined {
+export function privilegedHostPath(source: string): string | undefined {
   const path = resolvePath(source);
   if (path === '/') return 'the host’s whole filesystem';
   if (path === '/etc' || path.startsWith('/etc/')) return 'the host’s configuration';

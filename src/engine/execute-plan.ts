@@ -4,6 +4,7 @@
  * conditions its dependants declared. Makes no decisions of its own beyond following health: what
  * to do and why was decided by the planner.
  */
+import { confineBindsAtCreate } from './bind-recheck.js';
 import type { DependencyCondition, EnvironmentModel, ServiceModel } from '../definition/model.js';
 import type { EventSink, ServicePhase } from '../events.js';
 import { crashPoint } from '../fault.js';
@@ -190,7 +191,8 @@ async function converge(
   phase: (service: string, next: ServicePhase, detail?: string) => void,
 ): Promise<string> {
   const { engine, model } = options;
-  const spec = (name: string) => containerSpecFor(model, service, { name, image: action.image, hash: action.hash });
+  // Bind sources resolved and re-checked right before create (a container may have planted a symlink since load).
+  const spec = (name: string) => confineBindsAtCreate(containerSpecFor(model, service, { name, image: action.image, hash: action.hash }), model.bindPolicy, service.name);
   switch (action.kind) {
     case 'keep':
       return action.containerId;
@@ -200,7 +202,7 @@ async function converge(
       return action.containerId;
     case 'create': {
       phase(action.name, 'creating');
-      const id = await engine.createContainer(spec(action.containerName));
+      const id = await engine.createContainer(await spec(action.containerName));
       crashPoint('after-create');
       await engine.startContainer(id);
       return id;
@@ -209,7 +211,7 @@ async function converge(
       phase(action.name, 'recreating', action.reason);
       // create-tmp → stop old → remove old → rename → start: a crash at any step leaves labelled
       // containers that the next plan finds (a stray tmp is removed, a missing service is created).
-      const id = await engine.createContainer(spec(`${action.containerName}-envctl-tmp`));
+      const id = await engine.createContainer(await spec(`${action.containerName}-envctl-tmp`));
       crashPoint('after-create-tmp');
       await engine.stopContainer(action.containerId, stopTimeoutSeconds(service));
       crashPoint('after-stop-old');

@@ -1,0 +1,43 @@
+/**
+ * Bind sources are checked when the definition loads, but a container started earlier can change
+ * the folder afterwards (service a mounts `.`, plants `x -> /etc`; service b mounts `./x`, which did
+ * not exist at load). Right before each container is created its bind sources are resolved again
+ * (symlinks followed), checked against the same scope and privileged paths, and Docker is handed
+ * the resolved real path, so what is mounted is what was checked.
+ */
+import type { EnvironmentModel } from '../definition/model.js';
+import { isUnder, realpathLenient } from '../definition/path-scope.js';
+import { privilegedHostPath } from '../definition/resolve.js';
+import { UsageError } from '../errors.js';
+import type { ContainerSpec } from './types.js';
+
+export async function confineBindsAtCreate(spec: ContainerSpec, policy: EnvironmentModel['bindPolicy'], service: string): Promise<ContainerSpec> {
+  if (!policy || !spec.mounts.some((mount) => mount.type === 'bind')) return spec;
+  const mounts: ContainerSpec['mounts'] = [];
+  for (const mount of spec.mounts) {
+    if (mount.type !== 'bind' || !mount.source) {
+      mounts.push(mount);
+      continue;
+    }
+    const real = await realpathLenient(mount.source);
+    const privileged = privilegedHostPath(real);
+    const lexicallyPrivileged = privilegedHostPath(mount.source);
+    // A path written as privileged was refused or allowed (--allow-privileged) at load; only a change since then is new here.
+    if (privileged && !policy.allowPrivileged) {
+      throw new UsageError(
+        'BIND_SOURCE_CHANGED',
+        `service "${service}": the bind mount source ${mount.source} now resolves to ${real} (${privileged})${lexicallyPrivileged ? '' : '; a symlink was changed after the definition was checked'}`,
+        'remove the symlink (a container may have created it through another bind mount), or pass --allow-privileged if you really mean it',
+      );
+    }
+    if (!privileged && !policy.roots.some((root) => isUnder(root, real))) {
+      throw new UsageError(
+        'BIND_SOURCE_CHANGED',
+        `service "${service}": the bind mount source ${mount.source} now resolves to ${real}, outside the project folder; a symlink was changed after the definition was checked`,
+        'remove the symlink (a container may have created it through another bind mount), or allow the path explicitly with --allow-outside',
+      );
+    }
+    mounts.push({ ...mount, source: real });
+  }
+  return { ...spec, mounts };
+}

@@ -1,0 +1,53 @@
+/**
+ * Bind sources are re-checked right before a container is created: a symlink planted after load
+ * (by a container writing through another bind mount) is refused, and Docker gets real paths.
+ */
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadDefinition } from '../../../src/definition/resolve.js';
+import { confineBindsAtCreate } from '../../../src/engine/bind-recheck.js';
+import { containerSpecFor } from '../../../src/engine/container-spec.js';
+import { hashService } from '../../../src/plan/hash.js';
+
+let root: string;
+let project: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'envctl-recheck-'));
+  project = join(root, 'project');
+  await mkdir(join(root, 'outside'), { recursive: true });
+  await mkdir(project);
+  await writeFile(join(project, 'envctl.yaml'), 'services:\n  a: { image: x, volumes: [".:/w"] }\n  b: { image: x, volumes: ["./x:/data"] }\n');
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function specOfB(allowPrivileged = false) {
+  const model = await loadDefinition({ cwd: project, file: join(project, 'envctl.yaml'), processEnv: {}, allowPrivileged });
+  const service = model.services.b!;
+  return { model, spec: containerSpecFor(model, service, { name: 'b', image: 'x', hash: hashService(service, 'x', model) }) };
+}
+
+describe('bind sources re-checked at create', () => {
+  it('refuses ./x when it became a symlink to /etc after load', async () => {
+    const { model, spec } = await specOfB();
+    await symlink('/etc', join(project, 'x'));
+    await expect(confineBindsAtCreate(spec, model.bindPolicy, 'b')).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED', exitCode: 2 });
+  });
+
+  it('refuses ./x when it became a symlink outside the project after load', async () => {
+    const { model, spec } = await specOfB();
+    await symlink(join(root, 'outside'), join(project, 'x'));
+    await expect(confineBindsAtCreate(spec, model.bindPolicy, 'b')).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED' });
+  });
+
+  it('hands Docker the real path of a source that stayed inside', async () => {
+    const { model, spec } = await specOfB();
+    await mkdir(join(project, 'real'));
+    await symlink(join(project, 'real'), join(project, 'x'));
+    const checked = await confineBindsAtCreate(spec, model.bindPolicy, 'b');
+    expect(checked.mounts.find((mount) => mount.target === '/data')?.source).toBe(join(project, 'real'));
+  });
+});
