@@ -83,9 +83,11 @@ export default class TrustCommand extends EnvctlCommand {
       if (!interactive) throw new UsageError('TRUST_NEEDS_YES', `not trusting ${display} without a confirmation`, 'review the commands above (envctl trust --show), then pass --yes');
       const prompt = createInterface({ input: process.stdin, output: process.stderr });
       // Ctrl-C (or Ctrl-D) at the prompt closes it: the question rejects with an AbortError. That is a cancellation (130), not a crash.
-      prompt.on('SIGINT', () => prompt.close());
+      const cancel = new AbortController();
+      prompt.on('SIGINT', () => cancel.abort());
+      prompt.on('close', () => cancel.abort());
       const answer = await prompt
-        .question(`Trust ${display} to run these commands on this machine? [y/N] `)
+        .question(`Trust ${display} to run these commands on this machine? [y/N] `, { signal: cancel.signal })
         .catch((error: unknown) => {
           if ((error as { name?: string }).name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR') {
             process.stderr.write('\n');
