@@ -103,7 +103,8 @@ describe('generateLoad against loopback', () => {
     expect(verdict.results[0]?.detail).toMatch(/^errors ≤ 1%: 2\d\.\d\d% \(\d+ of \d+ requests\)$/);
   });
 
-  it('stops early when the signal aborts mid-run, closes its connections and rejects with the reason', async () => {
+  // A 60 s run: one that did not stop at the abort would reach the test's timeout first.
+  it('stops early when the signal aborts mid-run, closes its connections and rejects with the reason', { timeout: 20_000 }, async () => {
     const controller = new AbortController();
     const reason = new Error('cancelled by SIGINT');
     let served = 0;
@@ -112,10 +113,7 @@ describe('generateLoad against loopback', () => {
       if (served === 50) controller.abort(reason);
       response.end('ok');
     });
-    const start = performance.now();
-    await expect(generateLoad({ url, durationMs: 2000, connections: 2, signal: controller.signal })).rejects.toBe(reason);
-
-    expect(performance.now() - start).toBeLessThan(2000);
+    await expect(generateLoad({ url, durationMs: 60_000, connections: 2, signal: controller.signal })).rejects.toBe(reason);
     // A request written just before the connections closed may still be read by the server; after that, nothing.
     await delay(100);
     const after = served;

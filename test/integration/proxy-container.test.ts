@@ -222,7 +222,7 @@ describe('the release proxy container', () => {
     const network = `${project}-net`;
     await engine.createNetwork({ name: network, driver: 'bridge', driverOpts: {}, internal: false, attachable: false, labels: { [LABEL.project]: project } });
     const releaseDir = await releaseDirFor(project);
-    const started = performance.now();
+    // "exited" (not a readiness timeout) is how the test knows the exit was noticed at once.
     const error = await startProxyContainer(engine, {
       name: `${project}-proxy`,
       image,
@@ -240,7 +240,6 @@ describe('the release proxy container', () => {
     expect(error).toMatchObject({ code: 'PROXY_NOT_READY', exitCode: 3 });
     expect((error as Error).message).toMatch(/proxy container .*-proxy exited/);
     expect((error as Error).message).toMatch(/last lines of its log:\n.*invalid config/);
-    expect(performance.now() - started).toBeLessThan(10_000);
     expect(await engine.listContainers({ [LABEL.project]: project })).toEqual([]);
 
     // A host port already taken (reliability.md §2 row 11): named, and nothing left behind.

@@ -180,9 +180,7 @@ describe('retries and upstream failures', () => {
     const { proxy, backends, records } = await startHarness(answerWithArm, { ports: { canary: await closedPort() } });
     // Fresh counters: the first pick of 50/50/0 is canary (ties go to canary).
     proxy.setWeights(SPLIT);
-    const started = performance.now();
     const get = await send(proxy.port, { path: '/items' });
-    expect(performance.now() - started).toBeLessThan(2000);
     expect([get.status, get.body.toString(), get.headers['x-envctl-arm']]).toEqual([200, 'baseline', 'baseline']);
     await eventually(() => records.length === 2);
     // The failure counts against canary; the retry was not randomised, so it is marked as an override.
@@ -223,32 +221,28 @@ describe('retries and upstream failures', () => {
     ]);
   });
 
+  // The backend does answer, after 10 s: a 200 means the 500 ms upstream timeout did not fire.
   it('answers 504 at the upstream timeout, without retrying', async () => {
     const { proxy, backends, records } = await startHarness((request, response, arm) => {
       request.resume();
-      setTimeout(() => response.end(arm), 3000).unref();
+      setTimeout(() => response.end(arm), 10_000).unref();
     }, { upstreamTimeout: 500 });
     proxy.setWeights(SPLIT);
-    const started = performance.now();
     const reply = await send(proxy.port);
-    const elapsed = performance.now() - started;
     expect([reply.status, reply.headers['x-envctl-arm']]).toEqual([504, 'canary']);
-    expect(elapsed).toBeGreaterThanOrEqual(490);
-    expect(elapsed).toBeLessThan(1000);
     expect(backends.canary.seen).toHaveLength(1);
     expect(backends.baseline.seen).toHaveLength(0);
     await eventually(() => records.length === 1);
     expect(records[0]).toMatchObject({ status: 504, upstreamError: 'timeout' });
-    console.info(`upstream timeout 500 ms → 504 after ${elapsed.toFixed(0)} ms`);
   });
 
-  it('cuts a response whose upstream stalls mid-body after upstreamIdleTimeout', async () => {
+  // The backend never finishes the body: without upstreamIdleTimeout the response hangs and the test times out.
+  it('cuts a response whose upstream stalls mid-body after upstreamIdleTimeout', { timeout: 30_000 }, async () => {
     const { proxy, records } = await startHarness((request, response) => {
       request.resume();
       response.writeHead(200, { 'content-length': 1000 });
       response.write(Buffer.alloc(100));
     }, { upstreamIdleTimeout: 300 });
-    const started = performance.now();
     const outcome = await new Promise<{ complete: boolean; bytes: number }>((resolve) => {
       const request = httpRequest({ host: '127.0.0.1', port: proxy.port, agent: false }, (response) => {
         let bytes = 0;
@@ -259,29 +253,27 @@ describe('retries and upstream failures', () => {
       request.on('error', () => undefined);
       request.end();
     });
-    const elapsed = performance.now() - started;
     expect(outcome).toEqual({ complete: false, bytes: 100 });
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(1500);
     await eventually(() => records.length === 1);
     expect(records[0]).toMatchObject({ status: 200, upstreamError: 'timeout', bytesOut: 100 });
   });
 });
 
 describe('hostile clients', () => {
-  it('closes 50 slowloris connections within headersTimeout + 1 s while serving a normal client', async () => {
+  // The slow clients keep sending a byte a second, so only the proxy's headersTimeout (2 s) closes them;
+  // Node's own default (60 s) is past the 30 s wait, so without it the wait fails.
+  it('closes 50 slowloris connections at headersTimeout while serving a normal client', { timeout: 60_000 }, async () => {
     const { proxy } = await startHarness();
     const sockets: Socket[] = [];
     const tickers: NodeJS.Timeout[] = [];
-    const closedAfter: number[] = [];
+    let closed = 0;
     const answers: string[] = [];
-    const started = performance.now();
     for (let index = 0; index < 50; index += 1) {
       const socket = connect(proxy.port, '127.0.0.1');
       sockets.push(socket);
       socket.on('error', () => undefined);
       socket.on('data', (chunk: Buffer) => answers.push(chunk.toString('latin1')));
-      socket.on('close', () => closedAfter.push(performance.now() - started));
+      socket.on('close', () => (closed += 1));
       // A never-ending header sent one byte per second.
       const bytes = `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(100)}`;
       let offset = 0;
@@ -291,20 +283,12 @@ describe('hostile clients', () => {
       });
     }
     await sleep(1000);
-    const before = performance.now();
     const normal = await send(proxy.port);
-    const normalMs = performance.now() - before;
     expect(normal.status).toBe(200);
-    expect(normalMs).toBeLessThan(500);
-    await eventually(() => closedAfter.length === 50, HEADERS_TIMEOUT_MS + 3000);
+    await eventually(() => closed === 50, 30_000);
     for (const ticker of tickers) clearInterval(ticker);
-    expect(Math.max(...closedAfter)).toBeLessThan(HEADERS_TIMEOUT_MS + 1000);
     // Node answers 408 when it can still write; a socket it cannot write to is just closed.
     expect(answers.every((answer) => answer.startsWith('HTTP/1.1 408'))).toBe(true);
-    console.info(
-      `slowloris: 50 sockets closed after ${Math.min(...closedAfter).toFixed(0)}-${Math.max(...closedAfter).toFixed(0)} ms ` +
-        `(headersTimeout ${HEADERS_TIMEOUT_MS} ms), ${answers.length} got 408; normal client 200 in ${normalMs.toFixed(1)} ms`,
-    );
   });
 
   it('refuses oversized and over-numerous headers with 431 before the backend sees anything', async () => {
