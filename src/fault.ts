@@ -7,14 +7,15 @@
  * Steps (where they are):
  * - `up`: after-create, after-create-tmp, after-stop-old, after-remove-old, after-rename, after-start
  *   (engine/execute-plan.ts);
- * - state files: after-temp-write (a complete temporary file next to the state, before the rename:
- *   release state and other release files, run records);
+ * - state files: after-temp-write (inside write-file-atomic: its temporary file written, synced and
+ *   closed, its rename not done: release state and other release files, run records);
  * - pipeline: pipeline-after-provision (an integration or perf environment up, its stage not run);
  * - release: release-after-slots, release-after-proxy, release-after-step-weights (the proxy has a
  *   step's weights, the state does not yet), release-after-pending (an ending decided and persisted,
  *   the final weights not yet applied), release-after-final-weights.
  */
-import { writeFileSync } from 'node:fs';
+import fs, { realpathSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** Step → the visit that kills (1 = the first time it is reached). */
 let armed: ReadonlyMap<string, number> | undefined;
@@ -44,13 +45,28 @@ export function faultArmed(step: string): boolean {
 }
 
 /**
- * For `after-temp-write`: writes the complete new content to a temporary file beside `path` (as
- * write-file-atomic does before its rename), then SIGKILLs: the state file itself is never touched.
+ * For `after-temp-write`, called just before the real atomic write of `path`: when this visit is
+ * the armed one, the next `fs.rename` onto `path` (write-file-atomic's last step, after it wrote,
+ * synced and closed its temporary file) SIGKILLs instead of renaming. The crash is inside the real
+ * writer, so a writer that is not temporary-file-then-rename never reaches it.
  */
-export function crashAfterTempWrite(path: string, content: string): void {
+export function crashBeforeRenameOnto(path: string): void {
   if (!faultArmed('after-temp-write')) return;
-  writeFileSync(`${path}.envctl-fault-tmp`, content);
-  kill('after-temp-write');
+  const target = canonical(path);
+  const rename = fs.rename;
+  fs.rename = ((from: fs.PathLike, to: fs.PathLike, callback: fs.NoParamCallback) => {
+    if (canonical(String(to)) === target) kill('after-temp-write');
+    rename(from, to, callback);
+  }) as typeof fs.rename;
+}
+
+/** The real folder (write-file-atomic renames onto the realpath) and the name, which may not exist yet. */
+function canonical(path: string): string {
+  try {
+    return join(realpathSync(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
 }
 
 /** SIGKILLs this process when `ENVCTL_FAULT` names `step` (nothing runs after: no finally, no exit handler). */

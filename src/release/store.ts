@@ -14,7 +14,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import type { ReleaseConfig } from '../definition/schema.js';
 import { UsageError, WorkFailedError } from '../errors.js';
-import { crashAfterTempWrite } from '../fault.js';
+import { crashBeforeRenameOnto } from '../fault.js';
 import { ARMS } from '../proxy/types.js';
 import { stateDir } from '../state/lock.js';
 import type { LogLine } from './recording/step-aggregator.js';
@@ -112,7 +112,7 @@ export async function createReleaseDir(projectDir: string, id: string): Promise<
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const text = `${JSON.stringify(value, null, 2)}\n`;
-  crashAfterTempWrite(path, text);
+  crashBeforeRenameOnto(path);
   try {
     await writeFileAtomic(path, text, { mode: 0o600 });
   } catch (error) {

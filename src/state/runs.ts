@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { WorkFailedError } from '../errors.js';
-import { crashAfterTempWrite } from '../fault.js';
+import { crashBeforeRenameOnto } from '../fault.js';
 import { STAGES } from '../events.js';
 import { stateDir } from './lock.js';
 
@@ -69,7 +69,7 @@ export async function writeRunRecord(projectDir: string, record: RunRecord): Pro
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, 'record.json');
   const text = `${JSON.stringify(record, null, 2)}\n`;
-  crashAfterTempWrite(path, text);
+  crashBeforeRenameOnto(path);
   try {
     await writeFileAtomic(path, text, { mode: 0o600 });
   } catch (error) {

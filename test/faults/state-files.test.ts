@@ -41,9 +41,14 @@ describe('run records', () => {
     const killed = await envctlIn(folder, ['pipeline'], { ENVCTL_FAULT: 'after-temp-write@2' });
     expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
     const [id] = await runsOf(folder);
-    // The first write (all stages pending) is what is there; the new content only in the temporary file.
+    // The first write (all stages pending) is what is there; the new content only in the writer's
+    // temporary file (the kill is inside write-file-atomic, before its rename: a writer that writes
+    // the record in place never gets there, and this test fails on the signal or the record).
     expect(await recordOf(folder, id!)).toMatchObject({ id, status: 'running', stages: [{ name: 'build', status: 'pending' }] });
-    const temporary = JSON.parse(await readFile(join(folder, '.envctl', 'runs', id!, 'record.json.envctl-fault-tmp'), 'utf8')) as { stages: Array<{ status: string }> };
+    const runDir = join(folder, '.envctl', 'runs', id!);
+    const leftovers = (await readdir(runDir)).filter((name) => name.startsWith('record.json.'));
+    expect(leftovers).toHaveLength(1);
+    const temporary = JSON.parse(await readFile(join(runDir, leftovers[0]!), 'utf8')) as { stages: Array<{ status: string }> };
     expect(temporary.stages[0]!.status).toBe('passed');
     const shown = await envctlIn(folder, ['runs', 'show', id!]);
     expect(shown.exitCode, String(shown.stderr)).toBe(0);
