@@ -73,7 +73,7 @@ describe('smooth weighted round-robin', () => {
     expect(worst).toBe(75); // measured: 0.75 of a request
   });
 
-  it('does the same for every 1-step split (all 5 151), with the max deviation canary.md computed (0.82)', () => {
+  it('does the same for every 1-step split (all 5 151), with the max deviation canary.md computed (0.82)', { timeout: 30_000 }, () => {
     const all = splits(1);
     expect(all).toHaveLength(5151);
     let worst = 0;
@@ -213,6 +213,7 @@ describe('sticky buckets', () => {
 
   it.each(Object.keys(keySets).flatMap((keys) => Object.keys(shapes).map((shape) => ({ keys, shape }))))(
     'are monotone: a $keys key on canary at w stays there at every w′ > w ($shape weights)',
+    { timeout: 15_000 },
     ({ keys, shape }) => {
       const shapeOf = shapes[shape as keyof typeof shapes];
       const routers = steps.map((w) => createRouter(shapeOf(w), { sticky: 'cookie' }));
@@ -226,7 +227,7 @@ describe('sticky buckets', () => {
     },
   );
 
-  it.each(Object.keys(keySets))('give each arm its weight ±2 points over 10 000 %s keys, for canary w in steps of 5', (keys) => {
+  it.each(Object.keys(keySets))('give each arm its weight ±2 points over 10 000 %s keys, for canary w in steps of 5', { timeout: 15_000 }, (keys) => {
     let worst = 0;
     for (const w of steps.flatMap((step) => [shapes.even(step), shapes.release(step)])) {
       const served = { canary: 0, baseline: 0, prod: 0 };

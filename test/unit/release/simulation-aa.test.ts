@@ -10,7 +10,7 @@ import { HEALTHY, report, simulateRelease, type ArmBehaviour } from './simulate-
 const RELEASES = Number(process.env.ENVCTL_SIM_RELEASES ?? 10_000);
 
 describe('A/A releases', () => {
-  it('give the same verdicts whether the judge runs every second or only at the moments that can decide', () => {
+  it('give the same verdicts whether the judge runs every second or only at the moments that can decide', { timeout: 15_000 }, () => {
     // The fast mode below relies on this (see simulate-support.ts); 5% errors exercise the guardrails.
     const config = releaseConfig();
     const arm: ArmBehaviour = { ...HEALTHY, errorRate: 0.05, logErrorRate: 0.03 };

@@ -41,7 +41,7 @@ describe('a 100%-failing canary', () => {
 });
 
 describe('a canary with 5% errors against a 0% baseline', () => {
-  it('is rolled back within 600 canary requests in ≥ 95% of 1000 seeds (one step of 600 per arm)', () => {
+  it('is rolled back within 600 canary requests in ≥ 95% of 1000 seeds (one step of 600 per arm)', { timeout: 15_000 }, () => {
     // A step long enough to hold 600 canary requests; K stays 3, so the thresholds are the release's.
     const longStep = releaseConfig({ stepMinRequests: 600 });
     const runs = 1000;
@@ -61,7 +61,7 @@ describe('a canary with 5% errors against a 0% baseline', () => {
     expect(rolledBack / runs).toBeGreaterThanOrEqual(0.95);
   });
 
-  it('is rolled back in ≥ 97% of 1000 default releases, though each step restarts the SPRT after 400-750 requests', () => {
+  it('is rolled back in ≥ 97% of 1000 default releases, though each step restarts the SPRT after 400-750 requests', { timeout: 15_000 }, () => {
     // Step 1 ends at 400 analysed canary requests, before the SPRT's median detection (373), so a
     // good share escapes step 1 and is caught in step 2 or 3; about 1% escapes all three.
     const runs = 1000;
@@ -77,7 +77,7 @@ describe('a canary with 5% errors against a 0% baseline', () => {
 });
 
 describe('a canary 50% slower (median) than the baseline', () => {
-  it('is caught by the latency test at the end of step 1 (400 per arm) in ≥ 99% of 1000 seeds', () => {
+  it('is caught by the latency test at the end of step 1 (400 per arm) in ≥ 99% of 1000 seeds', { timeout: 15_000 }, () => {
     const runs = 1000;
     let caught = 0;
     for (let seed = 1; seed <= runs; seed++) {
@@ -123,7 +123,7 @@ describe('no traffic', () => {
     expect(outcome.reasons[0]).toMatchObject({ code: 'insufficient-data', elapsedMs: 600_000 });
   });
 
-  it('never rolls back a healthy canary on a trickle of traffic either (0.1 request per second per arm)', () => {
+  it('never rolls back a healthy canary on a trickle of traffic either (0.1 request per second per arm)', { timeout: 15_000 }, () => {
     for (let seed = 1; seed <= 50; seed++) {
       const outcome = simulateRelease(seed, { canary: noErrors, baseline: noErrors, rps: 1 }, config, true);
       expect(outcome.action).toBe('inconclusive');
@@ -160,7 +160,7 @@ describe('SPRT detection table (canary.md §3.3a, π = 0.5, θ = 3)', () => {
     { name: '0.1% → 2%', baseline: 0.001, canary: 0.02, median: 889, p90: 1245 },
   ];
 
-  it.each(rows.map((row, index) => [row.name, row, index] as const))('%s: within 10% of the design figures at threshold 6.62', (_name, row, index) => {
+  it.each(rows.map((row, index) => [row.name, row, index] as const))('%s: within 10% of the design figures at threshold 6.62', { timeout: 15_000 }, (_name, row, index) => {
     const designThreshold = sprtThreshold(0.004, 3);
     const ours = sprtThreshold(alphaBudget(config.alpha, 3).perRelease.bad, 3);
     const measured = detection(row.baseline, row.canary, designThreshold, 100 + index);
