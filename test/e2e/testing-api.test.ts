@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
-import { docker, removeProject, TEST_PROJECT_PREFIX, uniqueProject } from '../support/docker.js';
+import { objectsWith, removeProject, TEST_PROJECT_PREFIX, uniqueProject } from '../support/docker.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHILD = fileURLToPath(new URL('../fixtures/testing-api/start-and-wait.mjs', import.meta.url));
@@ -52,14 +52,6 @@ afterEach(async () => {
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-async function objectsWith(labels: Record<string, string>): Promise<string[]> {
-  const filters = { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
-  return [...containers.map((c) => `container ${c.Names[0]}`), ...networks.map((n) => `network ${n.Name}`), ...volumes.map((v) => `volume ${v.Name}`)].sort();
-}
 
 /** Polls until `check` returns true or the bound passes; returns the last value seen. */
 async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, withinMs: number): Promise<T> {

@@ -8,11 +8,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { startEnvironment, type TestEnvironment } from '../../src/testing/index.js';
 import { startReaper } from '../../src/testing/reaper.js';
-import { docker, removeProject, TEST_PROJECT_PREFIX, uniqueProject } from '../support/docker.js';
+import { objectsWith, removeProject, TEST_PROJECT_PREFIX, uniqueProject } from '../support/docker.js';
 
 const NODE_IMAGE = 'envctl/base-node:24';
 const DEFINITION_PROJECT = `${TEST_PROJECT_PREFIX}tapi`;
@@ -53,23 +53,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Every container, network and volume carrying all the labels, by kind and name. */
-async function objectsWith(labels: Record<string, string>): Promise<string[]> {
-  const filters = { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
-  const containers = await docker.listContainers({ all: true, filters });
-  const networks = await docker.listNetworks({ filters });
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
-  return [...containers.map((c) => `container ${c.Names[0]}`), ...networks.map((n) => `network ${n.Name}`), ...volumes.map((v) => `volume ${v.Name}`)].sort();
-}
-
 describe('startEnvironment', () => {
-  let environment: TestEnvironment | undefined;
-  afterAll(async () => {
-    await environment?.stop();
-  });
-
   it('starts an overlay under its own project, healthy, reachable on 127.0.0.1, with exec and logs', async () => {
-    environment = await startEnvironment({ dir, env: 'ci', timeout: '90s' });
+    const environment = await startEnvironment({ dir, env: 'ci', timeout: '90s' });
+    onTestFinished(() => environment.stop());
     expect(environment.project).toMatch(new RegExp(`^${DEFINITION_PROJECT}-test-[0-9a-f]{8}$`));
     expect(environment.env).toBe('ci');
     expect(environment.services).toEqual(['web', 'worker']);
@@ -89,9 +76,9 @@ describe('startEnvironment', () => {
     expect((await environment.exec('web', ['node', '-e', 'process.stdout.write(process.env.GREETING)'])).stdout).toBe('ci');
     expect((await environment.logs('web')).split('\n')).toContain('web starting');
 
-    expect(() => environment!.url('nope')).toThrow(/no service "nope".*/);
-    expect(() => environment!.url('worker')).toThrow(/service worker: no published TCP port/);
-    expect(() => environment!.url('web', 4000)).toThrow(/container port 4000 is not published/);
+    expect(() => environment.url('nope')).toThrow(/no service "nope".*/);
+    expect(() => environment.url('worker')).toThrow(/service worker: no published TCP port/);
+    expect(() => environment.url('web', 4000)).toThrow(/container port 4000 is not published/);
 
     const owned = await objectsWith(environment.labels);
     expect(owned).toEqual([
@@ -103,14 +90,16 @@ describe('startEnvironment', () => {
   });
 
   it('stop() removes every object carrying the labels, volumes included, and may be called again', async () => {
-    expect(environment, 'the previous test started it').toBeDefined();
-    const labels = environment!.labels;
-    await environment!.stop();
+    const environment = await startEnvironment({ dir, timeout: '90s' });
+    onTestFinished(() => removeProject(environment.project));
+    const labels = environment.labels;
+    expect(await objectsWith(labels)).toContain(`volume ${environment.project}_scratch`);
+    await environment.stop();
     expect(await objectsWith(labels)).toEqual([]);
-    await environment!.stop();
-    await environment![Symbol.asyncDispose]();
+    await environment.stop();
+    await environment[Symbol.asyncDispose]();
     // Nothing else of the project is left either (not only what carries the run label).
-    expect(await objectsWith({ [LABEL.project]: environment!.project })).toEqual([]);
+    expect(await objectsWith({ [LABEL.project]: environment.project })).toEqual([]);
   });
 
   it('two starts of the same definition run side by side', async () => {

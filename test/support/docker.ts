@@ -35,6 +35,15 @@ export async function removeProject(project: string): Promise<void> {
   for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
 }
 
+/** Every container, network and volume carrying all the labels, as sorted `kind name` strings. */
+export async function objectsWith(labels: Record<string, string>): Promise<string[]> {
+  const filters = { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
+  const containers = await docker.listContainers({ all: true, filters });
+  const networks = await docker.listNetworks({ filters });
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  return [...containers.map((c) => `container ${c.Names[0]}`), ...networks.map((n) => `network ${n.Name}`), ...volumes.map((v) => `volume ${v.Name}`)].sort();
+}
+
 /** Everything labelled by a test project of this run (`prefix`) that still exists (the leak check). */
 export async function leftovers(prefix: string = TEST_PROJECT_PREFIX): Promise<string[]> {
   const isTest = (labels: Record<string, string> | undefined) => labels?.[LABEL.project]?.startsWith(prefix) ?? false;
