@@ -229,9 +229,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const tunnels = new Map<Duplex, Duplex | undefined>();
   let tunnelsDrained: (() => void) | undefined;
 
-  const emit = (record: Omit<RequestRecord, 'seq' | 'mirrored'>): void => {
-    seq += 1;
-    const full: RequestRecord = { seq, ...record, mirrored: false };
+  const emit = (full: RequestRecord): void => {
     ring.push(full);
     metrics.observe(full);
     routeSplit.observe(full);
@@ -241,6 +239,24 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       reportError(error as Error);
     }
   };
+
+  /**
+   * Requests waiting for their upstream's response headers, checked against `upstreamTimeout` by one
+   * coarse timer instead of a timer per request. They share the timeout, so arrival (insertion)
+   * order is expiry order: a sweep stops at the first one not yet due. A 504 comes between
+   * `upstreamTimeout` and `upstreamTimeout` + one tick (≤ 100 ms, ≤ a tenth of the timeout).
+   */
+  const awaitingHeaders = new Set<Exchange>();
+  const deadlineTickMs = Math.max(1, Math.min(100, Math.floor(limits.upstreamTimeout / 10)));
+  const deadlineSweep = setInterval(() => {
+    if (awaitingHeaders.size === 0) return;
+    const nowMs = performance.now();
+    for (const exchange of awaitingHeaders) {
+      if (exchange.dueMs > nowMs) break;
+      awaitingHeaders.delete(exchange);
+      exchange.onDeadline();
+    }
+  }, deadlineTickMs).unref();
 
   const server = createServer(
     {
@@ -299,7 +315,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     private upstreamRequest: ClientRequest | undefined;
     private ttfbNs: bigint | undefined;
     private bytesOut = 0;
-    private readonly deadline: NodeJS.Timeout;
+    /** `performance.now()` at which the upstream deadline (`upstreamTimeout`) passes. */
+    readonly dueMs: number;
 
     constructor(
       private readonly request: IncomingMessage,
@@ -314,12 +331,13 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         method: string;
         path: string;
         routeKey: string;
-        headers: string[];
+        headers: ForwardedRequestHeaders;
         pinned: boolean;
         choice: HealthChoice | undefined;
       },
     ) {
-      this.deadline = setTimeout(() => this.onDeadline(), limits.upstreamTimeout);
+      this.dueMs = performance.now() + limits.upstreamTimeout;
+      awaitingHeaders.add(this);
       response.on('close', () => {
         // Closed before the whole response was handed to the kernel: the client went away.
         if (!response.writableFinished) this.abandon();
@@ -392,21 +410,21 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       }
       // The failed attempt is the first arm's bad event; the retry was not randomised, so its record
       // is marked like an override and stays out of the statistics.
-      emit({ ...this.recordBase(), status: 502, upstreamError: 'connect', ttfbUs: 0, bytesOut: 0 });
+      this.emitRecord(502, 'connect', 0, 0);
       this.attempt(retryArm, true, true);
     }
 
     private onResponse(upstreamRequest: ClientRequest, upstreamResponse: IncomingMessage): void {
       this.ttfbNs = clock();
-      clearTimeout(this.deadline);
+      awaitingHeaders.delete(this);
       upstreamResponse.on('error', noop);
       const status = upstreamResponse.statusCode ?? 502;
       const { response } = this;
       if (draining) response.shouldKeepAlive = false;
-      const headers = forwardResponseHeaders(upstreamResponse.rawHeaders);
+      const { headers, hasDate } = forwardResponseHeaders(upstreamResponse.rawHeaders);
       headers.push(ARM_RESPONSE_HEADER, this.arm);
       // The upstream's Date is forwarded; Node would add a second one.
-      response.sendDate = !headers.some((value, index) => index % 2 === 0 && value.toLowerCase() === 'date');
+      response.sendDate = !hasDate;
       try {
         response.writeHead(status, upstreamResponse.statusMessage, headers);
       } catch (error) {
@@ -414,9 +432,16 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         this.replyWithError(502, `invalid upstream response: ${(error as Error).message}`, 'reset');
         return;
       }
+      // Relayed by hand rather than piped: the byte count and the write share one listener, and
+      // none of pipe's listeners are added and removed per request. Backpressure as pipe has it.
       upstreamResponse.on('data', (chunk: Buffer) => {
         this.bytesOut += chunk.length;
+        if (!response.write(chunk)) {
+          upstreamResponse.pause();
+          response.once('drain', () => upstreamResponse.resume());
+        }
       });
+      upstreamResponse.once('end', () => response.end());
       upstreamResponse.on('close', () => {
         if (!upstreamResponse.complete && !this.finished) {
           // Never let a truncated body look complete: cut the client connection too.
@@ -433,10 +458,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         });
       }
       response.on('finish', () => this.finish(status, 'none'));
-      upstreamResponse.pipe(response);
     }
 
-    private onDeadline(): void {
+    /** The upstream deadline passed (the sweep). */
+    onDeadline(): void {
       if (this.finished || this.ttfbNs !== undefined) return;
       this.upstreamRequest?.destroy();
       this.replyWithError(504, `upstream did not respond within ${limits.upstreamTimeout} ms`, 'timeout');
@@ -459,17 +484,19 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     private finish(status: number, upstreamError: UpstreamError): void {
       if (this.finished) return;
       this.finished = true;
-      clearTimeout(this.deadline);
+      awaitingHeaders.delete(this);
       inFlight -= 1;
-      const ttfbUs = this.ttfbNs === undefined ? 0 : nsToUs(this.ttfbNs - this.meta.startNs);
-      emit({ ...this.recordBase(), status, upstreamError, ttfbUs, bytesOut: this.bytesOut });
+      this.emitRecord(status, upstreamError, this.ttfbNs === undefined ? 0 : nsToUs(this.ttfbNs - this.meta.startNs), this.bytesOut);
       if (this.meta.choice) health.settled(this.meta.choice);
       open.delete(this);
       if (draining) closeIdleSoon();
     }
 
-    private recordBase(): Omit<RequestRecord, 'seq' | 'mirrored' | 'status' | 'upstreamError' | 'ttfbUs' | 'bytesOut'> {
-      return {
+    /** One record, built in one literal (the key order is the records' JSON order). */
+    private emitRecord(status: number, upstreamError: UpstreamError, ttfbUs: number, bytesOut: number): void {
+      seq += 1;
+      emit({
+        seq,
         tMonoNs: this.meta.startNs.toString(),
         step: this.meta.step,
         arm: this.arm,
@@ -477,7 +504,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         method: this.meta.method,
         totalUs: nsToUs(clock() - this.meta.startNs),
         override: this.override,
-      };
+        status,
+        upstreamError,
+        ttfbUs,
+        bytesOut,
+        mirrored: false,
+      });
     }
   }
 
@@ -511,7 +543,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         port: upstream.port,
         method,
         path,
-        headers: withHost([...forwardRequestHeaders(request), 'Connection', 'Upgrade', 'Upgrade', request.headers.upgrade ?? ''], upstream),
+        headers: withHost(upgradeRequestHeaders(forwardRequestHeaders(request), request.headers.upgrade ?? ''), upstream),
         // Upgraded sockets leave any pool; a dedicated connection keeps the agents' counts honest.
         agent: false,
       });
@@ -532,7 +564,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       finished = true;
       clearTimeout(deadline);
       tunnels.delete(socket);
+      seq += 1;
       emit({
+        seq,
         tMonoNs: startNs.toString(),
         step: requestStep,
         arm,
@@ -544,6 +578,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         totalUs: nsToUs(clock() - startNs),
         bytesOut,
         override,
+        mirrored: false,
       });
       if (choice) health.settled(choice);
       open.delete(socket);
@@ -589,7 +624,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       clearTimeout(deadline);
       status = STATUS_SWITCHING_PROTOCOLS;
       tunnels.set(socket, upgraded);
-      const headers = forwardResponseHeaders(upstreamResponse.rawHeaders);
+      const { headers } = forwardResponseHeaders(upstreamResponse.rawHeaders);
       headers.push('Connection', 'Upgrade', 'Upgrade', upstreamResponse.headers.upgrade ?? '', ARM_RESPONSE_HEADER, arm);
       socket.write(rawHead(STATUS_SWITCHING_PROTOCOLS, upstreamResponse.statusMessage ?? 'Switching Protocols', headers));
       if (upstreamHead.length > 0) socket.write(upstreamHead);
@@ -610,7 +645,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       ttfbNs = clock();
       clearTimeout(deadline);
       status = upstreamResponse.statusCode ?? 502;
-      const headers = forwardResponseHeaders(upstreamResponse.rawHeaders);
+      const { headers } = forwardResponseHeaders(upstreamResponse.rawHeaders);
       headers.push('Connection', 'close', ARM_RESPONSE_HEADER, arm);
       socket.write(rawHead(status, upstreamResponse.statusMessage ?? '', headers));
       upstreamResponse.on('data', (chunk: Buffer) => {
@@ -706,6 +741,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       const applyForAdmin = persistWeights ? (weights: Weights, nextStep?: number) => applyWeightsDurably(persistWeights, weights, nextStep) : applyWeights;
       admin = await startAdminServer(options.adminSocketPath, { status, applyWeights: applyForAdmin, records, routes });
     } catch (error) {
+      clearInterval(deadlineSweep);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       throw error;
     }
@@ -737,6 +773,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     }, limits.drainTimeout);
     await Promise.all([serverClosed, tunnelsClosed, admin?.close()]);
     clearInterval(sweep);
+    clearInterval(deadlineSweep);
     clearTimeout(deadline);
     for (const agent of Object.values(agents)) agent.destroy();
   }
@@ -789,21 +826,28 @@ function originFormPath(url: string): string | undefined {
   }
 }
 
-/** Header names listed in `Connection` (lower-case): hop-by-hop by declaration. */
-function connectionTokens(rawHeaders: readonly string[]): Set<string> {
-  const tokens = new Set<string>();
-  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
-    if (rawHeaders[index]!.toLowerCase() !== 'connection') continue;
-    for (const token of rawHeaders[index + 1]!.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) tokens.add(name);
-    }
+/**
+ * Adds the header names listed in a `Connection` value (lower-case) to `tokens`: hop-by-hop by
+ * declaration. Names that are hop-by-hop anyway (`keep-alive`, the usual value) are left out, so
+ * the set stays undefined and the headers need no second pass.
+ */
+function addConnectionTokens(value: string, tokens: Set<string> | undefined): Set<string> | undefined {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && !isHopByHopByName(name)) (tokens ??= new Set()).add(name);
   }
   return tokens;
 }
 
-function isHopByHop(lowerName: string, tokens: ReadonlySet<string>): boolean {
-  return HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-') || tokens.has(lowerName);
+/** Hop-by-hop by nature (listed or `proxy-*`); `Connection`'s own tokens are checked apart. */
+function isHopByHopByName(lowerName: string): boolean {
+  return HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-');
+}
+
+/** The client's headers for upstream, and whether they carry a Host. */
+interface ForwardedRequestHeaders {
+  headers: string[];
+  hasHost: boolean;
 }
 
 /**
@@ -811,38 +855,82 @@ function isHopByHop(lowerName: string, tokens: ReadonlySet<string>): boolean {
  * framing regenerated from what Node parsed (never copied), `X-Forwarded-For` replaced by the
  * client's address, `X-Forwarded-Proto: http`. `Expect` is dropped: Node already answered
  * `100 Continue`. Host is added later, per upstream, if the client sent none.
+ *
+ * One pass over the raw list; the names a `Connection` header declares hop-by-hop are removed in a
+ * second pass only when there is one (it may come after the headers it names).
  */
-function forwardRequestHeaders(request: IncomingMessage): string[] {
+function forwardRequestHeaders(request: IncomingMessage): ForwardedRequestHeaders {
   const raw = request.rawHeaders;
-  const tokens = connectionTokens(raw);
-  const headers: string[] = [];
+  let headers: string[] = [];
+  let tokens: Set<string> | undefined;
+  let hasHost = false;
   for (let index = 0; index + 1 < raw.length; index += 2) {
     const name = raw[index]!;
     const lower = name.toLowerCase();
-    // Host stays even if `Connection` names it: the backend needs it, and it is not hop-by-hop.
-    if (lower === 'host' || (!REGENERATED_REQUEST_HEADERS.has(lower) && !isHopByHop(lower, tokens))) headers.push(name, raw[index + 1]!);
+    if (lower === 'host') {
+      // Host stays even if `Connection` names it: the backend needs it, and it is not hop-by-hop.
+      hasHost = true;
+      headers.push(name, raw[index + 1]!);
+    } else if (lower === 'connection') {
+      tokens = addConnectionTokens(raw[index + 1]!, tokens);
+    } else if (!REGENERATED_REQUEST_HEADERS.has(lower) && !isHopByHopByName(lower)) {
+      headers.push(name, raw[index + 1]!);
+    }
   }
+  if (tokens !== undefined && tokens.size > 0) headers = withoutTokens(headers, tokens, 'host');
   if (request.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
   else if (request.headers['content-length'] !== undefined) headers.push('Content-Length', request.headers['content-length']);
   headers.push('X-Forwarded-For', request.socket.remoteAddress ?? '', 'X-Forwarded-Proto', 'http');
-  return headers;
+  return { headers, hasHost };
 }
 
-function withHost(headers: readonly string[], upstream: Upstream): string[] {
-  const hasHost = headers.some((value, index) => index % 2 === 0 && value.toLowerCase() === 'host');
-  return hasHost ? [...headers] : ['Host', `${upstream.host}:${upstream.port}`, ...headers];
+/** `headers` without the fields `tokens` names (lower-case), except `keep`. */
+function withoutTokens(headers: readonly string[], tokens: ReadonlySet<string>, keep: string | undefined): string[] {
+  const kept: string[] = [];
+  for (let index = 0; index + 1 < headers.length; index += 2) {
+    const lower = headers[index]!.toLowerCase();
+    if (lower === keep || !tokens.has(lower)) kept.push(headers[index]!, headers[index + 1]!);
+  }
+  return kept;
 }
+
+/** The headers for one upstream: the client's own list when it has a Host (node:http does not change it). */
+/** An upgrade request's headers: the forwarded ones plus the upgrade it asks for. */
+function upgradeRequestHeaders(forwarded: ForwardedRequestHeaders, upgrade: string): ForwardedRequestHeaders {
+  forwarded.headers.push('Connection', 'Upgrade', 'Upgrade', upgrade);
+  return forwarded;
+}
+
+function withHost(forwarded: ForwardedRequestHeaders, upstream: Upstream): string[] {
+  return forwarded.hasHost ? forwarded.headers : ['Host', `${upstream.host}:${upstream.port}`, ...forwarded.headers];
+}
+
+/** The upstream's response headers for the client, and whether they carry a Date. */
+interface ForwardedResponseHeaders {
+  headers: string[];
+  hasDate: boolean;
+}
+
+const ARM_HEADER_LOWER = ARM_RESPONSE_HEADER.toLowerCase();
 
 /** The upstream's response headers for the client: hop-by-hop and any spoofed arm header removed. */
-function forwardResponseHeaders(rawHeaders: readonly string[]): string[] {
-  const tokens = connectionTokens(rawHeaders);
-  const armHeader = ARM_RESPONSE_HEADER.toLowerCase();
-  const headers: string[] = [];
+function forwardResponseHeaders(rawHeaders: readonly string[]): ForwardedResponseHeaders {
+  let headers: string[] = [];
+  let tokens: Set<string> | undefined;
+  let hasDate = false;
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const lower = rawHeaders[index]!.toLowerCase();
-    if (lower !== armHeader && !isHopByHop(lower, tokens)) headers.push(rawHeaders[index]!, rawHeaders[index + 1]!);
+    if (lower === 'connection') tokens = addConnectionTokens(rawHeaders[index + 1]!, tokens);
+    else if (lower !== ARM_HEADER_LOWER && !isHopByHopByName(lower)) {
+      if (lower === 'date') hasDate = true;
+      headers.push(rawHeaders[index]!, rawHeaders[index + 1]!);
+    }
   }
-  return headers;
+  if (tokens !== undefined && tokens.size > 0) {
+    headers = withoutTokens(headers, tokens, undefined);
+    if (hasDate && tokens.has('date')) hasDate = false;
+  }
+  return { headers, hasDate };
 }
 
 /**
