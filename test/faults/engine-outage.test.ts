@@ -6,32 +6,17 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, type Relay } from './relay.js';
-import { BASE_IMAGE, containersOf, envctlIn, faultProject, labelledOf, removeProject, tempDir } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { startRelay } from './relay.js';
+import { BASE_IMAGE, containersOf, envctlIn, faultProject, labelledOf, relayScaffold } from './support.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-let relay: Relay | undefined;
-const projects: string[] = [];
-
-beforeAll(async () => {
-  ({ dir, remove: cleanup } = await tempDir('engine'));
-});
-afterEach(async () => {
-  await relay?.close();
-  relay = undefined;
-});
-afterAll(async () => {
-  for (const project of projects) await removeProject(project);
-  await cleanup();
-});
+const fx = relayScaffold('engine');
 
 async function definition(what: string): Promise<string> {
   const project = faultProject(what);
-  projects.push(project);
+  fx.projects.push(project);
   await writeFile(
-    join(dir, 'envctl.yaml'),
+    join(fx.dir, 'envctl.yaml'),
     `
 name: ${project}
 services:
@@ -50,49 +35,49 @@ services:
 async function expectConvergesAfterwards(project: string): Promise<void> {
   // Everything the interrupted run created carries the environment's labels.
   for (const container of await containersOf(project)) expect(container.labels['dev.envctl.env']).toBe('default');
-  const again = await envctlIn(dir, ['up', '--wait-timeout', '60s']);
+  const again = await envctlIn(fx.dir, ['up', '--wait-timeout', '60s']);
   expect(again.exitCode, String(again.stderr)).toBe(0);
   expect((await containersOf(project)).map((container) => [container.name, container.state])).toEqual([
     [`${project}-a`, 'running'],
     [`${project}-b`, 'running'],
   ]);
-  expect((await envctlIn(dir, ['down'])).exitCode).toBe(0);
+  expect((await envctlIn(fx.dir, ['down'])).exitCode).toBe(0);
   expect(await labelledOf(project)).toEqual([]);
 }
 
 describe('an engine that goes away mid-run', () => {
   it('closed after the second container create: exit 3 naming the engine; the next up converges', async () => {
     const project = await definition('engine-close');
-    relay = await startRelay(dir, { mode: 'close', after: /^POST \S*\/containers\/create/, count: 2 });
-    const run = await envctlIn(dir, ['up', '--wait-timeout', '60s'], { DOCKER_HOST: relay.dockerHost });
-    expect(relay.fired(), relay.requests.join('\n')).toBe(true);
+    fx.relay = await startRelay(fx.dir, { mode: 'close', after: /^POST \S*\/containers\/create/, count: 2 });
+    const run = await envctlIn(fx.dir, ['up', '--wait-timeout', '60s'], { DOCKER_HOST: fx.relay.dockerHost });
+    expect(fx.relay.fired(), fx.relay.requests.join('\n')).toBe(true);
     expect(run.exitCode, String(run.stderr)).toBe(3);
-    expect(String(run.stderr)).toMatch(new RegExp(`(cannot reach|no Docker engine at|refused the connection).*${relay.socketPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    expect(String(run.stderr)).toMatch(new RegExp(`(cannot reach|no Docker engine at|refused the connection).*${fx.relay.socketPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     expect(String(run.stderr)).not.toMatch(/\n\s+at /); // no stack trace
     // The engine made the second container although envctl never heard back.
     expect((await containersOf(project)).map((container) => container.name)).toEqual([`${project}-a`, `${project}-b`]);
-    await relay.close();
-    relay = undefined;
+    await fx.relay.close();
+    fx.relay = undefined;
     await expectConvergesAfterwards(project);
   });
 
   it('hanging on a container start: exit 3 at the call timeout, naming the stuck operation; the next up converges', async () => {
     const project = await definition('engine-hang');
-    relay = await startRelay(dir, { mode: 'hang', after: /^POST \S*\/containers\/\S+\/start/, count: 1 });
-    const run = await envctlIn(dir, ['up', '--wait-timeout', '60s'], { DOCKER_HOST: relay.dockerHost, ENVCTL_ENGINE_TIMEOUT_MS: '3000' }, 60_000);
-    expect(relay.fired(), relay.requests.join('\n')).toBe(true);
+    fx.relay = await startRelay(fx.dir, { mode: 'hang', after: /^POST \S*\/containers\/\S+\/start/, count: 1 });
+    const run = await envctlIn(fx.dir, ['up', '--wait-timeout', '60s'], { DOCKER_HOST: fx.relay.dockerHost, ENVCTL_ENGINE_TIMEOUT_MS: '3000' }, 60_000);
+    expect(fx.relay.fired(), fx.relay.requests.join('\n')).toBe(true);
     expect(run.timedOut, 'envctl exited by itself').toBe(false);
     expect(run.exitCode, String(run.stderr)).toBe(3);
     expect(String(run.stderr)).toMatch(/did not answer: start container [0-9a-f]{12} took longer than 3 s/);
-    await relay.close();
-    relay = undefined;
+    await fx.relay.close();
+    fx.relay = undefined;
     await expectConvergesAfterwards(project);
   });
 
   it('hanging from the first request: exit 3 from the ping (an engine that never answers)', async () => {
     await definition('engine-mute');
-    relay = await startRelay(dir, { mode: 'hang', after: /_ping/, count: 1 });
-    const run = await envctlIn(dir, ['up'], { DOCKER_HOST: relay.dockerHost }, 30_000);
+    fx.relay = await startRelay(fx.dir, { mode: 'hang', after: /_ping/, count: 1 });
+    const run = await envctlIn(fx.dir, ['up'], { DOCKER_HOST: fx.relay.dockerHost }, 30_000);
     expect(run.timedOut, 'envctl exited by itself').toBe(false);
     expect(run.exitCode, String(run.stderr)).toBe(3);
     expect(String(run.stderr)).toContain('did not answer: ping took longer than 2 s');

@@ -6,34 +6,19 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN } from '../support/cli.js';
-import { startRelay, type Relay } from './relay.js';
-import { BASE_IMAGE, containersOf, docker, envctlIn, faultProject, labelledOf, removeProject, tempDir } from './support.js';
+import { startRelay } from './relay.js';
+import { BASE_IMAGE, containersOf, docker, envctlIn, faultProject, labelledOf, relayScaffold } from './support.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-let relay: Relay | undefined;
-const projects: string[] = [];
-
-beforeAll(async () => {
-  ({ dir, remove: cleanup } = await tempDir('signals'));
-});
-afterEach(async () => {
-  await relay?.close();
-  relay = undefined;
-});
-afterAll(async () => {
-  for (const project of projects) await removeProject(project);
-  await cleanup();
-});
+const fx = relayScaffold('signals');
 
 /** `envctl up` in its own process group, as a terminal runs it; Ctrl-C goes to the whole group. */
 function spawnUp(env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [BIN, 'up', '--wait-timeout', '60s'], {
-    cwd: dir,
+    cwd: fx.dir,
     detached: true,
-    env: { ...process.env, CI: 'true', NO_COLOR: '1', ENVCTL_STATE_HOME: join(dir, '.state'), ...env },
+    env: { ...process.env, CI: 'true', NO_COLOR: '1', ENVCTL_STATE_HOME: join(fx.dir, '.state'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -49,10 +34,10 @@ function spawnUp(env: Record<string, string> = {}) {
 describe('Ctrl-C', () => {
   it('during an image build cancels the build: exit 130, no container, no image', async () => {
     const project = faultProject('sigbuild');
-    projects.push(project);
-    await mkdir(join(dir, 'slow'), { recursive: true });
-    await writeFile(join(dir, 'slow', 'Dockerfile'), `FROM ${BASE_IMAGE}\nRUN echo build-started && sleep 60\n`);
-    await writeFile(join(dir, 'envctl.yaml'), `name: ${project}\nservices:\n  app: { build: ./slow, command: ["sleep", "infinity"] }\n`);
+    fx.projects.push(project);
+    await mkdir(join(fx.dir, 'slow'), { recursive: true });
+    await writeFile(join(fx.dir, 'slow', 'Dockerfile'), `FROM ${BASE_IMAGE}\nRUN echo build-started && sleep 60\n`);
+    await writeFile(join(fx.dir, 'envctl.yaml'), `name: ${project}\nservices:\n  app: { build: ./slow, command: ["sleep", "infinity"] }\n`);
     const up = spawnUp();
     await up.until(() => up.stderr().includes('build-started'), 'the build to run');
     up.interrupt();
@@ -65,22 +50,22 @@ describe('Ctrl-C', () => {
 
   it('pressed twice while an engine call hangs: the second exits 130 at once; the next up converges', async () => {
     const project = faultProject('sigtwice');
-    projects.push(project);
-    await writeFile(join(dir, 'envctl.yaml'), `name: ${project}\nservices:\n  a: { image: ${BASE_IMAGE}, command: ["sleep", "infinity"] }\n`);
-    relay = await startRelay(dir, { mode: 'hang', after: /^POST \S*\/containers\/\S+\/start/, count: 1 });
-    const up = spawnUp({ DOCKER_HOST: relay.dockerHost });
-    await up.until(() => relay!.fired(), 'the container start to hang');
+    fx.projects.push(project);
+    await writeFile(join(fx.dir, 'envctl.yaml'), `name: ${project}\nservices:\n  a: { image: ${BASE_IMAGE}, command: ["sleep", "infinity"] }\n`);
+    fx.relay = await startRelay(fx.dir, { mode: 'hang', after: /^POST \S*\/containers\/\S+\/start/, count: 1 });
+    const up = spawnUp({ DOCKER_HOST: fx.relay.dockerHost });
+    await up.until(() => fx.relay!.fired(), 'the container start to hang');
     up.interrupt();
     await up.until(() => up.stderr().includes('letting running operations finish'), 'the first Ctrl-C to be taken');
     up.interrupt();
     expect(await up.exited).toBe(130);
     expect(up.stderr()).toContain('SIGINT again: stopping now');
-    await relay.close();
-    relay = undefined;
-    const again = await envctlIn(dir, ['up', '--wait-timeout', '60s']);
+    await fx.relay.close();
+    fx.relay = undefined;
+    const again = await envctlIn(fx.dir, ['up', '--wait-timeout', '60s']);
     expect(again.exitCode, String(again.stderr)).toBe(0);
     expect((await containersOf(project)).map((container) => [container.name, container.state])).toEqual([[`${project}-a`, 'running']]);
-    expect((await envctlIn(dir, ['down'])).exitCode).toBe(0);
+    expect((await envctlIn(fx.dir, ['down'])).exitCode).toBe(0);
     expect(await labelledOf(project)).toEqual([]);
   });
 });

@@ -7,10 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Result } from 'execa';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { BIN } from '../support/cli.js';
-import { docker } from '../support/docker.js';
+import { docker, removeProject } from '../support/docker.js';
+import type { Relay } from './relay.js';
 
 export { BASE_IMAGE, docker, removeProject } from '../support/docker.js';
 
@@ -22,6 +23,34 @@ export function faultProject(what: string): string {
 export async function tempDir(what: string): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `envctl-fault-${what}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A file's shared scaffolding for runs through a relay (filled in by the hooks it registers). */
+export interface RelayScaffold {
+  /** A temporary folder for the file, removed after its last test. */
+  readonly dir: string;
+  /** Projects to remove after the file's last test. */
+  readonly projects: string[];
+  /** The test's relay, if it started one: closed after each test. */
+  relay: Relay | undefined;
+}
+
+/** Registers the hooks: the temporary folder before all, the relay closed after each, projects and folder removed after all. */
+export function relayScaffold(what: string): RelayScaffold {
+  let remove: (() => Promise<void>) | undefined;
+  const scaffold = { dir: '', projects: [] as string[], relay: undefined as Relay | undefined };
+  beforeAll(async () => {
+    ({ dir: scaffold.dir, remove } = await tempDir(what));
+  });
+  afterEach(async () => {
+    await scaffold.relay?.close();
+    scaffold.relay = undefined;
+  });
+  afterAll(async () => {
+    for (const project of scaffold.projects) await removeProject(project);
+    await remove?.();
+  });
+  return scaffold;
 }
 
 /** The built CLI as a user runs it; `ENVCTL_STATE_HOME` inside `dir` keeps its locks private. */
