@@ -473,7 +473,7 @@ describe('routing through the proxy', () => {
     expect([drained, streamCut]).toEqual([false, false]);
     // Without the deadline close() never returns: the test's timeout is the ceiling.
     await closed;
-    await vi.waitFor(() => expect(streamCut).toBe(true));
+    await vi.waitFor(() => expect(streamCut).toBe(true), { timeout: 10_000 });
     expect(stream.complete).toBe(false);
   }, 20_000);
 });
