@@ -10,6 +10,7 @@ import type { LoadOptions } from '../definition/resolve.js';
 import { assertTrusted } from '../state/trust.js';
 import { isAbsolute, relative } from 'node:path';
 import type { Diagnostic } from '../errors.js';
+import { isTruthy } from '../fs-util.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -123,8 +124,4 @@ export function displayDefinition(file: string): string {
 /** Whether this runs in CI (`CI` set to anything but empty, 0 or false). */
 export function isCi(env: Readonly<Record<string, string | undefined>>): boolean {
   return isTruthy(env.CI);
-}
-
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }

@@ -5,9 +5,9 @@ import { DockerEngine } from '../engine/docker-engine.js';
 import { ExitCode } from '../errors.js';
 import { setFeature, type SetFeatureResult } from '../features/toggle.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
-import { sanitizeLine } from '../ui/sanitize.js';
 import { durationFlag, EnvctlCommand } from './base-command.js';
 import { cancelOnSignals, sleep } from './cancellation.js';
+import { writeFailedServices } from './service-failures.js';
 
 const featureArgs = { name: Args.string({ description: 'the toggle, as declared under `features:`', required: true }) };
 const featureFlags = {
@@ -45,11 +45,7 @@ export abstract class SetFeatureCommand extends EnvctlCommand {
       await renderer.close();
     }
     if (!this.jsonEnabled()) {
-      for (const failed of result.services.filter((outcome) => outcome.status === 'failed')) {
-        // Container output is sanitised: a container must not be able to send escapes to the terminal.
-        process.stderr.write(`\nservice ${failed.service} failed: ${sanitizeLine(failed.detail)}\n`);
-        if (failed.logTail.length > 0) process.stderr.write(`last ${failed.logTail.length} log lines of ${failed.service}:\n${failed.logTail.map((line) => `  ${sanitizeLine(line)}`).join('\n')}\n`);
-      }
+      writeFailedServices(result.services);
       process.stdout.write(`${describeChange(result)}\n`);
     }
     process.exitCode = result.cancelled ? ExitCode.cancelled : result.ok ? ExitCode.ok : ExitCode.failed;

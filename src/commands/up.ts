@@ -6,10 +6,10 @@ import { DockerEngine } from '../engine/docker-engine.js';
 import { upEnvironment, type UpResult } from '../engine/up.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
-import { sanitizeLine } from '../ui/sanitize.js';
 import { registryFlag, targetFlag } from '../cli/target-flag.js';
 import { runSwarmUp } from '../cli/swarm-target.js';
 import type { SwarmUpResult } from '../swarm/deploy.js';
+import { writeFailedServices } from '../cli/service-failures.js';
 
 export default class UpCommand extends EnvctlCommand {
   static override summary = 'Bring the environment up: build what changed, start services in dependency order, wait until they are ready.';
@@ -53,11 +53,7 @@ export default class UpCommand extends EnvctlCommand {
       await renderer.close();
     }
     if (!this.jsonEnabled()) {
-      for (const failed of result.services.filter((outcome) => outcome.status === 'failed')) {
-        // Container output is sanitised: a container must not be able to send escapes to the terminal.
-        process.stderr.write(`\nservice ${failed.service} failed: ${sanitizeLine(failed.detail)}\n`);
-        if (failed.logTail.length > 0) process.stderr.write(`last ${failed.logTail.length} log lines of ${failed.service}:\n${failed.logTail.map((line) => `  ${sanitizeLine(line)}`).join('\n')}\n`);
-      }
+      writeFailedServices(result.services);
       const skipped = result.services.filter((outcome) => outcome.status === 'skipped');
       if (skipped.length > 0) process.stderr.write(`not started: ${skipped.map((outcome) => outcome.service).join(', ')}\n`);
     }

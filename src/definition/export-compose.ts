@@ -3,7 +3,6 @@
  * the definition and writes the file. What envctl resolved (overlays, `${VAR}`, profiles, env_file,
  * feature toggles) is written out literally, so Compose and envctl read the same values back.
  */
-import { access } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Document, isScalar, visit } from 'yaml';
@@ -13,6 +12,7 @@ import type { EnvironmentModel, FileGrant, Healthcheck, NetworkModel, ServiceMod
 import { loadDefinition, type LoadOptions } from './resolve.js';
 import { ALLOW_PATHS_KEY } from './path-scope.js';
 import type { PortBinding } from './values.js';
+import { exists } from '../fs-util.js';
 
 /** Labels envctl sets itself on what it creates (src/labels.ts); not the service's own. */
 const ENVCTL_LABEL_PREFIX = 'dev.envctl.';
@@ -273,13 +273,4 @@ export function escapeDollars(value: unknown): unknown {
 
 function nonEmpty(key: string, record: Record<string, string>): Record<string, Record<string, string>> {
   return Object.keys(record).length > 0 ? { [key]: { ...record } } : {};
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -2,7 +2,7 @@
  * files → documents → one definition for the chosen environment → typed model.
  * Reads the definition, `.env` and `env_file`s; everything after reading is pure.
  */
-import { access, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
@@ -21,6 +21,7 @@ import { defaultOverrideFiles, mergeComposeFiles } from './compose-files.js';
 import { resolveExtends, withExtendsProvenance, type ExtendsFile, type ExtendsProvenance } from './extends.js';
 import { takeUnsupportedKeys } from './unsupported-keys.js';
 import { fileDiagnostic, parseDefinitionText, readDefinitionText, type PathSegment, type SourceFile } from './yaml-source.js';
+import { exists } from '../fs-util.js';
 
 /** Looked for in the working directory, then in each parent, like Compose. */
 export const DEFINITION_FILE_NAMES = ['envctl.yaml', 'envctl.yml', 'compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
@@ -680,13 +681,4 @@ async function checkBuildContext(context: string, dockerfile: string): Promise<s
   const dockerfileInfo = await stat(resolvePath(context, dockerfile)).catch(() => undefined);
   if (!dockerfileInfo?.isFile()) return `the build context has no ${dockerfile} (${resolvePath(context, dockerfile)})`;
   return undefined;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

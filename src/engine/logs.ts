@@ -43,11 +43,13 @@ export async function collectLogs(model: EnvironmentModel, engine: Engine, selec
 /** Follows every selected service until the signal aborts; lines arrive as they are written. */
 export async function* followLogs(model: EnvironmentModel, engine: Engine, selection: LogsSelection, signal: AbortSignal): AsyncIterable<ServiceLogLine> {
   const containers = await selectContainers(model, engine, selection.services);
-  const sources = containers.map((container) => {
-    const iterator = engine.followLogs(container.id, { tail: selection.tail, since: selection.since, timestamps: true }, signal)[Symbol.asyncIterator]();
-    return { container, iterator };
-  });
-  const pending = new Map(sources.map((source, index) => [index, source.iterator.next().then((result) => ({ index, result }))]));
+  yield* mergeServiceLogs(containers.map((container) => ({ service: container.service, lines: engine.followLogs(container.id, { tail: selection.tail, since: selection.since, timestamps: true }, signal) })));
+}
+
+/** Several services' log streams as one, each line as it arrives, tagged with its service. */
+export async function* mergeServiceLogs<Line extends object>(sources: ReadonlyArray<{ service: string; lines: AsyncIterable<Line> }>): AsyncIterable<Line & { service: string }> {
+  const iterators = sources.map((source) => ({ service: source.service, iterator: source.lines[Symbol.asyncIterator]() }));
+  const pending = new Map(iterators.map((source, index) => [index, source.iterator.next().then((result) => ({ index, result }))]));
   try {
     while (pending.size > 0) {
       const { index, result } = await Promise.race(pending.values());
@@ -55,13 +57,13 @@ export async function* followLogs(model: EnvironmentModel, engine: Engine, selec
         pending.delete(index);
         continue;
       }
-      const source = sources[index]!;
+      const source = iterators[index]!;
       pending.set(index, source.iterator.next().then((next) => ({ index, result: next })));
-      yield { service: source.container.service, ...result.value };
+      yield { service: source.service, ...result.value };
     }
   } finally {
     // One stream failing (or the consumer stopping) closes the others: no stream keeps the process alive.
-    await Promise.allSettled(sources.map((source) => source.iterator.return?.()));
+    await Promise.allSettled(iterators.map((source) => source.iterator.return?.()));
   }
 }
 

@@ -3,7 +3,7 @@
  * object against the schemas and renders one YAML stream, or one file per object in a folder.
  * Nothing is written unless every object is valid and no file would be replaced without `force`.
  */
-import { access, mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve as resolvePath } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Document } from 'yaml';
@@ -13,6 +13,7 @@ import { builtImageRefs } from '../engine/build-image.js';
 import { UsageError, type Diagnostic } from '../errors.js';
 import { objectName, toKubernetesObjects, type ExportWarning, type KubernetesExport, type ManifestEntry, type RolloutsMode } from './kubernetes-objects.js';
 import { assertValidObjects } from './kubernetes-validate.js';
+import { exists } from '../fs-util.js';
 
 /** How every exported file begins (the YAML comment of the header). */
 const EXPORT_MARK = '# Exported by envctl from';
@@ -138,15 +139,6 @@ function renderDocument(entry: ManifestEntry, header: string[]): string {
   const comment = [...header, ...entry.comment.map((line) => ` ${line}`)];
   if (comment.length > 0) document.commentBefore = comment.join('\n');
   return document.toString({ lineWidth: 0 });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A Secret with each value of `data` / `stringData` replaced by `<redacted>` (keys kept); any other object unchanged. */

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import type { EnvironmentModel } from '../definition/model.js';
 import { isUnder } from '../definition/path-scope.js';
 import { EnvctlError, EnvironmentError, ExitCode } from '../errors.js';
+import { isTruthy } from '../fs-util.js';
 
 /** One host command of a definition: where it is declared, its argv and the variables it gets (NODE_OPTIONS can run code too). */
 export interface HostCommand {
@@ -297,8 +298,4 @@ export async function assertTrusted(model: CapabilityModel & Pick<EnvironmentMod
     `review them, then run \`envctl trust -f ${options.display}\` (add --yes without a terminal)`,
     shown,
   );
-}
-
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }

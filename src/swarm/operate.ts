@@ -4,7 +4,7 @@
  */
 import type { EnvironmentModel } from '../definition/model.js';
 import type { Engine } from '../engine/engine.js';
-import type { LogLine } from '../engine/types.js';
+import { mergeServiceLogs } from '../engine/logs.js';
 import { UsageError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { LABEL } from '../labels.js';
@@ -106,22 +106,7 @@ export async function collectSwarmLogs(model: EnvironmentModel, swarm: SwarmEngi
 
 export async function* followSwarmLogs(model: EnvironmentModel, swarm: SwarmEngine, selection: { services: readonly string[]; tail: number | undefined; since: number }, signal: AbortSignal): AsyncIterable<SwarmLogLine> {
   const services = await selectServices(model, swarm, selection.services);
-  const sources = services.map((service) => ({ service: service.labels[LABEL.service]!, iterator: swarm.followServiceLogs(service.id, { tail: selection.tail, since: selection.since, timestamps: true }, signal)[Symbol.asyncIterator]() }));
-  const pending = new Map(sources.map((source, index) => [index, source.iterator.next().then((result) => ({ index, result }))]));
-  try {
-    while (pending.size > 0) {
-      const { index, result } = await Promise.race(pending.values());
-      if (result.done) {
-        pending.delete(index);
-        continue;
-      }
-      const source = sources[index]!;
-      pending.set(index, source.iterator.next().then((next) => ({ index, result: next })));
-      yield { service: source.service, ...(result.value as LogLine) };
-    }
-  } finally {
-    await Promise.allSettled(sources.map((source) => source.iterator.return?.()));
-  }
+  yield* mergeServiceLogs(services.map((service) => ({ service: service.labels[LABEL.service]!, lines: swarm.followServiceLogs(service.id, { tail: selection.tail, since: selection.since, timestamps: true }, signal) })));
 }
 
 export interface SwarmDownResult {

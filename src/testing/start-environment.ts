@@ -22,6 +22,7 @@ import { environmentLabels, LABEL } from '../labels.js';
 import { deriveEnvironment } from '../pipeline/environments.js';
 import { sleep } from '../sleep.js';
 import { startReaper, type ReaperHandle } from './reaper.js';
+import { isTruthy } from '../fs-util.js';
 
 export interface StartEnvironmentOptions {
   /** Folder to look for the definition in (envctl.yaml, compose.yaml … here or in a parent). Default: the current folder. */
@@ -243,8 +244,4 @@ function collect(): { stream: PassThrough; text: () => string } {
   const chunks: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
-
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
