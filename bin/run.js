@@ -10,6 +10,14 @@ if (Number(process.versions.node.split('.', 1)[0]) < 22) {
   process.emitWarning(`Node version must be >=22 to use this CLI. Current node version: ${process.versions.node}`);
 }
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
-const { execute } = await import('@oclif/core');
 
-await execute({ dir: import.meta.url });
+// `envctl --version` alone: scripts call it to check the install, so it answers without loading
+// oclif (the same line oclif prints: name/version platform-arch node-version).
+if (process.argv.length === 3 && process.argv[2] === '--version') {
+  const { readFileSync } = await import('node:fs');
+  const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(`${name}/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
+} else {
+  const { execute } = await import('@oclif/core');
+  await execute({ dir: import.meta.url });
+}

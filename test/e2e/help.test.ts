@@ -32,6 +32,16 @@ describe('help', () => {
     rows.forEach(([, shown], index) => expect(EXIT_CODE_TABLE[index]![1].startsWith(shown)).toBe(true));
   });
 
+  it('answers --version with the line oclif prints (the fast path in bin/run.js skips loading oclif)', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+    const fast = await envctl(['--version']);
+    expect(fast.exitCode).toBe(0);
+    expect(String(fast.stdout)).toBe(`${pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}`);
+    // With another flag the argv no longer matches the fast path: oclif answers, with the same line.
+    const viaOclif = await envctl(['--version', '--json']);
+    expect(String(viaOclif.stdout)).toBe(String(fast.stdout));
+  });
+
   it('gives every command an example', () => {
     const missing = Object.entries(manifest.commands).filter(([, command]) => (command.examples ?? []).length === 0).map(([id]) => id);
     expect(missing).toEqual([]);
