@@ -28,4 +28,22 @@ export function cancelOnSignals(onFirst: (signal: NodeJS.Signals) => void): Canc
   };
 }
 
+/**
+ * Runs `work` with Ctrl-C wired to its abort signal: the first signal warns through `renderer` with
+ * `stopping` and aborts; the signal handlers are removed and the renderer closed however it ends.
+ */
+export async function runCancellable<T>(
+  renderer: { sink: (event: { type: 'warning'; at: number; message: string }) => void; close: () => Promise<void> },
+  stopping: string,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: `stopping: ${stopping} (press Ctrl-C again to force)` }));
+  try {
+    return await work(cancellation.signal);
+  } finally {
+    cancellation.dispose();
+    await renderer.close();
+  }
+}
+
 export { sleep } from '../sleep.js';

@@ -6,7 +6,7 @@ import { ExitCode } from '../errors.js';
 import { setFeature, type SetFeatureResult } from '../features/toggle.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
 import { durationFlag, EnvctlCommand } from './base-command.js';
-import { cancelOnSignals, sleep } from './cancellation.js';
+import { runCancellable, sleep } from './cancellation.js';
 import { writeFailedServices } from './service-failures.js';
 
 const featureArgs = { name: Args.string({ description: 'the toggle, as declared under `features:`', required: true }) };
@@ -25,25 +25,20 @@ export abstract class SetFeatureCommand extends EnvctlCommand {
   async run(): Promise<SetFeatureResult> {
     const { args, flags } = await this.parse(this.constructor as typeof EnvctlCommand & { args: typeof featureArgs; flags: typeof featureFlags });
     const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
-    const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: letting running operations finish (press Ctrl-C again to force)' }));
-    let result: SetFeatureResult;
-    try {
-      result = await setFeature({
+    const result: SetFeatureResult = await runCancellable(renderer, 'letting running operations finish', (signal) =>
+      setFeature({
         // It acts on the engine: a definition from elsewhere must be trusted first (`envctl trust`).
         load: this.actingLoadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         feature: args.name,
         value: this.value,
         emit: renderer.sink,
-        signal: cancellation.signal,
+        signal,
         waitTimeoutMs: flags['wait-timeout'],
         now: Date.now,
         sleep,
-      });
-    } finally {
-      cancellation.dispose();
-      await renderer.close();
-    }
+      }),
+    );
     if (!this.jsonEnabled()) {
       writeFailedServices(result.services);
       process.stdout.write(`${describeChange(result)}\n`);

@@ -2,7 +2,7 @@
  * The `--target swarm` side of up, down, status, logs and plan: wiring (engines, renderer,
  * cancellation, exit codes) in one place so each command only branches on the flag.
  */
-import { cancelOnSignals, sleep } from './cancellation.js';
+import { runCancellable, sleep } from './cancellation.js';
 import type { OutputMode } from './base-command.js';
 import type { EnvironmentModel } from '../definition/model.js';
 import type { LoadOptions } from '../definition/resolve.js';
@@ -16,7 +16,7 @@ import { createProgressRenderer } from '../ui/render-progress.js';
 import { environmentLabels } from '../labels.js';
 import { stackSelector } from '../swarm/spec.js';
 import type { Target } from './target-flag.js';
-import { sanitizeLine } from '../ui/sanitize.js';
+import { writeFailedServices, writeSkippedServices } from './service-failures.js';
 
 function engines() {
   return { engine: DockerEngine.fromEnv(process.env), swarm: SwarmDockerEngine.fromEnv(process.env) };
@@ -38,18 +38,12 @@ export async function resolveTarget(flag: Target | undefined, model: Environment
 
 export async function runSwarmUp(mode: OutputMode, options: { load: LoadOptions; registry: string | undefined; removeOrphans: boolean; waitTimeoutMs: number }): Promise<SwarmUpResult> {
   const renderer = createProgressRenderer(mode, { stderr: process.stderr });
-  const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: letting running operations finish (press Ctrl-C again to force)' }));
-  let result: SwarmUpResult;
-  try {
-    result = await swarmUp({ ...engines(), ...options, emit: renderer.sink, signal: cancellation.signal, now: Date.now, sleep });
-  } finally {
-    cancellation.dispose();
-    await renderer.close();
-  }
+  const result: SwarmUpResult = await runCancellable(renderer, 'letting running operations finish', (signal) =>
+    swarmUp({ ...engines(), ...options, emit: renderer.sink, signal, now: Date.now, sleep }),
+  );
   if (mode !== 'json') {
-    for (const failed of result.services.filter((outcome) => outcome.status === 'failed')) process.stderr.write(`\nservice ${failed.service} failed: ${sanitizeLine(failed.detail)}\n`);
-    const skipped = result.services.filter((outcome) => outcome.status === 'skipped');
-    if (skipped.length > 0) process.stderr.write(`not started: ${skipped.map((outcome) => outcome.service).join(', ')}\n`);
+    writeFailedServices(result.services);
+    writeSkippedServices(result.services);
   }
   process.exitCode = result.cancelled ? ExitCode.cancelled : result.ok ? ExitCode.ok : ExitCode.failed;
   return result;

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { durationFlag, EnvctlCommand, isCi } from '../cli/base-command.js';
-import { cancelOnSignals, sleep } from '../cli/cancellation.js';
+import { runCancellable, sleep } from '../cli/cancellation.js';
 import { parseDurationMs } from '../definition/values.js';
 import { DockerEngine } from '../engine/docker-engine.js';
 import { ExitCode } from '../errors.js';
@@ -35,10 +35,8 @@ export default class PipelineCommand extends EnvctlCommand {
     const load = this.actingLoadOptions(flags);
     const mode = flags.ci && this.outputMode() === 'tty' ? 'plain' : this.outputMode();
     const renderer = createPipelineRenderer(mode, { stderr: process.stderr });
-    const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: removing this run’s environments (press Ctrl-C again to force)' }));
-    let result: PipelineResult;
-    try {
-      result = await runPipeline({
+    const result: PipelineResult = await runCancellable(renderer, 'removing this run’s environments', (signal) =>
+      runPipeline({
         load,
         engine: DockerEngine.fromEnv(process.env),
         from: flags.from as PipelineResult['failedStage'],
@@ -48,16 +46,13 @@ export default class PipelineCommand extends EnvctlCommand {
         locked: flags.locked,
         ci: flags.ci || isCi(process.env),
         emit: renderer.sink,
-        signal: cancellation.signal,
+        signal,
         now: Date.now,
         sleep,
         random: Math.random,
         waitTimeoutMs,
-      });
-    } finally {
-      cancellation.dispose();
-      await renderer.close();
-    }
+      }),
+    );
     if (flags.junit) {
       // A report that cannot be written is a warning: the run's own result and notification stand.
       await writeJUnitFile(flags.junit, runToJUnit(result.record)).catch((error: unknown) =>

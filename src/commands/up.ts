@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { durationFlag, EnvctlCommand } from '../cli/base-command.js';
-import { cancelOnSignals, sleep } from '../cli/cancellation.js';
+import { runCancellable, sleep } from '../cli/cancellation.js';
 import { parseDurationMs } from '../definition/values.js';
 import { DockerEngine } from '../engine/docker-engine.js';
 import { upEnvironment, type UpResult } from '../engine/up.js';
@@ -9,7 +9,7 @@ import { createProgressRenderer } from '../ui/render-progress.js';
 import { registryFlag, targetFlag } from '../cli/target-flag.js';
 import { runSwarmUp } from '../cli/swarm-target.js';
 import type { SwarmUpResult } from '../swarm/deploy.js';
-import { writeFailedServices } from '../cli/service-failures.js';
+import { writeFailedServices, writeSkippedServices } from '../cli/service-failures.js';
 
 export default class UpCommand extends EnvctlCommand {
   static override summary = 'Bring the environment up: build what changed, start services in dependency order, wait until they are ready.';
@@ -34,28 +34,22 @@ export default class UpCommand extends EnvctlCommand {
     }
     if (flags.registry !== undefined) throw new UsageError('BAD_FLAGS', '--registry applies to --target swarm', 'add --target swarm, or drop --registry (the local target uses the images on this engine)');
     const renderer = createProgressRenderer(this.outputMode(), { stderr: process.stderr });
-    const cancellation = cancelOnSignals(() => renderer.sink({ type: 'warning', at: 0, message: 'stopping: letting running operations finish (press Ctrl-C again to force)' }));
-    let result: UpResult;
-    try {
-      result = await upEnvironment({
+    const result: UpResult = await runCancellable(renderer, 'letting running operations finish', (signal) =>
+      upEnvironment({
         load: this.actingLoadOptions(flags),
         engine: DockerEngine.fromEnv(process.env),
         removeOrphans: flags['remove-orphans'],
         locked: flags.locked,
         waitTimeoutMs,
         emit: renderer.sink,
-        signal: cancellation.signal,
+        signal,
         now: Date.now,
         sleep,
-      });
-    } finally {
-      cancellation.dispose();
-      await renderer.close();
-    }
+      }),
+    );
     if (!this.jsonEnabled()) {
       writeFailedServices(result.services);
-      const skipped = result.services.filter((outcome) => outcome.status === 'skipped');
-      if (skipped.length > 0) process.stderr.write(`not started: ${skipped.map((outcome) => outcome.service).join(', ')}\n`);
+      writeSkippedServices(result.services);
     }
     process.exitCode = result.cancelled ? ExitCode.cancelled : result.ok ? ExitCode.ok : ExitCode.failed;
     return result;
