@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh --quiet
+# The registry the swarm --registry test pushes to (from Debian packages; skipped when built).
+bash scripts/images/build.sh --quiet test-registry
 export PATH="$PWD/.tools/bin:$PATH"
 npm run -s build
 exec node node_modules/vitest/vitest.mjs run "$@"

@@ -4,7 +4,7 @@
 #   -> trim -> `tar | docker import --change ...`.
 #
 # Usage: scripts/images/build.sh [--rebuild] [--verbose] [--list] [NAME...]
-#   NAME: base-debian base-node base-postgres base-redis (default: all)
+#   NAME: base-debian base-node base-postgres base-redis (default: all); test-registry (tests only)
 #   --rebuild  build even when the tag exists with the same recipe
 #   --list     print "NAME<TAB>TAG<TAB>RECIPE" a line and exit (no root, no engine)
 # An image whose tag exists with the same recipe label is skipped. The recipe is a hash
@@ -20,6 +20,8 @@ REPO="$(cd "$IMAGES_DIR/../.." && pwd)"
 # Bump to rebuild every image after a change to this builder's trimming/import logic.
 BUILDER_VERSION=1
 ALL_IMAGES=(base-debian base-node base-postgres base-redis)
+# Images the test suite needs and users don't: built only when named (scripts/test.sh), never listed.
+TEST_IMAGES=(test-registry)
 SUITE=bookworm
 MIRROR="${ENVCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 STATE_DIR="${ENVCTL_IMAGES_STATE:-$REPO/.tools}"
@@ -297,7 +299,7 @@ if ! flock -n 8; then
 fi
 WORK="$(mktemp -d /var/tmp/envctl-images.XXXXXX)"
 # base-debian first: the others are built from its prepared root file system.
-for name in "${ALL_IMAGES[@]}"; do
+for name in "${ALL_IMAGES[@]}" "${TEST_IMAGES[@]}"; do
   for w in "${WANT[@]}"; do
     if [[ "$w" == "$name" ]]; then build_one "$name"; fi
   done

@@ -284,4 +284,89 @@ describe('envctl --target swarm', () => {
     expect(await docker.listSecrets({ filters: byProject() })).toEqual([]);
     expect(await docker.listConfigs({ filters: byProject() })).toEqual([]);
   }, 300_000);
+
+  it('--registry pushes the built image to the registry it names, and the swarm deploys it from there', async () => {
+    if ((await docker.info()).Swarm?.LocalNodeState !== 'active') {
+      await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
+      initialisedSwarm = true;
+    }
+    // A registry of our own (Debian's docker-registry; scripts/test.sh builds the image), on a
+    // loopback port: the engine treats 127.0.0.0/8 registries as insecure, so plain HTTP is enough.
+    const registryImage = await docker.getImage('envctl/test-registry:2').inspect().catch(() => undefined);
+    if (!registryImage) throw new Error('envctl/test-registry:2 is missing: run `bash scripts/images/build.sh test-registry` (npm test does)');
+    const registryPort = await freePort();
+    const registry = `127.0.0.1:${registryPort}`;
+    const registryContainer = await docker.createContainer({
+      Image: 'envctl/test-registry:2',
+      name: `${project}-registry`,
+      Labels: { [LABEL.project]: project },
+      HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: String(registryPort) }] } },
+    });
+    const app = join(dir, 'registry-app');
+    try {
+      await registryContainer.start();
+      await eventually(async () => ((await fetch(`http://${registry}/v2/`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined), 30_000, 'the registry to answer');
+      await mkdir(join(app, 'web'), { recursive: true });
+      await writeFile(join(app, 'web', 'Dockerfile'), 'FROM envctl/base-node:24\nWORKDIR /app\nCOPY web.js ./\n');
+      await writeFile(join(app, 'web', 'web.js'), "require('http').createServer((req, res) => res.end('from ' + process.env.RELEASE)).listen(8000);\n");
+      const appDefinition = (release: string) => `
+name: ${project}
+services:
+  web:
+    build: ./web
+    command: ["node", "web.js"]
+    environment: { RELEASE: "${release}" }
+    ports:
+      - { target: 8000, published: ${port}, mode: host }
+    deploy: { endpoint_mode: dnsrr, update_config: { order: stop-first } }
+`;
+      await writeFile(join(app, 'envctl.yaml'), appDefinition('one'));
+
+      // Nothing listens there: the push fails, saying which registry, and nothing is deployed.
+      const closedPort = await freePort();
+      const unreachable = await envctl(['up', '--target', 'swarm', '--registry', `127.0.0.1:${closedPort}`], { cwd: app });
+      expect(unreachable.exitCode).not.toBe(0);
+      expect(unreachable.stderr).toContain(`127.0.0.1:${closedPort}`);
+      expect(await docker.listServices({ filters: byProject() })).toEqual([]);
+
+      const up = await envctl(['up', '--target', 'swarm', '--registry', registry, '--json'], { cwd: app });
+      expect(up.exitCode, String(up.stderr)).toBe(0);
+      expect(JSON.parse(String(up.stdout))).toMatchObject({ ok: true, services: [expect.objectContaining({ service: 'web', status: 'ready', running: 1 })] });
+
+      // The spec names the registry's reference, and the registry holds that repository and tag.
+      const web = await docker.getService(`${project}_web`).inspect();
+      const ref = (web.Spec.TaskTemplate as { ContainerSpec: { Image: string } }).ContainerSpec.Image;
+      const match = new RegExp(`^${registry.replace(/\./g, '\\.')}/(${project}-web):([0-9a-f]{12})(@sha256:[0-9a-f]{64})?$`).exec(ref);
+      expect(match, ref).not.toBeNull();
+      const [, repository, tag] = match!;
+      const catalog = (await (await fetch(`http://${registry}/v2/_catalog`)).json()) as { repositories: string[] };
+      expect(catalog.repositories).toEqual([repository]);
+      const tags = (await (await fetch(`http://${registry}/v2/${repository}/tags/list`)).json()) as { tags: string[] };
+      expect(tags.tags).toEqual([tag]);
+      const answer = await eventually(async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) })).text();
+        return text === 'from one' ? text : undefined;
+      }, 30_000, 'the web service to answer');
+      expect(answer).toBe('from one');
+
+      // The node deploys from the registry: with the registry's tag gone from the engine, the next
+      // version's task can only start by pulling it back from there.
+      await docker.getImage(`${registry}/${repository}:${tag}`).remove();
+      await writeFile(join(app, 'envctl.yaml'), appDefinition('two'));
+      const rolled = await envctl(['up', '--target', 'swarm', '--registry', registry, '--json'], { cwd: app });
+      expect(rolled.exitCode, String(rolled.stderr)).toBe(0);
+      expect(await docker.getImage(`${registry}/${repository}:${tag}`).inspect()).toMatchObject({ RepoTags: expect.arrayContaining([`${registry}/${repository}:${tag}`]) });
+      const second = await eventually(async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) })).text();
+        return text === 'from two' ? text : undefined;
+      }, 30_000, 'the new version to answer');
+      expect(second).toBe('from two');
+
+      const down = await envctl(['down', '--target', 'swarm'], { cwd: app });
+      expect(down.exitCode, String(down.stderr)).toBe(0);
+      expect(await docker.listServices({ filters: byProject() })).toEqual([]);
+    } finally {
+      await registryContainer.remove({ force: true }).catch(() => undefined);
+    }
+  }, 240_000);
 });
