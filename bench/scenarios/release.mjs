@@ -54,6 +54,8 @@ const M = {
 
 export const release = {
   name: 'release',
+  /** Skipped by --quick unless named by --only (run.mjs): why. */
+  slow: 'one measured pass of about 5.5 minutes on 2 cores',
   summary: 'envctl only: canary releases of the demo web service with the demo’s default release settings (steps 10/25/50, 50 req/s built-in load); one measured pass, no warm-up',
 
   async run(ctx) {
