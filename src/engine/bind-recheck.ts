@@ -13,8 +13,21 @@ import type { ContainerSpec } from './types.js';
 
 export async function confineBindsAtCreate(spec: ContainerSpec, policy: EnvironmentModel['bindPolicy'], service: string): Promise<ContainerSpec> {
   if (!policy || !spec.mounts.some((mount) => mount.type === 'bind')) return spec;
-  const mounts: ContainerSpec['mounts'] = [];
-  for (const mount of spec.mounts) {
+  return { ...spec, mounts: await confineBindMounts(spec.mounts, policy, service) };
+}
+
+/** The same check for a whole model (swarm services are created from it): each service's bind sources resolved and re-checked. */
+export async function confineModelBinds(model: EnvironmentModel): Promise<EnvironmentModel> {
+  const policy = model.bindPolicy;
+  if (!policy || !Object.values(model.services).some((service) => service.mounts.some((mount) => mount.type === 'bind'))) return model;
+  const services: EnvironmentModel['services'] = {};
+  for (const [name, service] of Object.entries(model.services)) services[name] = { ...service, mounts: await confineBindMounts(service.mounts, policy, name) };
+  return { ...model, services };
+}
+
+async function confineBindMounts<M extends { type: string; source?: string | undefined }>(input: readonly M[], policy: NonNullable<EnvironmentModel['bindPolicy']>, service: string): Promise<M[]> {
+  const mounts: M[] = [];
+  for (const mount of input) {
     if (mount.type !== 'bind' || !mount.source) {
       mounts.push(mount);
       continue;
@@ -39,5 +52,5 @@ export async function confineBindsAtCreate(spec: ContainerSpec, policy: Environm
     }
     mounts.push({ ...mount, source: real });
   }
-  return { ...spec, mounts };
+  return mounts;
 }

@@ -9,6 +9,7 @@
  * `<registry>/<ref>` and pushed, and the spec names that (each node pulls it).
  */
 import { readFile } from 'node:fs/promises';
+import { confineModelBinds } from '../engine/bind-recheck.js';
 import { builtImageRefs, buildServiceImage } from '../engine/build-image.js';
 import type { Engine } from '../engine/engine.js';
 import type { EnvironmentModel } from '../definition/model.js';
@@ -63,7 +64,9 @@ export function checkRegistry(registry: string | undefined): string | undefined 
 }
 
 /** Desired stack and plan for a loaded model (reads secret and config files to hash them). */
-export async function prepareSwarm(model: EnvironmentModel, context: SwarmContext, removeOrphans: boolean): Promise<PreparedSwarm> {
+export async function prepareSwarm(loaded: EnvironmentModel, context: SwarmContext, removeOrphans: boolean): Promise<PreparedSwarm> {
+  // Bind sources resolved and re-checked now, as locally before each create (a container may have planted a symlink since load).
+  const model = await confineModelBinds(loaded);
   const built = await builtImageRefs(model, context.now);
   const display = Object.fromEntries(Object.values(model.services).map((service) => [service.name, built[service.name]?.ref ?? service.image!]));
   const ids = await context.engine.imageIds(Object.values(display));

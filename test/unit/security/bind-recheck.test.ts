@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../../../src/definition/resolve.js';
-import { confineBindsAtCreate } from '../../../src/engine/bind-recheck.js';
+import { confineBindsAtCreate, confineModelBinds } from '../../../src/engine/bind-recheck.js';
 import { containerSpecFor } from '../../../src/engine/container-spec.js';
 import { hashService } from '../../../src/plan/hash.js';
+import { prepareSwarm, type SwarmContext } from '../../../src/swarm/deploy.js';
 
 let root: string;
 let project: string;
@@ -49,5 +50,34 @@ describe('bind sources re-checked at create', () => {
     await symlink(join(project, 'real'), join(project, 'x'));
     const checked = await confineBindsAtCreate(spec, model.bindPolicy, 'b');
     expect(checked.mounts.find((mount) => mount.target === '/data')?.source).toBe(join(project, 'real'));
+  });
+});
+
+describe('bind sources re-checked before a swarm deploy', () => {
+  const load = () => loadDefinition({ cwd: project, file: join(project, 'envctl.yaml'), processEnv: {} });
+
+  it('refuses ./x when it became a symlink to /etc after load, for the whole model', async () => {
+    const model = await load();
+    await symlink('/etc', join(project, 'x'));
+    await expect(confineModelBinds(model)).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED', exitCode: 2, message: expect.stringContaining('service "b"') });
+  });
+
+  it('gives every service its real bind paths and leaves the loaded model alone', async () => {
+    const model = await load();
+    await mkdir(join(project, 'real'));
+    await symlink(join(project, 'real'), join(project, 'x'));
+    const checked = await confineModelBinds(model);
+    expect(checked.services.b!.mounts.find((mount) => mount.target === '/data')?.source).toBe(join(project, 'real'));
+    expect(model.services.b!.mounts.find((mount) => mount.target === '/data')?.source).toBe(join(project, 'x'));
+  });
+
+  it('prepareSwarm (plan and up --target swarm) re-checks before it reads the engine', async () => {
+    const model = await load();
+    await symlink(join(root, 'outside'), join(project, 'x'));
+    const untouched = () => {
+      throw new Error('the engine was asked before the bind sources were checked');
+    };
+    const context = { engine: { imageIds: untouched }, swarm: {}, registry: undefined, now: Date.now } as unknown as SwarmContext;
+    await expect(prepareSwarm(model, context, false)).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED' });
   });
 });
