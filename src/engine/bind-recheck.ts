@@ -5,15 +5,15 @@
  * (symlinks followed), checked against the same scope and privileged paths, and Docker is handed
  * the resolved real path, so what is mounted is what was checked.
  */
-import type { EnvironmentModel } from '../definition/model.js';
+import type { EnvironmentModel, VolumeModel } from '../definition/model.js';
 import { isUnder, realpathLenient } from '../definition/path-scope.js';
-import { privilegedHostPath } from '../definition/resolve.js';
+import { bindDevice, privilegedHostPath } from '../definition/resolve.js';
 import { UsageError } from '../errors.js';
 import type { ContainerSpec } from './types.js';
 
 export async function confineBindsAtCreate(spec: ContainerSpec, policy: EnvironmentModel['bindPolicy'], service: string): Promise<ContainerSpec> {
   if (!policy || !spec.mounts.some((mount) => mount.type === 'bind')) return spec;
-  return { ...spec, mounts: await confineBindMounts(spec.mounts, policy, service) };
+  return { ...spec, mounts: await confineBindMounts(spec.mounts, policy, `service "${service}"`) };
 }
 
 /** The same check for a whole model (swarm services are created from it): each service's bind sources resolved and re-checked. */
@@ -21,11 +21,23 @@ export async function confineModelBinds(model: EnvironmentModel): Promise<Enviro
   const policy = model.bindPolicy;
   if (!policy || !Object.values(model.services).some((service) => service.mounts.some((mount) => mount.type === 'bind'))) return model;
   const services: EnvironmentModel['services'] = {};
-  for (const [name, service] of Object.entries(model.services)) services[name] = { ...service, mounts: await confineBindMounts(service.mounts, policy, name) };
+  for (const [name, service] of Object.entries(model.services)) services[name] = { ...service, mounts: await confineBindMounts(service.mounts, policy, `service "${name}"`) };
   return { ...model, services };
 }
 
-async function confineBindMounts<M extends { type: string; source?: string | undefined }>(input: readonly M[], policy: NonNullable<EnvironmentModel['bindPolicy']>, service: string): Promise<M[]> {
+/**
+ * A local volume with `o: bind` and a `device` (a bind mount in disguise): its device was resolved
+ * and checked at load; it is checked again right before the volume is created.
+ */
+export async function confineVolumeDeviceAtCreate(volume: VolumeModel, policy: EnvironmentModel['bindPolicy']): Promise<VolumeModel> {
+  const device = bindDevice(volume.driver, volume.driverOpts);
+  if (!policy || device === undefined || volume.external) return volume;
+  const [checked] = await confineBindMounts([{ type: 'bind', source: device }], policy, `volume "${volume.key}" (driver_opts.device)`);
+  return { ...volume, driverOpts: { ...volume.driverOpts, device: checked!.source } };
+}
+
+/** `owner` names what mounts them in errors: `service "web"`, `volume "data" (driver_opts.device)`. */
+async function confineBindMounts<M extends { type: string; source?: string | undefined }>(input: readonly M[], policy: NonNullable<EnvironmentModel['bindPolicy']>, owner: string): Promise<M[]> {
   const mounts: M[] = [];
   for (const mount of input) {
     if (mount.type !== 'bind' || !mount.source) {
@@ -39,14 +51,14 @@ async function confineBindMounts<M extends { type: string; source?: string | und
     if (privileged && !policy.allowPrivileged) {
       throw new UsageError(
         'BIND_SOURCE_CHANGED',
-        `service "${service}": the bind mount source ${mount.source} now resolves to ${real} (${privileged})${lexicallyPrivileged ? '' : '; a symlink was changed after the definition was checked'}`,
+        `${owner}: the bind mount source ${mount.source} now resolves to ${real} (${privileged})${lexicallyPrivileged ? '' : '; a symlink was changed after the definition was checked'}`,
         'remove the symlink (a container may have created it through another bind mount), or pass --allow-privileged if you really mean it',
       );
     }
     if (!privileged && !policy.roots.some((root) => isUnder(root, real))) {
       throw new UsageError(
         'BIND_SOURCE_CHANGED',
-        `service "${service}": the bind mount source ${mount.source} now resolves to ${real}, outside the project folder; a symlink was changed after the definition was checked`,
+        `${owner}: the bind mount source ${mount.source} now resolves to ${real}, outside the project folder; a symlink was changed after the definition was checked`,
         'remove the symlink (a container may have created it through another bind mount), or allow the path explicitly with --allow-outside',
       );
     }

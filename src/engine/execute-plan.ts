@@ -4,7 +4,7 @@
  * conditions its dependants declared. Makes no decisions of its own beyond following health: what
  * to do and why was decided by the planner.
  */
-import { confineBindsAtCreate } from './bind-recheck.js';
+import { confineBindsAtCreate, confineVolumeDeviceAtCreate } from './bind-recheck.js';
 import type { DependencyCondition, EnvironmentModel, ServiceModel } from '../definition/model.js';
 import type { EventSink, ServicePhase } from '../events.js';
 import { crashPoint } from '../fault.js';
@@ -108,7 +108,8 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
       const network = model.networks[action.key]!;
       await engine.createNetwork({ ...network, labels: { ...network.labels, ...labels, [LABEL.network]: action.key, [LABEL.configHash]: resourceConfigHash(network) } });
     } else {
-      const volume = model.volumes[action.key]!;
+      // A bind volume's device re-checked, as bind mounts are before each create.
+      const volume = await confineVolumeDeviceAtCreate(model.volumes[action.key]!, model.bindPolicy);
       await engine.createVolume({ ...volume, labels: { ...volume.labels, ...labels, [LABEL.volume]: action.key, [LABEL.configHash]: resourceConfigHash(volume) } });
     }
     emit({ type: 'resource', at: at(), kind: action.subject, name: action.name, action: 'created' });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../../../src/definition/resolve.js';
-import { confineBindsAtCreate, confineModelBinds } from '../../../src/engine/bind-recheck.js';
+import { confineBindsAtCreate, confineModelBinds, confineVolumeDeviceAtCreate } from '../../../src/engine/bind-recheck.js';
 import { containerSpecFor } from '../../../src/engine/container-spec.js';
 import { hashService } from '../../../src/plan/hash.js';
 import { prepareSwarm, type SwarmContext } from '../../../src/swarm/deploy.js';
@@ -79,5 +79,33 @@ describe('bind sources re-checked before a swarm deploy', () => {
     };
     const context = { engine: { imageIds: untouched }, swarm: {}, registry: undefined, now: Date.now } as unknown as SwarmContext;
     await expect(prepareSwarm(model, context, false)).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED' });
+  });
+});
+
+describe('a bind volume device re-checked before the volume is created', () => {
+  const load = async () => {
+    await writeFile(join(project, 'envctl.yaml'), 'services:\n  a: { image: x, volumes: ["data:/data"] }\nvolumes:\n  data: { driver_opts: { type: none, o: bind, device: ./store } }\n');
+    await mkdir(join(project, 'store'));
+    return loadDefinition({ cwd: project, file: join(project, 'envctl.yaml'), processEnv: {} });
+  };
+
+  it('refuses a device folder that became a symlink to /etc after load', async () => {
+    const model = await load();
+    await rm(join(project, 'store'), { recursive: true });
+    await symlink('/etc', join(project, 'store'));
+    await expect(confineVolumeDeviceAtCreate(model.volumes.data!, model.bindPolicy)).rejects.toMatchObject({
+      code: 'BIND_SOURCE_CHANGED',
+      exitCode: 2,
+      message: expect.stringContaining('volume "data" (driver_opts.device)'),
+    });
+  });
+
+  it('refuses one that now leads outside the project, and keeps an unchanged one as it was', async () => {
+    const model = await load();
+    const unchanged = await confineVolumeDeviceAtCreate(model.volumes.data!, model.bindPolicy);
+    expect(unchanged.driverOpts).toEqual({ type: 'none', o: 'bind', device: join(project, 'store') });
+    await rm(join(project, 'store'), { recursive: true });
+    await symlink(join(root, 'outside'), join(project, 'store'));
+    await expect(confineVolumeDeviceAtCreate(model.volumes.data!, model.bindPolicy)).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED', message: expect.stringContaining('outside the project folder') });
   });
 });
