@@ -668,7 +668,6 @@ export function privilegedHostPath(source: string): string | undefined {
 }
 
 /** The host path of a local-driver volume mounted with `o: bind` (or rbind), or undefined for any other volume. */
-/** The host path of a local volume that is a bind mount in disguise (`o: bind`/`rbind` with a `device`). */
 export function bindDevice(driver: string | undefined, driverOpts: Record<string, string> | undefined): string | undefined {
   if (driver !== undefined && driver !== 'local') return undefined;
   const device = driverOpts?.device;
