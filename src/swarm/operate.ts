@@ -5,7 +5,7 @@
 import type { EnvironmentModel } from '../definition/model.js';
 import type { Engine } from '../engine/engine.js';
 import { mergeServiceLogs } from '../engine/logs.js';
-import { UsageError } from '../errors.js';
+import { UsageError, WorkFailedError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { LABEL } from '../labels.js';
 import { lockEnvironment } from '../state/lock.js';
@@ -210,4 +210,21 @@ export async function swarmDown(options: {
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * `exec --target swarm`: a running task container of the stack's service on this node (the engine
+ * envctl talks to), found by the service's ID, so another stack's task is never picked. Tasks on
+ * other nodes are out of reach: their engine is elsewhere.
+ */
+export async function swarmTaskContainer(model: EnvironmentModel, swarm: SwarmEngine, engine: Engine, service: string): Promise<{ id: string; name: string }> {
+  const observed = (await swarm.listServices(stackSelector(model))).find((candidate) => candidate.labels[LABEL.service] === service);
+  if (!observed) throw new WorkFailedError('NOT_RUNNING', `service ${service} is not deployed in the stack ${stackName(model)}`, 'deploy it with `envctl up --target swarm`');
+  const running = (await engine.listContainers({ 'com.docker.swarm.service.id': observed.id }))
+    .filter((container) => container.state === 'running')
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (!running[0]) {
+    throw new WorkFailedError('NOT_RUNNING', `no task of service ${service} is running on this node`, 'see `envctl status --target swarm`; a task on another node is reached with `docker exec` on that node');
+  }
+  return running[0];
 }

@@ -218,6 +218,13 @@ describe('envctl --target swarm', () => {
     expect(statusText.stdout).toMatch(/worker\s+2\/2\s+-\s+-\s+envctl-test-[0-9a-f]+-swarm-[0-9a-f]+-worker:[0-9a-f]{12}/);
     expect(String(logs.stdout).split('\n').filter((line) => line.startsWith('worker | worker up on'))).toHaveLength(2);
 
+    // exec runs in a task of the stack on this node (found without --target, as status is), exit code passed through.
+    const greeting = await envctl(['exec', 'api', '-T', '--', 'cat', '/etc/greeting.txt'], { cwd: dir });
+    expect(greeting.exitCode, String(greeting.stderr)).toBe(0);
+    expect(greeting.stdout).toBe('hello');
+    const exitCode = await envctl(['exec', 'worker', '--target', 'swarm', '-T', '--', 'sh', '-c', 'exit 7'], { cwd: dir });
+    expect(exitCode.exitCode).toBe(7);
+
     const again = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });
     expect(again.exitCode).toBe(0);
     expect(JSON.parse(String(again.stdout))).toMatchObject({ ok: true, changed: false, plan: { keep: 2, create: 0, update: 0 } });
