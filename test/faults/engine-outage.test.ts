@@ -2,11 +2,14 @@
  * Faults 18-20, guarantee 13 (reliability.md): the engine disappears or stops answering in the
  * middle of `envctl up` (a relay socket the test owns sits between envctl and the real engine). The
  * run ends with exit 3 and a message naming the engine and the operation, well within the call
- * timeout; what it created is labelled; the next `up` against the real engine converges.
+ * timeout; what it created is labelled; the next `up` against the real engine converges. A socket
+ * the user may not open is refused at once with the socket and the fix.
  */
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { BIN } from '../support/cli.js';
 import { startRelay } from './relay.js';
 import { BASE_IMAGE, containersOf, envctlIn, faultProject, labelledOf, relayScaffold } from './support.js';
 
@@ -72,6 +75,26 @@ describe('an engine that goes away mid-run', () => {
     await fx.relay.close();
     fx.relay = undefined;
     await expectConvergesAfterwards(project);
+  });
+
+  // Root passes every permission check: the run drops to an unprivileged user (setpriv) against a relay socket only root may open.
+  it.runIf(process.getuid?.() === 0)('a socket without permission: exit 3 naming the socket and the docker group, no stack trace', async () => {
+    await definition('engine-denied');
+    fx.relay = await startRelay(fx.dir, { mode: 'pass' });
+    await chmod(fx.relay.socketPath, 0o600);
+    await chmod(fx.dir, 0o755);
+    const run = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'status'], {
+      cwd: fx.dir,
+      env: { CI: 'true', NO_COLOR: '1', HOME: fx.dir, DOCKER_HOST: fx.relay.dockerHost },
+      reject: false,
+      stdin: 'ignore',
+      timeout: 30_000,
+    });
+    expect(run.exitCode, String(run.stderr)).toBe(3);
+    expect(String(run.stderr)).toContain(`permission denied on ${fx.relay.dockerHost}`);
+    expect(String(run.stderr)).toContain('add your user to the docker group');
+    expect(String(run.stderr)).not.toMatch(/\n\s+at /);
+    expect(fx.relay.requests).toEqual([]);
   });
 
   it('hanging from the first request: exit 3 from the ping (an engine that never answers)', async () => {
