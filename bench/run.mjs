@@ -24,6 +24,7 @@ import { judgeTargets, renderMarkdown, withStatistics, writeReport } from './lib
 import { BenchResources } from './lib/resources.mjs';
 import { TOPOLOGY_IMAGE } from './lib/topology.mjs';
 import { cliStart } from './scenarios/cli-start.mjs';
+import { definitionBomb } from './scenarios/definition-bomb.mjs';
 import { demo } from './scenarios/demo.mjs';
 import { pipeline } from './scenarios/pipeline.mjs';
 import { proxy } from './scenarios/proxy.mjs';
@@ -32,7 +33,7 @@ import { releaseJudge } from './scenarios/release-judge.mjs';
 import { scale } from './scenarios/scale.mjs';
 import { topology10 } from './scenarios/topology-10.mjs';
 
-const SCENARIOS = [topology10, demo, cliStart, scale, proxy, pipeline, releaseJudge, release];
+const SCENARIOS = [topology10, demo, cliStart, scale, proxy, pipeline, releaseJudge, definitionBomb, release];
 /** Scenarios with a docker-compose side: docker-compose is only looked for (and installed) for them. */
 const NEEDS_COMPOSE = new Set([topology10.name, cliStart.name]);
 const DEFAULT_REPS = 5;

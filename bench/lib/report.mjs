@@ -68,6 +68,10 @@ export function judgeTargets(scenarios) {
   if (failedDuringRollback?.envctl.median != null) {
     targets.push({ target: 'no failed request during the rollback (release, one sequential client through the proxy)', value: `${failedDuringRollback.envctl.median} failed`, met: failedDuringRollback.envctl.median === 0 });
   }
+  const bomb = find('definition-bomb', 'validate billion-laughs: spawn → exit 2');
+  if (bomb?.envctl.median != null) {
+    targets.push({ target: 'billion-laughs definition refused in under 1 s (definition-bomb: `envctl validate`, spawn → exit 2)', value: `${bomb.envctl.median} ms`, met: bomb.envctl.median < 1_000 });
+  }
   return targets;
 }
 
