@@ -11,7 +11,7 @@ import { LABEL } from '../labels.js';
 import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-fs';
 import { buildContextFilter } from '../definition/build-inputs.js';
-import type { Engine, ExecOptions } from './engine.js';
+import type { ContainerEngineEvent, Engine, ExecOptions } from './engine.js';
 import type { BuildSpec, ContainerSpec, ContainerState, ContainerStatsSample, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
 
 /** "No engine" must be reported quickly (reliability: within 2 s). */
@@ -369,6 +369,16 @@ export class DockerEngine implements Engine {
     throw new WorkFailedError('EXEC_UNKNOWN_EXIT', 'the command finished but the engine reported no exit code');
   }
 
+  async containerEvents(labels: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<ContainerEngineEvent>> {
+    const docker = await this.docker();
+    // Resolves once the engine answered the request: every event from then on is in the stream.
+    const stream = (await this.call('follow container events', () =>
+      docker.getEvents({ filters: { type: ['container'], label: labelFilters(labels), event: [...CONTAINER_EVENTS] }, abortSignal: signal } as Docker.GetEventsOptions),
+    )) as unknown as Readable;
+    signal.addEventListener('abort', () => stream.destroy(), { once: true });
+    return eventLines(stream);
+  }
+
   /**
    * Runs one engine call with the timeout, wrapping failures with the operation's name. A call
    * that times out is aborted (its socket closed): an engine that hangs must not keep the CLI alive
@@ -559,6 +569,31 @@ function ignoreStatus(status: number) {
     if ((error as { statusCode?: number }).statusCode === status) return undefined;
     throw error;
   };
+}
+
+/** The container events envctl follows: lifecycle and health, not the healthchecks' own exec_* events. */
+const CONTAINER_EVENTS = ['start', 'restart', 'die', 'oom', 'stop', 'destroy', 'health_status'] as const;
+
+/** The engine's event stream (one JSON object per line) as container events; ends when the stream does. */
+async function* eventLines(stream: Readable): AsyncIterable<ContainerEngineEvent> {
+  let pending = '';
+  try {
+    for await (const chunk of stream) {
+      pending += chunk.toString();
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        if (line === '') continue;
+        const event = JSON.parse(line) as { id?: string; Action?: string; Actor?: { ID?: string } };
+        const id = event.Actor?.ID ?? event.id;
+        if (id && event.Action) yield { id, action: event.Action };
+      }
+    }
+  } catch (error) {
+    // An aborted follow ends quietly; anything else ends the stream too (callers fall back to polling).
+    if (!stream.destroyed) throw error;
+  }
 }
 
 export function labelFilters(labels: Record<string, string>): string[] {

@@ -1,13 +1,13 @@
 /**
  * `envctl down`: remove everything the environment owns, found by its labels and never anything
- * else: containers in reverse dependency order (stopped in parallel within each level, with the
- * service's grace period), then networks, then — only with `volumes` — volumes.
+ * else: containers in reverse dependency order (each as soon as its dependants have stopped, with the
+ * service's grace period, then removed), then networks, then — only with `volumes` — volumes.
  */
 import type { EnvironmentModel } from '../definition/model.js';
 import type { EventSink } from '../events.js';
 import { environmentLabels, LABEL } from '../labels.js';
-import { dependencyOrder } from '../plan/plan.js';
 import { lockEnvironment } from '../state/lock.js';
+import { ContainerEventWatch } from './container-events.js';
 import { stopTimeoutSeconds } from './container-spec.js';
 import type { Engine } from './engine.js';
 import type { ObservedContainer } from './types.js';
@@ -37,42 +37,53 @@ export async function downEnvironment(options: DownOptions): Promise<DownResult>
   const lock = await lockEnvironment({ prefix: model.prefix, command: 'envctl down', now: () => new Date(options.now()) });
   try {
     const labels = environmentLabels(model.project, model.env);
-    const containers = await engine.listContainers(labels);
+    // The stream first (it sees only what happens after it answers), the lists alongside it.
+    const [watch, containers, networks, volumeList] = await Promise.all([
+      ContainerEventWatch.open(engine, labels),
+      engine.listContainers(labels),
+      engine.listNetworks(labels),
+      engine.listVolumes(labels),
+    ]);
     emit({ type: 'operation', at: 0, operation: 'down', project: model.project, env: model.env, services: [...new Set(containers.map((container) => container.service))] });
 
     const removedContainers: string[] = [];
-    for (const level of stopLevels(model, containers)) {
-      // Every container of a level is settled before anything fails: the lock is not released under running removals.
-      const results = await Promise.allSettled(
-        level.map(async (container) => {
-          emit({ type: 'service', at: at(), service: container.service, phase: 'stopping' });
-          await engine.stopContainer(container.id, stopTimeoutSeconds(model.services[container.service]));
-          await engine.removeContainer(container.id);
-          removedContainers.push(container.name);
-          emit({ type: 'service', at: at(), service: container.service, phase: 'removed' });
-        }),
-      );
-      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
+    try {
+      await stopInDependencyOrder(containers, stopPrerequisites(model, containers), async (container, stopped) => {
+        emit({ type: 'service', at: at(), service: container.service, phase: 'stopping' });
+        // The container's exit (its `die` event) is when its dependencies may stop; its own stop call
+        // (grace period, then SIGKILL) and removal go on meanwhile.
+        void watch?.once(container.id, ['die']).then((died) => died && stopped());
+        await engine.stopContainer(container.id, stopTimeoutSeconds(model.services[container.service]));
+        stopped();
+        await engine.removeContainer(container.id);
+        removedContainers.push(container.name);
+        emit({ type: 'service', at: at(), service: container.service, phase: 'removed' });
+      });
+    } finally {
+      watch?.close();
     }
 
     const removedNetworks: string[] = [];
     // The swarm target's objects carry the same environment labels: `down --target swarm` removes those.
     const local = (object: { labels: Record<string, string> }) => object.labels[LABEL.target] !== 'swarm';
-    for (const network of (await engine.listNetworks(labels)).filter(local)) {
-      await engine.removeNetwork(network.name);
-      removedNetworks.push(network.name);
-      emit({ type: 'resource', at: at(), kind: 'network', name: network.name, action: 'removed' });
-    }
+    await settleAll(
+      networks.filter(local).map(async (network) => {
+        await engine.removeNetwork(network.name);
+        removedNetworks.push(network.name);
+        emit({ type: 'resource', at: at(), kind: 'network', name: network.name, action: 'removed' });
+      }),
+    );
 
-    const volumes = (await engine.listVolumes(labels)).filter(local);
+    const volumes = volumeList.filter(local);
     const removedVolumes: string[] = [];
     if (options.volumes) {
-      for (const volume of volumes) {
-        await engine.removeVolume(volume.name);
-        removedVolumes.push(volume.name);
-        emit({ type: 'resource', at: at(), kind: 'volume', name: volume.name, action: 'removed' });
-      }
+      await settleAll(
+        volumes.map(async (volume) => {
+          await engine.removeVolume(volume.name);
+          removedVolumes.push(volume.name);
+          emit({ type: 'resource', at: at(), kind: 'volume', name: volume.name, action: 'removed' });
+        }),
+      );
     }
     const durationMs = at();
     const kept = options.volumes ? [] : volumes.map((volume) => volume.name);
@@ -85,23 +96,61 @@ export async function downEnvironment(options: DownOptions): Promise<DownResult>
 }
 
 /**
- * Containers grouped so that a service stops before the services it depends on. Containers of
- * services no longer in the definition (orphans, strays) go first.
+ * Per container, the containers that must have stopped before it may stop: the containers of the
+ * services that depend on its service (its dependants), and — for every service in the definition —
+ * containers of services no longer in it (orphans, strays), which go first. The dependency graph,
+ * not levels: a service stops as soon as its own dependants have, whatever else is still stopping.
  */
-export function stopLevels(model: Pick<EnvironmentModel, 'services'>, containers: readonly ObservedContainer[]): ObservedContainer[][] {
-  const order = dependencyOrder(model);
-  const depth = new Map<string, number>();
-  for (const name of order) {
-    const dependencies = Object.keys(model.services[name]!.dependsOn).filter((dependency) => depth.has(dependency));
-    depth.set(name, dependencies.length === 0 ? 0 : Math.max(...dependencies.map((dependency) => depth.get(dependency)!)) + 1);
+export function stopPrerequisites(model: Pick<EnvironmentModel, 'services'>, containers: readonly ObservedContainer[]): Map<string, string[]> {
+  const known = (container: ObservedContainer) => Object.hasOwn(model.services, container.service);
+  const unknown = containers.filter((container) => !known(container)).map((container) => container.id);
+  const prerequisites = new Map<string, string[]>();
+  for (const container of containers) {
+    if (!known(container)) {
+      prerequisites.set(container.id, []);
+      continue;
+    }
+    const dependants = new Set(Object.values(model.services).filter((service) => Object.hasOwn(service.dependsOn, container.service)).map((service) => service.name));
+    prerequisites.set(container.id, [...unknown, ...containers.filter((other) => dependants.has(other.service)).map((other) => other.id)]);
   }
-  const maxDepth = Math.max(0, ...depth.values());
-  const levels: ObservedContainer[][] = [];
-  const unknown = containers.filter((container) => !depth.has(container.service));
-  if (unknown.length > 0) levels.push(unknown);
-  for (let level = maxDepth; level >= 0; level -= 1) {
-    const batch = containers.filter((container) => depth.get(container.service) === level);
-    if (batch.length > 0) levels.push(batch);
-  }
-  return levels;
+  return prerequisites;
+}
+
+/**
+ * Runs `stop` for every container once all its prerequisites have stopped, as many at once as the
+ * graph allows. `stop` calls `stopped()` as soon as the container no longer runs. A container whose
+ * stop failed is not counted as stopped: what depends on it stays running, nothing else is held
+ * back. Every container is settled before the first failure is thrown (the lock is not released
+ * under running removals).
+ */
+export async function stopInDependencyOrder(
+  containers: readonly ObservedContainer[],
+  prerequisites: ReadonlyMap<string, readonly string[]>,
+  stop: (container: ObservedContainer, stopped: () => void) => Promise<void>,
+): Promise<void> {
+  const gates = new Map(
+    containers.map((container) => {
+      let resolve!: (stopped: boolean) => void;
+      const promise = new Promise<boolean>((settle) => (resolve = settle));
+      return [container.id, { promise, resolve }] as const;
+    }),
+  );
+  await settleAll(
+    containers.map(async (container) => {
+      const gate = gates.get(container.id)!;
+      try {
+        const ready = await Promise.all((prerequisites.get(container.id) ?? []).map((id) => gates.get(id)?.promise ?? true));
+        if (!ready.every(Boolean)) return;
+        await stop(container, () => gate.resolve(true));
+      } finally {
+        gate.resolve(false);
+      }
+    }),
+  );
+}
+
+/** Awaits every promise, then throws the first failure, if any. */
+async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }

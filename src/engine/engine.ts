@@ -41,6 +41,19 @@ export interface Engine {
   followLogs(id: string, options: { tail?: number; since?: number; timestamps?: boolean }, signal: AbortSignal): AsyncIterable<LogLine>;
   /** Runs a command in a running container, wired to the given streams; resolves with its exit code. */
   exec(id: string, options: ExecOptions): Promise<number>;
+  /**
+   * Streams the lifecycle events (start, die, health_status, …; not exec) of containers carrying all
+   * the given labels, from the moment the returned promise resolves until the signal aborts. Optional:
+   * without it, callers poll (engine/container-events.ts).
+   */
+  containerEvents?(labels: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<ContainerEngineEvent>>;
+}
+
+/** One container event from the engine's event stream. */
+export interface ContainerEngineEvent {
+  id: string;
+  /** `start`, `die`, `stop`, `health_status: healthy`, … */
+  action: string;
 }
 
 /**

@@ -8,10 +8,11 @@ import { confineBindsAtCreate, confineVolumeDeviceAtCreate } from './bind-rechec
 import type { DependencyCondition, EnvironmentModel, ServiceModel } from '../definition/model.js';
 import type { EventSink, ServicePhase } from '../events.js';
 import { crashPoint } from '../fault.js';
-import { LABEL } from '../labels.js';
+import { environmentLabels, LABEL } from '../labels.js';
 import type { Plan, PlanAction, ServiceAction } from '../plan/plan.js';
 import { resourceConfigHash } from '../plan/hash.js';
 import { buildServiceImage } from './build-image.js';
+import { ContainerEventWatch } from './container-events.js';
 import { containerSpecFor, stopTimeoutSeconds } from './container-spec.js';
 import type { Engine } from './engine.js';
 import type { ContainerStatus } from './types.js';
@@ -155,7 +156,9 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     if (action.kind !== 'keep') phase(action.name, wanted === 'service_healthy' ? 'health' : 'starting');
     let readiness: Readiness;
     try {
-      readiness = await followUntilReady(options, containerId, wanted, tracker);
+      // Between inspects, an engine event for the container (health_status, die, …) ends the wait early.
+      const follow = watch ? { ...options, sleep: (ms: number, signal: AbortSignal) => watch.nextOrTimeout(containerId, ms, signal) } : options;
+      readiness = await followUntilReady(follow, containerId, wanted, tracker);
     } catch (error) {
       // Dependants wait on this service's tracker: it must settle whatever happens.
       phase(action.name, 'failed', messageOf(error));
@@ -175,7 +178,9 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     return outcome('failed', readiness.detail, containerId, logTail);
   };
 
-  const results = await Promise.allSettled(serviceActions.map((action) => runService(action)));
+  // Opened only when something will change: a no-change `up` does not load the streaming client.
+  const watch = serviceActions.some((action) => action.kind !== 'keep') ? await ContainerEventWatch.open(engine, environmentLabels(model.project, model.env), signal) : undefined;
+  const results = await Promise.allSettled(serviceActions.map((action) => runService(action))).finally(() => watch?.close());
   const unexpected = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (unexpected) throw unexpected.reason;
 
