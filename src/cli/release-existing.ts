@@ -4,6 +4,7 @@
  */
 import { Args } from '@oclif/core';
 import { DockerEngine } from '../engine/docker-engine.js';
+import { SwarmDockerEngine } from '../engine/swarm-docker.js';
 import { resumeRelease } from '../release/release.js';
 import type { ControlRequest } from '../release/store.js';
 import { EnvctlCommand } from './base-command.js';
@@ -16,7 +17,7 @@ export abstract class ExistingReleaseCommand extends EnvctlCommand {
     const actor = actorName();
     return driveRelease(this.outputMode(), ({ notify, confirm, signal }) =>
       resumeRelease(
-        { load: this.loadOptions(flags), engine: DockerEngine.fromEnv(process.env), id, notify, now: () => new Date(), signal, confirm, actor, notifyOnEnd: true },
+        { load: this.loadOptions(flags), engine: DockerEngine.fromEnv(process.env), swarm: SwarmDockerEngine.fromEnv(process.env), id, notify, now: () => new Date(), signal, confirm, actor, notifyOnEnd: true },
         action ? { action, actor, at: new Date().toISOString() } : undefined,
       ),
     );

@@ -11,7 +11,6 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, ExitCode, WorkFailedError } from '../errors.js';
-import { isNotFound, type Engine } from '../engine/engine.js';
 import { crashPoint } from '../fault.js';
 import { postJson } from '../pipeline/notify.js';
 import { sleep } from '../sleep.js';
@@ -24,7 +23,7 @@ import { startLoad, type LoadHandle } from './load.js';
 import { openEventLog, readRequestLog, writeVerdictFile, type EventLog } from './recording/files.js';
 import { initialCarry } from './recording/replay.js';
 import { requestInputTime, type HealthChange } from './recording/step-judge.js';
-import { healthOf, removeSlot } from './slots.js';
+import type { ArmRuntime } from './runtime.js';
 import {
   dropTrailingFragment,
   readLogLines,
@@ -58,7 +57,8 @@ export interface ReleaseOutcome {
 }
 
 export interface ControllerOptions {
-  engine: Engine;
+  /** Where the arms run (containers or swarm services): their health, output and removal. */
+  runtime: ArmRuntime;
   admin: AdminClient;
   projectDir: string;
   lock: ReleaseConfigLock;
@@ -272,7 +272,7 @@ class Controller {
   private followLogs(): void {
     const pattern = new RegExp(this.config.logErrorPattern);
     const containers = this.state.containers;
-    const arms: Array<[AnalysedArm | 'prod', { id: string } | null]> = [
+    const arms: Array<[AnalysedArm | 'prod', { id: string; name: string } | null]> = [
       ['canary', containers.canary],
       ['baseline', containers.baseline],
       ['prod', containers.prod],
@@ -284,7 +284,7 @@ class Controller {
           // A fresh release reads the containers' output from their start (a canary's start-up
           // Traceback counts); a resumed one from now (earlier lines are in logs.jsonl or lost).
           const from = this.options.fresh ? { since: Math.floor(Date.parse(this.state.startedAt) / 1000) } : { tail: 0 };
-          for await (const entry of this.options.engine.followLogs(container.id, from, this.logFollowers.signal)) {
+          for await (const entry of this.options.runtime.followLogs(container, from, this.logFollowers.signal)) {
             if (!pattern.test(entry.text)) continue;
             const line = { arm, line: entry.text, tMonoNs: this.stamp().toString() };
             this.judge.offer({ kind: 'log', t: BigInt(line.tMonoNs), order: this.logOrder++, line });
@@ -313,12 +313,9 @@ class Controller {
     for (const arm of ['canary', 'baseline'] as const) {
       const container = this.state.containers[arm];
       if (!container) continue;
-      // Only a container the engine no longer has is gone; any other engine error is no data.
-      const status = await this.options.engine.inspectContainer(container.id).catch((error: unknown) =>
-        isNotFound(error) ? { state: 'exited' as const, health: undefined } : undefined,
-      );
-      if (status === undefined) continue;
-      const health = healthOf(status);
+      // Only a slot the engine no longer has is gone; any other engine error is no data.
+      const health = await this.options.runtime.health(container);
+      if (health === undefined) continue;
       if (health === this.health[arm]) continue;
       this.health[arm] = health;
       const change: HealthChange = { arm, health, tMonoNs: this.stamp().toString() };
@@ -507,7 +504,7 @@ class Controller {
     const removed: Array<'canary' | 'baseline'> = status === 'promoted' ? ['baseline'] : ['canary', 'baseline'];
     for (const slot of removed) {
       const container = this.state.containers[slot];
-      if (container) await removeSlot(this.options.engine, container.id).catch(() => undefined);
+      if (container) await this.options.runtime.remove(container).catch(() => undefined);
     }
     const containers = { ...this.state.containers, baseline: null, ...(status === 'promoted' ? {} : { canary: null }) };
     const retainUntil = status === 'promoted' ? new Date(this.options.now().getTime() + this.config.retainPrevious).toISOString() : null;

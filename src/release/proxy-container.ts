@@ -24,7 +24,7 @@ export const PROXY_CONTAINER_PORT = 8080;
 /** How long a started proxy may take to answer on its admin socket, ms. */
 export const PROXY_READY_TIMEOUT_MS = 20_000;
 /** `docker stop` grace: the proxy's drain (10 s) plus closing the request log, s. */
-const PROXY_STOP_TIMEOUT_S = 15;
+export const PROXY_STOP_TIMEOUT_S = 15;
 /** Linux `sun_path` holds 108 bytes, the terminating NUL included. */
 const MAX_SOCKET_PATH_BYTES = 107;
 const POLL_INTERVAL_MS = 100;
@@ -81,6 +81,32 @@ export interface ProxyContainer {
  * removed and an EnvironmentError carries its last log lines.
  */
 export async function startProxyContainer(engine: Engine, options: ProxyContainerOptions): Promise<ProxyContainer> {
+  const { adminSocket, configPath } = await writeProxyConfig(options);
+
+  const containerId = await engine.createContainer(proxyContainerSpec(options, configPath));
+  try {
+    await engine.startContainer(containerId).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      if (options.hostPort !== undefined && /port is already allocated|address already in use/i.test(message)) {
+        throw new EnvironmentError('PROXY_PORT_IN_USE', `the release proxy cannot publish 127.0.0.1:${options.hostPort}: it is already in use`, 'choose another proxy port or stop what is using it', error);
+      }
+      throw error;
+    });
+    await waitUntilAnswering(engine, containerId, options, adminSocket);
+    const hostPort = await publishedPort(engine, containerId, options.labels);
+    return { containerId, name: options.name, hostPort, adminSocket };
+  } catch (error) {
+    await engine.removeContainer(containerId).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Checks the release folder and the admin socket path, refuses when a proxy already serves the
+ * folder, and writes `<releaseDir>/proxy.json` (atomically: a restarted proxy reads it again).
+ * Shared by the container and the swarm service that run the proxy.
+ */
+export async function writeProxyConfig(options: Pick<ProxyContainerOptions, 'releaseDir' | 'user' | 'upstreams' | 'weights' | 'sticky' | 'step'>): Promise<{ adminSocket: string; configPath: string }> {
   if (!isAbsolute(options.releaseDir)) throw new RangeError(`releaseDir must be an absolute path, got ${options.releaseDir}`);
   if (!/^\d+:\d+$/.test(options.user)) throw new RangeError(`user must be uid:gid, got ${options.user}`);
   const adminSocket = proxyAdminSocket(options.releaseDir);
@@ -113,22 +139,7 @@ export async function startProxyContainer(engine: Engine, options: ProxyContaine
   // Atomic (temp, fsync, rename): the engine restarts the proxy from this file after a crash.
   await writeJsonAtomic(configPath, config);
 
-  const containerId = await engine.createContainer(proxyContainerSpec(options, configPath));
-  try {
-    await engine.startContainer(containerId).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      if (options.hostPort !== undefined && /port is already allocated|address already in use/i.test(message)) {
-        throw new EnvironmentError('PROXY_PORT_IN_USE', `the release proxy cannot publish 127.0.0.1:${options.hostPort}: it is already in use`, 'choose another proxy port or stop what is using it', error);
-      }
-      throw error;
-    });
-    await waitUntilAnswering(engine, containerId, options, adminSocket);
-    const hostPort = await publishedPort(engine, containerId, options.labels);
-    return { containerId, name: options.name, hostPort, adminSocket };
-  } catch (error) {
-    await engine.removeContainer(containerId).catch(() => undefined);
-    throw error;
-  }
+  return { adminSocket, configPath };
 }
 
 function proxyContainerSpec(options: ProxyContainerOptions, configPath: string): ContainerSpec {

@@ -11,10 +11,11 @@ import { notify } from '../pipeline/notify.js';
 import type { ReleaseConfig } from '../definition/schema.js';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { buildServiceImage } from '../engine/build-image.js';
-import { isNotFound, type Engine } from '../engine/engine.js';
-import type { ObservedContainer } from '../engine/types.js';
-import { environmentLabels, LABEL } from '../labels.js';
-import { containerNameFor } from '../plan/plan.js';
+import type { Engine } from '../engine/engine.js';
+import type { Target } from '../cli/target-flag.js';
+import { swarmRuntime } from '../swarm/release-runtime.js';
+import { stackSelector } from '../swarm/spec.js';
+import type { SwarmEngine } from '../swarm/types.js';
 import { createAdminClient } from '../proxy/admin-client.js';
 import { weightsFileOf, writePersistedWeights } from '../proxy/persisted-weights.js';
 import type { Weights } from '../proxy/types.js';
@@ -22,8 +23,7 @@ import { seedFromString } from './analysis/rng.js';
 import { announce, CANARY_ONLY, PROD_ONLY, runController, stepWeights, type ReleaseNotice, type ReleaseOutcome } from './controller.js';
 import { openEventLog } from './recording/files.js';
 import { ensureProxyImage } from './proxy-image.js';
-import { startProxyContainer } from './proxy-container.js';
-import { removeSlot, slotContainerName, slotLabels, slotSpec, waitReady } from './slots.js';
+import { detectTarget, localRuntime, type ReleaseRuntime } from './runtime.js';
 import { lockEnvironment, type HeldLock } from '../state/lock.js';
 import { FileHashCache } from '../state/hash-cache.js';
 import { crashPoint } from '../fault.js';
@@ -49,6 +49,8 @@ import { join } from 'node:path';
 
 export interface ReleaseRunOptions {
   engine: Engine;
+  /** The swarm side of the engine: releases of an environment deployed with `--target swarm` need it. */
+  swarm?: SwarmEngine | undefined;
   notify: (notice: ReleaseNotice) => void;
   now: () => Date;
   signal: AbortSignal;
@@ -97,6 +99,15 @@ export interface StartOptions extends ReleaseRunOptions {
   buildArgs: Record<string, string>;
   random: () => number;
   onBuildLine: (line: string) => void;
+  /** `--target`; default: where the environment is deployed (containers here, else this swarm's stack). */
+  target?: Target | undefined;
+}
+
+/** The runtime of a target (a release's recorded target, or the one a new release detects). */
+export function runtimeFor(options: Pick<ReleaseRunOptions, 'engine' | 'swarm'>, target: Target | undefined): ReleaseRuntime {
+  if (target !== 'swarm') return localRuntime(options.engine);
+  if (!options.swarm) throw new EnvironmentError('NO_SWARM_ENGINE', 'this release runs on swarm, but no swarm engine was given', 'run it through the envctl CLI');
+  return swarmRuntime(options.engine, options.swarm);
 }
 
 export interface ReleaseContext {
@@ -135,18 +146,20 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
   const model = await loadDefinition(options.load);
   const { config, service } = releaseContext(model);
   const targetPort = targetPortOf(service);
-  await options.engine.ping();
+  const target = options.target ?? (await detectTarget(options.engine, options.swarm, model, stackSelector(model)));
+  const runtime = runtimeFor(options, target);
+  await runtime.check();
   const lock = await lockRelease(model, service.name, 'envctl release start', options.now);
   try {
-    const releases = (await listReleases(model.projectDir)).filter((release) => release.project === model.project && release.env === model.env && release.service === service.name);
+    const releases = (await listReleases(model.projectDir)).filter((release) => release.project === model.project && release.env === model.env && release.service === service.name && (release.target ?? 'local') === target);
     for (const release of releases.filter((candidate) => ACTIVE_STATUSES.has(candidate.status))) {
-      if (await proxyGone(options.engine, release)) await markOrphaned(options.engine, model.projectDir, release, options.now);
+      if (await proxyGone(runtime, release)) await markOrphaned(runtime, model.projectDir, release, options.now);
     }
     const active = releases.find((release) => ACTIVE_STATUSES.has(release.status));
     if (active) {
       throw new UsageError('RELEASE_IN_PROGRESS', `release ${active.id} of ${service.name} is still ${active.status} (step ${active.step})`, `continue it with \`envctl release resume ${active.id}\` or end it with \`envctl release abort ${active.id}\``);
     }
-    const prod = await currentProduction(options.engine, model, service.name, releases);
+    const prod = await runtime.production(model, service.name, releases);
     const canaryImage = await canaryImageFor(options, model, service, prod.image);
 
     const id = newReleaseId(options.now(), options.random);
@@ -160,6 +173,7 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       project: model.project,
       env: model.env,
       service: service.name,
+      ...(target === 'swarm' ? { target } : {}),
       status: 'preparing',
       step: 0,
       weights: PROD_ONLY,
@@ -191,35 +205,28 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
     let webhooks: Promise<void> = Promise.resolve();
     try {
       await record('started', { images: lockFile.images, actor: options.actor, config: redactedConfig(config) }, `release ${id} of ${service.name}: ${canaryImage} against ${prod.image}`);
-      await retirePrevious(options.engine, model, releases, prod.id, options.now);
+      await retirePrevious(runtime, model, releases, prod.id, options.now);
 
       const proxyImage = await ensureProxyImage(options.engine, { signal: options.signal, onLine: options.onBuildLine });
-      const slots = { canary: slotSpec(model, service, 'canary', canaryImage, id), baseline: slotSpec(model, service, 'baseline', prod.image, id) };
       // Canary and fresh baseline start together (canary.md §3.1), so neither is warmer.
-      const canaryId = await options.engine.createContainer(slots.canary);
-      state.containers.canary = { id: canaryId, name: slots.canary.name };
-      const baselineId = await options.engine.createContainer(slots.baseline);
-      state.containers.baseline = { id: baselineId, name: slots.baseline.name };
+      const canary = await runtime.createSlot(model, service, 'canary', canaryImage, id, prod);
+      state.containers.canary = canary;
+      const baseline = await runtime.createSlot(model, service, 'baseline', prod.image, id, prod);
+      state.containers.baseline = baseline;
       await writeReleaseState(model.projectDir, state);
       crashPoint('release-after-slots');
-      await Promise.all([state.containers.canary, state.containers.baseline].filter((slot) => slot !== null).map((slot) => options.engine.startContainer(slot.id)));
+      await runtime.startSlots([canary, baseline]);
 
-      const network = Object.keys(service.networks)[0]!;
-      const proxyName = slotContainerName(model, service.name, 'proxy', id);
-      const baselineHost = state.containers.baseline?.name ?? prod.name;
       const startProxy = async (hostPort: number) =>
-        startProxyContainer(options.engine, {
-          name: proxyName,
-          image: proxyImage,
-          labels: slotLabels(model, service.name, 'proxy', id),
-          network: model.networks[network]?.name ?? network,
+        runtime.startProxy({
+          model,
+          service,
+          releaseId: id,
           releaseDir: dir,
-          upstreams: { canary: { host: slots.canary.name, port: targetPort }, baseline: { host: baselineHost, port: targetPort }, prod: { host: prod.name, port: targetPort } },
-          weights: PROD_ONLY,
-          step: 0,
+          image: proxyImage,
+          upstreams: { canary: { host: canary.name, port: targetPort }, baseline: { host: baseline.name, port: targetPort }, prod: { host: prod.name, port: targetPort } },
           sticky: config.sticky,
           hostPort,
-          user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
           signal: options.signal,
         });
       // A fixed host port, so a proxy the engine restarts (crash, engine restart) keeps its address;
@@ -240,16 +247,16 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       crashPoint('release-after-proxy');
 
       try {
-        await waitReady(options.engine, canaryId, slots.canary.name, config.readyTimeout, options.signal);
+        await runtime.waitReady(canary, config.readyTimeout, options.signal);
       } catch (error) {
         if (options.signal.aborted) throw error;
-        await removeSlots(options.engine, state);
+        await removeSlots(runtime, state);
         state.status = 'rolled-back';
         state.outcome = `the canary did not become ready: ${(error as Error).message}`;
         await record('rolled-back', { actor: 'controller', reason: state.outcome }, `rolled-back: ${state.outcome}`);
         return await notifyEnd(model, options, { id, status: state.status, exitCode: ExitCode.failed, message: `rolled-back: ${state.outcome}`, verdicts: [], proxyPort: proxy.hostPort }, state.startedAt);
       }
-      if (state.containers.baseline) await waitReady(options.engine, state.containers.baseline.id, state.containers.baseline.name, config.readyTimeout, options.signal);
+      if (state.containers.baseline) await runtime.waitReady(state.containers.baseline, config.readyTimeout, options.signal);
 
       const admin = createAdminClient(proxy.adminSocket);
       const weights = stepWeights(config, 1);
@@ -260,8 +267,8 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
     } catch (error) {
       // Nothing half-made is left: the release's containers go (found by label, so also one
       // created just before the failure), production keeps serving.
-      await removeSlots(options.engine, state, true);
-      await removeByLabel(options.engine, model, id);
+      await removeSlots(runtime, state, true);
+      await runtime.removeRelease(model, id);
       state.status = options.signal.aborted ? 'aborted' : 'failed';
       state.outcome = options.signal.aborted ? 'cancelled while preparing' : `could not start: ${(error as Error).message}`;
       await record(state.status, { actor: 'controller', reason: state.outcome }, `${state.status}: ${state.outcome}`).catch(() => undefined);
@@ -270,16 +277,16 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       await events.close();
       await webhooks;
     }
-    const outcome = await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy!.adminSocket), fresh: true });
+    const outcome = await runController({ ...controllerOptions(options, runtime, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy!.adminSocket), fresh: true });
     return await notifyEnd(model, options, outcome, state.startedAt);
   } finally {
     await lock.release();
   }
 }
 
-function controllerOptions(options: ReleaseRunOptions, projectDir: string) {
+function controllerOptions(options: ReleaseRunOptions, runtime: ReleaseRuntime, projectDir: string) {
   return {
-    engine: options.engine,
+    runtime,
     projectDir,
     notify: options.notify,
     now: options.now,
@@ -295,33 +302,16 @@ function redactedConfig(config: ReleaseConfig): ReleaseConfig {
   return webhook ? { ...config, notify: { webhook: `${new URL(webhook).origin}/…` } } : config;
 }
 
-/** Whether the service has a running production version to release against (`envctl up` ran). */
+/** Whether the service has a running production version (on this engine) to release against (`envctl up` ran). */
 export async function productionRunning(engine: Engine, model: EnvironmentModel, service: string): Promise<boolean> {
-  const releases = (await listReleases(model.projectDir)).filter((release) => release.project === model.project && release.env === model.env && release.service === service);
-  return currentProduction(engine, model, service, releases).then(
+  const releases = (await listReleases(model.projectDir)).filter((release) => release.project === model.project && release.env === model.env && release.service === service && (release.target ?? 'local') === 'local');
+  return localRuntime(engine).production(model, service, releases).then(
     () => true,
     (error: unknown) => {
       if ((error as { code?: string }).code === 'RELEASE_NO_PRODUCTION') return false;
       throw error;
     },
   );
-}
-
-/** The container serving now: the last promoted release's canary, else the service's own container. */
-async function currentProduction(engine: Engine, model: EnvironmentModel, service: string, releases: readonly ReleaseState[]): Promise<ObservedContainer> {
-  const containers = await engine.listContainers({ ...environmentLabels(model.project, model.env), [LABEL.service]: service });
-  // After a promotion the release's canary is production, also once gc removed the version before it.
-  const promoted = releases.find((release) => release.status === 'promoted' || release.status === 'decommissioned');
-  const candidates = promoted?.containers.canary ? [promoted.containers.canary.id] : [];
-  const own = containers.find((container) => !container.labels[LABEL.slot] && container.name === containerNameFor(model, service));
-  const serving = containers.find((container) => candidates.includes(container.id)) ?? own;
-  if (!serving) {
-    throw new EnvironmentError('RELEASE_NO_PRODUCTION', `service "${service}" of ${model.project} is not running, so there is no production version to compare with`, 'start the environment first: `envctl up`');
-  }
-  if (serving.state !== 'running') {
-    throw new EnvironmentError('RELEASE_NO_PRODUCTION', `the production container ${serving.name} is ${serving.state}`, 'start the environment first: `envctl up`');
-  }
-  return serving;
 }
 
 async function canaryImageFor(options: StartOptions, model: EnvironmentModel, service: ServiceModel, prodImage: string): Promise<string> {
@@ -352,12 +342,12 @@ async function canaryImageFor(options: StartOptions, model: EnvironmentModel, se
  * Before a new release: earlier releases' proxies go (the new one takes over), and the version a
  * promoted release kept for rollback is decommissioned ("until the next release").
  */
-async function retirePrevious(engine: Engine, model: EnvironmentModel, releases: readonly ReleaseState[], prodId: string, now: () => Date): Promise<void> {
+async function retirePrevious(runtime: ReleaseRuntime, model: EnvironmentModel, releases: readonly ReleaseState[], prodId: string, now: () => Date): Promise<void> {
   for (const release of releases) {
-    if (release.containers.proxy) await removeSlot(engine, release.containers.proxy.id).catch(() => undefined);
+    if (release.containers.proxy) await runtime.remove(release.containers.proxy).catch(() => undefined);
     let patch: Partial<ReleaseState> = { containers: { ...release.containers, proxy: null }, proxy: null };
     if (release.status === 'promoted' && release.containers.prod.id !== prodId) {
-      await decommission(engine, model, release);
+      await decommission(runtime, model, release);
       patch = { ...patch, status: 'decommissioned', retainUntil: null };
     }
     if (release.containers.proxy || patch.status) await writeReleaseState(model.projectDir, { ...release, ...patch, updatedAt: now().toISOString() });
@@ -376,18 +366,15 @@ function freeLoopbackPort(): Promise<number> {
   });
 }
 
-/** True when the release's proxy container no longer exists (e.g. `envctl down` removed it). */
-async function proxyGone(engine: Engine, release: ReleaseState): Promise<boolean> {
+/** True when the release's proxy (container or service) no longer exists (e.g. `envctl down` removed it). */
+async function proxyGone(runtime: ReleaseRuntime, release: ReleaseState): Promise<boolean> {
   if (!release.containers.proxy) return release.status !== 'preparing';
-  return engine.inspectContainer(release.containers.proxy.id).then(
-    () => false,
-    isNotFound,
-  );
+  return runtime.gone(release.containers.proxy);
 }
 
 /** A release whose proxy is gone cannot be driven: what is left of it goes, and it is marked failed. */
-async function markOrphaned(engine: Engine, projectDir: string, release: ReleaseState, now: () => Date): Promise<void> {
-  await removeSlots(engine, release, true);
+async function markOrphaned(runtime: ReleaseRuntime, projectDir: string, release: ReleaseState, now: () => Date): Promise<void> {
+  await removeSlots(runtime, release, true);
   Object.assign(release, { status: 'failed', outcome: 'its proxy container is gone (removed by `envctl down`?); the rest of the release was removed', gate: null, updatedAt: now().toISOString() });
   await writeReleaseState(projectDir, release);
 }
@@ -397,23 +384,17 @@ async function markOrphaned(engine: Engine, projectDir: string, release: Release
  * earlier canary). The service's own container is `envctl up`'s: it is left as it is (idle), and
  * `up`/`down` keep managing it.
  */
-async function decommission(engine: Engine, model: EnvironmentModel, release: ReleaseState): Promise<void> {
-  if (release.containers.prod.name === containerNameFor(model, release.service)) return;
-  await removeSlot(engine, release.containers.prod.id).catch(() => undefined);
+async function decommission(runtime: ReleaseRuntime, model: EnvironmentModel, release: ReleaseState): Promise<void> {
+  if (release.containers.prod.name === runtime.ownName(model, release.service)) return;
+  await runtime.remove(release.containers.prod).catch(() => undefined);
 }
 
-/** Every container labelled with this release (and this environment). */
-async function removeByLabel(engine: Engine, model: EnvironmentModel, releaseId: string): Promise<void> {
-  const containers = await engine.listContainers({ ...environmentLabels(model.project, model.env), [LABEL.release]: releaseId }).catch(() => []);
-  for (const container of containers) await removeSlot(engine, container.id).catch(() => undefined);
-}
-
-async function removeSlots(engine: Engine, state: ReleaseState, includeProxy = false): Promise<void> {
+async function removeSlots(runtime: ReleaseRuntime, state: ReleaseState, includeProxy = false): Promise<void> {
   const slots: Array<'canary' | 'baseline' | 'proxy'> = includeProxy ? ['canary', 'baseline', 'proxy'] : ['canary', 'baseline'];
   for (const slot of slots) {
     const container = state.containers[slot];
     if (!container) continue;
-    await removeSlot(engine, container.id).catch(() => undefined);
+    await runtime.remove(container).catch(() => undefined);
     state.containers[slot] = null;
   }
   if (includeProxy) state.proxy = null;
@@ -467,16 +448,17 @@ export async function resumeRelease(options: ExistingOptions, request?: ControlR
   }
   try {
     const state = await readReleaseState(model.projectDir, found.id);
+    const runtime = runtimeFor(options, state.target);
     if (state.status === 'preparing' || !state.proxy) {
-      await removeSlots(options.engine, state, true);
-      await removeByLabel(options.engine, model, state.id);
+      await removeSlots(runtime, state, true);
+      await runtime.removeRelease(model, state.id);
       state.status = 'failed';
       state.outcome = 'interrupted while preparing; its containers were removed';
       await writeReleaseState(model.projectDir, state);
       return { id: state.id, status: state.status, exitCode: ExitCode.failed, message: `failed: ${state.outcome}`, verdicts: [], proxyPort: undefined };
     }
-    if (await proxyGone(options.engine, state)) {
-      await markOrphaned(options.engine, model.projectDir, state, options.now);
+    if (await proxyGone(runtime, state)) {
+      await markOrphaned(runtime, model.projectDir, state, options.now);
       const message = `failed: ${state.outcome ?? ''}`;
       if (request?.action === 'abort') return { id: state.id, status: state.status, exitCode: ExitCode.failed, message, verdicts: [], proxyPort: undefined };
       throw new EnvironmentError('RELEASE_PROXY_GONE', `release ${state.id} cannot continue: ${state.outcome ?? ''}`, 'start a new release with `envctl release start`');
@@ -486,13 +468,13 @@ export async function resumeRelease(options: ExistingOptions, request?: ControlR
       // persisted weights say production only, which it serves when it runs again.
       const dir = releaseDir(model.projectDir, state.id);
       await writePersistedWeights(weightsFileOf(join(dir, RELEASE_FILES.requests)), { weights: PROD_ONLY, step: (await readConfigLock(model.projectDir, state.id)).config.steps.length + 1 }, options.now());
-      await removeSlots(options.engine, state);
+      await removeSlots(runtime, state);
       Object.assign(state, { status: 'aborted', weights: PROD_ONLY, gate: null, pending: null, outcome: `aborted by ${options.actor} while its proxy did not answer; the proxy serves production only when it runs again`, updatedAt: options.now().toISOString() });
       await writeReleaseState(model.projectDir, state);
       return { id: state.id, status: state.status, exitCode: ExitCode.failed, message: `aborted: ${state.outcome}`, verdicts: [], proxyPort: state.proxy?.hostPort };
     }
     const lockFile = await readConfigLock(model.projectDir, state.id);
-    const outcome = await runController({ ...controllerOptions(options, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy.adminSocket), initialRequest: request });
+    const outcome = await runController({ ...controllerOptions(options, runtime, model.projectDir), lock: lockFile, state, admin: createAdminClient(state.proxy.adminSocket), initialRequest: request });
     return await notifyEnd(model, options, outcome, state.startedAt);
   } finally {
     await lock.release();
@@ -528,8 +510,8 @@ export async function rollbackRelease(options: ExistingOptions): Promise<Release
   const lock = await lockRelease(model, found.service, 'envctl release rollback', options.now);
   try {
     const state = await readReleaseState(model.projectDir, found.id);
-    const previous = await options.engine.inspectContainer(state.containers.prod.id).catch(() => undefined);
-    if (!previous || previous.state !== 'running' || !state.proxy) {
+    const runtime = runtimeFor(options, state.target);
+    if (!state.proxy || !(await runtime.running(state.containers.prod))) {
       throw new EnvironmentError('RELEASE_PREVIOUS_GONE', `the previous version of ${state.service} (${state.containers.prod.name}) is no longer running`, 'it was decommissioned; deploy the old version with `envctl up` or a new release');
     }
     const admin = createAdminClient(state.proxy.adminSocket);
@@ -544,7 +526,7 @@ export async function rollbackRelease(options: ExistingOptions): Promise<Release
     }
     options.notify({ release: state.id, event: 'rolled-back', message: `rolled back: production is ${state.containers.prod.name} again`, step: state.step, weights: PROD_ONLY });
     // The new version is idle now; it goes (the previous one is production again).
-    if (state.containers.canary) await removeSlot(options.engine, state.containers.canary.id).catch(() => undefined);
+    if (state.containers.canary) await runtime.remove(state.containers.canary).catch(() => undefined);
     state.containers.canary = null;
     await writeReleaseState(model.projectDir, state);
     return { id: state.id, status: state.status, exitCode: ExitCode.ok, message: `rolled back: production is ${state.containers.prod.name} again`, verdicts: [], proxyPort: state.proxy.hostPort };
@@ -559,7 +541,7 @@ export interface GcResult {
 }
 
 /** Decommissions previous versions kept for rollback: past their retention, or all with `now`. */
-export async function gcReleases(options: { load: LoadOptions; engine: Engine; now: () => Date; all: boolean; notify: (notice: ReleaseNotice) => void }): Promise<GcResult> {
+export async function gcReleases(options: { load: LoadOptions; engine: Engine; swarm?: SwarmEngine | undefined; now: () => Date; all: boolean; notify: (notice: ReleaseNotice) => void }): Promise<GcResult> {
   const model = await loadDefinition(options.load);
   const result: GcResult = { decommissioned: [], kept: [] };
   for (const release of await listReleases(model.projectDir)) {
@@ -570,7 +552,7 @@ export async function gcReleases(options: { load: LoadOptions; engine: Engine; n
     }
     const lock = await lockRelease(model, release.service, 'envctl release gc', options.now);
     try {
-      await decommission(options.engine, model, release);
+      await decommission(runtimeFor(options, release.target), model, release);
       await writeReleaseState(model.projectDir, { ...release, status: 'decommissioned', retainUntil: null, updatedAt: options.now().toISOString() });
       result.decommissioned.push({ id: release.id, container: release.containers.prod.name });
       options.notify({ release: release.id, event: 'decommissioned', message: `decommissioned ${release.containers.prod.name} (the version before ${release.id})`, step: release.step, weights: CANARY_ONLY });

@@ -33,6 +33,8 @@ export const releaseStateSchema = z.strictObject({
   project: z.string(),
   env: z.string(),
   service: z.string(),
+  /** Where its arms and proxy run: absent = local containers; `swarm` = services of the stack. */
+  target: z.enum(['local', 'swarm']).optional(),
   status: z.enum(RELEASE_STATUSES),
   /** 0 before the first step; 1..K during the steps. */
   step: z.number().int().min(0),

@@ -39,7 +39,8 @@ export interface SwarmStatusResult {
 export async function swarmStatus(model: EnvironmentModel, swarm: SwarmEngine): Promise<SwarmStatusResult> {
   const services = await swarm.listServices(stackSelector(model));
   const rows: SwarmServiceStatus[] = [];
-  const byName = new Map(services.map((service) => [service.labels[LABEL.service] ?? service.name, service]));
+  // A release's services (labelled with their slot) are shown by `envctl release status`.
+  const byName = new Map(services.filter((service) => !service.labels[LABEL.slot]).map((service) => [service.labels[LABEL.service] ?? service.name, service]));
   const names = [...Object.keys(model.services), ...[...byName.keys()].filter((name) => !(name in model.services))];
   for (const name of names) {
     const service = byName.get(name);
@@ -85,7 +86,7 @@ async function selectServices(model: EnvironmentModel, swarm: SwarmEngine, servi
     if (!(service in model.services)) throw new UsageError('UNKNOWN_SERVICE', `no service "${service}" in ${model.project}`, `services: ${Object.keys(model.services).join(', ')}`);
   }
   const found = await swarm.listServices(stackSelector(model));
-  return found.filter((service) => services.length === 0 || services.includes(service.labels[LABEL.service] ?? '')).sort((a, b) => a.name.localeCompare(b.name));
+  return found.filter((service) => !service.labels[LABEL.slot] && (services.length === 0 || services.includes(service.labels[LABEL.service] ?? ''))).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export interface SwarmLogLine {
@@ -218,7 +219,7 @@ export async function swarmDown(options: {
  * other nodes are out of reach: their engine is elsewhere.
  */
 export async function swarmTaskContainer(model: EnvironmentModel, swarm: SwarmEngine, engine: Engine, service: string): Promise<{ id: string; name: string }> {
-  const observed = (await swarm.listServices(stackSelector(model))).find((candidate) => candidate.labels[LABEL.service] === service);
+  const observed = (await swarm.listServices(stackSelector(model))).find((candidate) => candidate.labels[LABEL.service] === service && !candidate.labels[LABEL.slot]);
   if (!observed) throw new WorkFailedError('NOT_RUNNING', `service ${service} is not deployed in the stack ${stackName(model)}`, 'deploy it with `envctl up --target swarm`');
   const running = (await engine.listContainers({ 'com.docker.swarm.service.id': observed.id }))
     .filter((container) => container.state === 'running')

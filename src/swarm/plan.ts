@@ -64,7 +64,8 @@ export function planSwarm(input: { project: string; env: string; desired: Desire
     }
   }
 
-  const servicesByName = new Map(observed.services.map((service) => [service.labels[LABEL.service] ?? service.name, service]));
+  // A release's canary, baseline and proxy (labelled with their slot) are the release's, not the definition's.
+  const servicesByName = new Map(observed.services.filter((service) => !service.labels[LABEL.slot]).map((service) => [service.labels[LABEL.service] ?? service.name, service]));
   for (const service of desired.services) {
     const current = servicesByName.get(service.service);
     if (!current) {

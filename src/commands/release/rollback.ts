@@ -2,6 +2,7 @@ import { EnvctlCommand } from '../../cli/base-command.js';
 import { actorName, noticePrinter, outcomeJson, printOutcome } from '../../cli/release-support.js';
 import { releaseIdArg } from '../../cli/release-existing.js';
 import { DockerEngine } from '../../engine/docker-engine.js';
+import { SwarmDockerEngine } from '../../engine/swarm-docker.js';
 import { rollbackRelease } from '../../release/release.js';
 
 export default class ReleaseRollbackCommand extends EnvctlCommand {
@@ -18,6 +19,7 @@ export default class ReleaseRollbackCommand extends EnvctlCommand {
     const outcome = await rollbackRelease({
       load: this.loadOptions(flags),
       engine: DockerEngine.fromEnv(process.env),
+      swarm: SwarmDockerEngine.fromEnv(process.env),
       id: args.id,
       notify: noticePrinter(mode),
       now: () => new Date(),

@@ -1,0 +1,228 @@
+/**
+ * A release on the swarm target through the built CLI, on a real single-node swarm (issue 8): a
+ * demo-like web service deployed with `up --target swarm`; `release start` finds the stack by
+ * itself and runs the canary, a fresh baseline and the weighted proxy as services of the stack,
+ * with the built-in HTTP load through the proxy's published port. A healthy version is promoted
+ * (the canary service then answers 100% on 127.0.0.1), a version answering 5xx is rolled back by
+ * the judge (exit 1, production 100%), and `down --target swarm` removes every service, network,
+ * secret and config, release services included.
+ *
+ * As the swarm e2e: the test initialises the swarm only if the engine is in none, and leaves it
+ * only then; no IPVS here, so `endpoint_mode: dnsrr` and host-mode ports. Short steps (one step at
+ * 50%, 150 requests per arm after a 10 s warm-up), so each release takes well under a minute.
+ */
+import { createServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL } from '../../src/labels.js';
+import { envctl } from '../support/cli.js';
+import { docker, uniqueProject } from '../support/docker.js';
+
+let dir: string;
+let project: string;
+let port: number;
+let initialisedSwarm = false;
+let gwbridgeExisted = true;
+
+const byProject = () => ({ label: [`${LABEL.project}=${project}`] });
+const FAST = 'steps: [50], stepMinDuration: 5s, stepMinRequests: 150, warmup: { seconds: 10, requests: 20 }, load: { rps: 60 }, latency: { slowThreshold: 500ms }';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Everything this test's project left (services first: their tasks hold the networks). */
+async function removeStack(): Promise<void> {
+  const info = await docker.info();
+  if (info.Swarm?.LocalNodeState === 'active') {
+    for (const service of await docker.listServices({ filters: byProject() })) await docker.getService(service.ID).remove().catch(() => undefined);
+    await eventually(async () => ((await docker.listContainers({ all: true, filters: { label: [`com.docker.stack.namespace=${project}`] } })).length === 0 ? true : undefined), 60_000, 'task containers to go').catch(() => undefined);
+    for (const secret of await docker.listSecrets({ filters: byProject() })) await docker.getSecret(secret.ID).remove().catch(() => undefined);
+    for (const config of await docker.listConfigs({ filters: byProject() })) await docker.getConfig(config.ID).remove().catch(() => undefined);
+  }
+  for (const network of await docker.listNetworks({ filters: byProject() })) await docker.getNetwork(network.Id).remove().catch(() => undefined);
+  for (const image of await docker.listImages({ filters: byProject() })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+}
+
+/** The demo web's behaviour in a few lines: its version in a header, a share of 5xx with WEB_FAULT=errors. */
+const SERVER = [
+  "const http = require('http');",
+  "const version = process.env.WEB_VERSION; const faulty = process.env.WEB_FAULT === 'errors'; let n = 0;",
+  "console.log('web ' + version + ' listening');",
+  'http.createServer((req, res) => {',
+  "  res.setHeader('x-demo-version', version);",
+  "  if (req.url === '/healthz') return res.end('ok');",
+  "  if (faulty && n++ % 2 === 0) { res.statusCode = 500; return res.end('broken'); }",
+  "  res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ version }));",
+  '}).listen(3000);',
+].join('\n');
+
+const definition = () => `
+name: ${project}
+services:
+  web:
+    build: ./web
+    ports:
+      - { target: 3000, published: ${port}, mode: host }
+    configs: [{ source: greeting, target: /etc/greeting.txt }]
+    secrets: [token]
+    healthcheck:
+      test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:3000/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+      interval: 1s
+      timeout: 3s
+      retries: 30
+    deploy:
+      endpoint_mode: dnsrr
+configs:
+  greeting: { file: ./greeting.txt }
+secrets:
+  token: { file: ./token.txt }
+pipeline:
+  release: { service: web, ${FAST} }
+`;
+
+interface Outcome {
+  id: string;
+  status: string;
+  exitCode: number;
+  message: string;
+  proxyPort: number | null;
+  verdict: { action: string; reasons: Array<{ code: string; message: string }> } | null;
+}
+
+async function release(args: readonly string[]) {
+  const result = await envctl(['release', ...args, '--json'], { cwd: dir, env: { CI: 'true' } });
+  return { exitCode: result.exitCode, stderr: String(result.stderr), outcome: JSON.parse(String(result.stdout)) as Outcome };
+}
+
+async function versions(url: string, count: number): Promise<{ versions: Map<string, number>; failed: number }> {
+  const seen = new Map<string, number>();
+  let failed = 0;
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(url).catch(() => undefined);
+    if (!response || response.status >= 500) failed++;
+    const version = response?.headers.get('x-demo-version') ?? 'none';
+    seen.set(version, (seen.get(version) ?? 0) + 1);
+    await response?.arrayBuffer();
+  }
+  return { versions: seen, failed };
+}
+
+/** The release's swarm services by slot (`dev.envctl.slot`). */
+async function releaseServices(id: string): Promise<string[]> {
+  const services = await docker.listServices({ filters: { label: [`${LABEL.project}=${project}`, `${LABEL.release}=${id}`] } });
+  return services.map((service) => service.Spec?.Labels?.[LABEL.slot] ?? '?').sort();
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'envctl-swrel-'));
+  project = uniqueProject('swrel');
+  port = await freePort();
+  await writeFile(join(dir, 'greeting.txt'), 'hello\n');
+  await writeFile(join(dir, 'token.txt'), 'not-a-real-token-456');
+  await writeFile(join(dir, 'envctl.yaml'), definition());
+  await mkdir(join(dir, 'web'));
+  await writeFile(
+    join(dir, 'web', 'Dockerfile'),
+    'FROM envctl/base-node:24\nARG WEB_VERSION=1\nARG WEB_FAULT=none\nENV WEB_VERSION=$WEB_VERSION WEB_FAULT=$WEB_FAULT\nWORKDIR /app\nCOPY server.js ./\nCMD ["node", "server.js"]\n',
+  );
+  await writeFile(join(dir, 'web', 'server.js'), SERVER);
+  gwbridgeExisted = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((network) => network.Name === 'docker_gwbridge');
+  if ((await docker.info()).Swarm?.LocalNodeState === 'inactive') {
+    await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
+    initialisedSwarm = true;
+  }
+  const up = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });
+  expect(up.exitCode, String(up.stderr)).toBe(0);
+}, 240_000);
+
+afterAll(async () => {
+  await removeStack().catch(() => undefined);
+  if (initialisedSwarm) {
+    await docker.swarmLeave({ force: true });
+    if (!gwbridgeExisted) await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+  }
+  await rm(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('envctl release on the swarm target', () => {
+  let promoted: Outcome;
+
+  it('promotes a healthy version: canary, baseline and proxy are services of the stack, and the canary then serves 100%', async () => {
+    // No --target: the stack is found as status, logs and down find it.
+    const { exitCode, outcome, stderr } = await release(['start', '--build-arg', 'WEB_VERSION=2']);
+    expect(exitCode, `${JSON.stringify(outcome)}\n${stderr}`).toBe(0);
+    expect(outcome.status).toBe('promoted');
+    expect(outcome.verdict?.action).toBe('advance');
+    promoted = outcome;
+    const state = JSON.parse(await readFile(join(dir, '.envctl', 'releases', outcome.id, 'state.json'), 'utf8')) as { target?: string; containers: { canary: { name: string }; proxy: { name: string } } };
+    expect(state.target).toBe('swarm');
+    expect(state.containers.canary.name).toBe(`${project}_web-canary-${outcome.id.slice(-4)}`);
+
+    // The judge saw real traffic in both arms, through the proxy service.
+    const events = (await readFile(join(dir, '.envctl', 'releases', outcome.id, 'events.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { event: string; stats?: { analysed: { canary: number; baseline: number } } });
+    const verdict = events.filter((event) => event.event === 'verdict').at(-1)!;
+    expect(verdict.stats!.analysed.canary).toBeGreaterThanOrEqual(150);
+    expect(verdict.stats!.analysed.baseline).toBeGreaterThanOrEqual(150);
+
+    expect(await versions(`http://127.0.0.1:${outcome.proxyPort}/`, 20)).toEqual({ versions: new Map([['2', 20]]), failed: 0 });
+    // The baseline service is gone; the canary (now production) and the proxy remain, as swarm services.
+    expect(await releaseServices(outcome.id)).toEqual(['canary', 'proxy']);
+    const proxy = (await docker.listServices({ filters: { label: [`${LABEL.release}=${outcome.id}`, `${LABEL.slot}=proxy`] } }))[0]!;
+    expect(proxy.Spec?.EndpointSpec?.Ports).toEqual([expect.objectContaining({ TargetPort: 8080, PublishedPort: outcome.proxyPort, PublishMode: 'host' })]);
+    expect(proxy.Spec?.TaskTemplate?.Placement?.Constraints).toEqual([`node.id==${(await docker.info()).Swarm?.NodeID}`]);
+    // The stack's own service still answers on its own port (idle production, kept for rollback).
+    expect((await versions(`http://127.0.0.1:${port}/`, 3)).versions).toEqual(new Map([['1', 3]]));
+    // `status --target swarm` shows the definition's service only; the release's are the release's.
+    const status = await envctl(['status', '--target', 'swarm', '--json'], { cwd: dir });
+    expect(JSON.parse(String(status.stdout)).services.map((service: { service: string }) => service.service)).toEqual(['web']);
+  }, 300_000);
+
+  it('rolls a version that answers 5xx back by itself (exit 1): production serves 100% again', async () => {
+    const { exitCode, outcome, stderr } = await release(['start', '--target', 'swarm', '--build-arg', 'WEB_VERSION=3', '--build-arg', 'WEB_FAULT=errors']);
+    expect(exitCode, `${JSON.stringify(outcome)}\n${stderr}`).toBe(1);
+    expect(outcome.status).toBe('rolled-back');
+    expect(outcome.verdict?.action).toBe('rollback');
+    expect(outcome.verdict?.reasons.map((reason) => reason.message).join(' ')).toMatch(/error|bad|5xx|consecutive/i);
+    // The same way in (the previous release's port), production only: version 2, the promoted canary.
+    expect(outcome.proxyPort).toBe(promoted.proxyPort);
+    expect(await versions(`http://127.0.0.1:${outcome.proxyPort}/`, 20)).toEqual({ versions: new Map([['2', 20]]), failed: 0 });
+    expect(await releaseServices(outcome.id)).toEqual(['proxy']);
+    // The previous release's proxy service went when this one took over.
+    expect(await releaseServices(promoted.id)).toEqual(['canary']);
+  }, 300_000);
+
+  it('down --target swarm removes the stack with the release services: no service, network, secret or config left', async () => {
+    const down = await envctl(['down', '--target', 'swarm', '--json'], { cwd: dir });
+    expect(down.exitCode, String(down.stderr)).toBe(0);
+    expect(await docker.listServices({ filters: byProject() })).toEqual([]);
+    expect(await docker.listNetworks({ filters: byProject() })).toEqual([]);
+    expect(await docker.listSecrets({ filters: byProject() })).toEqual([]);
+    expect(await docker.listConfigs({ filters: byProject() })).toEqual([]);
+    await eventually(async () => ((await docker.listContainers({ all: true, filters: { label: [`com.docker.stack.namespace=${project}`] } })).length === 0 ? true : undefined), 60_000, 'task containers to go');
+  }, 180_000);
+});
