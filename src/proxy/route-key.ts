@@ -31,12 +31,26 @@ const LONG_HEX = /^[0-9a-f]{16,}$/i;
 export function routeKeyOf(method: string, path: string): string {
   const end = path.search(/[?#]/);
   const bare = end === -1 ? path : path.slice(0, end);
+  const request = `${method} ${bare}`;
+  const known = recentRouteKeys.get(request);
+  if (known !== undefined) return known;
   const template = bare
     .split('/')
     .map((segment) => (NUMERIC.test(segment) || UUID.test(segment) || LONG_HEX.test(segment) ? ID_PLACEHOLDER : segment))
     .join('/');
-  return `${method} ${template === '' ? '/' : template}`;
+  const key = `${method} ${template === '' ? '/' : template}`;
+  if (recentRouteKeys.size >= ROUTE_KEY_CACHE_SIZE) recentRouteKeys.clear();
+  recentRouteKeys.set(request, key);
+  return key;
 }
+
+/**
+ * The route keys of recently seen `METHOD /path` pairs (the proxy computes one per request, and most
+ * requests repeat a path): at most this many, forgotten all at once when full, so memory stays bounded
+ * whatever paths clients invent.
+ */
+const ROUTE_KEY_CACHE_SIZE = 4096;
+const recentRouteKeys = new Map<string, string>();
 
 /** The request header a tester sets to pin a request to one arm. */
 export const TARGET_HEADER = 'x-envctl-target';
