@@ -216,6 +216,36 @@ describe('envctl release on the swarm target', () => {
     expect(await releaseServices(promoted.id)).toEqual(['canary']);
   }, 300_000);
 
+  it('rolls a promotion back with one weight flip (no failed request), and gc removes the previous version’s service', async () => {
+    const third = await release(['start', '--build-arg', 'WEB_VERSION=3']);
+    expect(third.exitCode, `${JSON.stringify(third.outcome)}\n${third.stderr}`).toBe(0);
+    const port = third.outcome.proxyPort!;
+    expect((await versions(`http://127.0.0.1:${port}/`, 10)).versions).toEqual(new Map([['3', 10]]));
+    // Back to version 2 (the first release's canary service) while requests flow.
+    let stop = false;
+    const traffic = (async () => {
+      let failed = 0;
+      while (!stop) failed += (await versions(`http://127.0.0.1:${port}/`, 5)).failed;
+      return failed;
+    })();
+    const rollback = await release(['rollback', third.outcome.id]);
+    stop = true;
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect(await traffic).toBe(0);
+    expect(await versions(`http://127.0.0.1:${port}/`, 10)).toEqual({ versions: new Map([['2', 10]]), failed: 0 });
+    expect(await releaseServices(third.outcome.id)).toEqual(['proxy']);
+
+    // Promoted again: the version before it is the first release's canary service, which gc removes.
+    const fourth = await release(['start', '--build-arg', 'WEB_VERSION=4']);
+    expect(fourth.exitCode, `${JSON.stringify(fourth.outcome)}\n${fourth.stderr}`).toBe(0);
+    expect(await releaseServices(promoted.id)).toEqual(['canary']);
+    const gc = await envctl(['release', 'gc', '--all', '--json'], { cwd: dir, env: { CI: 'true' } });
+    expect(gc.exitCode, String(gc.stderr)).toBe(0);
+    expect(JSON.parse(String(gc.stdout)).decommissioned).toEqual([{ id: fourth.outcome.id, container: `${project}_web-canary-${promoted.id.slice(-4)}` }]);
+    expect(await releaseServices(promoted.id)).toEqual([]);
+    expect(await versions(`http://127.0.0.1:${port}/`, 10)).toEqual({ versions: new Map([['4', 10]]), failed: 0 });
+  }, 300_000);
+
   it('down --target swarm removes the stack with the release services: no service, network, secret or config left', async () => {
     const down = await envctl(['down', '--target', 'swarm', '--json'], { cwd: dir });
     expect(down.exitCode, String(down.stderr)).toBe(0);
