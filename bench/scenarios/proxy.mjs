@@ -9,10 +9,15 @@
  *
  * autocannon records latencies in whole milliseconds: p50/p99 are reported in µs (×1000) with that
  * resolution; its mean latency (a fraction of ms) is in the notes.
+ *
+ * Besides throughput, each proxy's CPU time per request (user + sys of its processes over a sample,
+ * from /proc, divided by the requests served): throughput on a shared 2-core machine moves with
+ * whatever else runs, the CPU a proxy spends per request much less, so it shows the proxies'
+ * efficiency even in a noisy run.
  */
 import { execa } from 'execa';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,13 +49,14 @@ export const proxy = {
       const backends = spawn(process.execPath, [childScript, 'backends']);
       const ports = (await firstJsonLine(backends)).ports;
       const envctl = spawn(process.execPath, [childScript, 'envctl', ...ports, WEIGHTS.canary, WEIGHTS.baseline, WEIGHTS.prod].map(String));
+      const pids = { envctl: envctl.pid };
       const urls = { direct: `http://127.0.0.1:${ports[2]}/`, envctl: `http://127.0.0.1:${(await firstJsonLine(envctl)).port}/` };
 
       if (available.haproxy) {
         const port = await freeLoopbackPort();
         const file = join(dir, 'haproxy.cfg');
         await writeFile(file, haproxyConfig(port, ports));
-        spawn(available.haproxy, ['-db', '-f', file]);
+        pids.haproxy = spawn(available.haproxy, ['-db', '-f', file]).pid;
         await waitListening(port, 'haproxy');
         urls.haproxy = `http://127.0.0.1:${port}/`;
       }
@@ -58,7 +64,7 @@ export const proxy = {
         const port = await freeLoopbackPort();
         const file = join(dir, 'nginx.conf');
         await writeFile(file, nginxConfig(port, ports, dir));
-        spawn(available.nginx, ['-p', dir, '-e', join(dir, 'error.log'), '-c', file]);
+        pids.nginx = spawn(available.nginx, ['-p', dir, '-e', join(dir, 'error.log'), '-c', file]).pid;
         await waitListening(port, 'nginx');
         urls.nginx = `http://127.0.0.1:${port}/`;
       }
@@ -77,11 +83,16 @@ export const proxy = {
         const warmup = rep === 0;
         ctx.progress(`proxy ${warmup ? 'warm-up' : `rep ${rep}/${ctx.reps}`}: ${tools.join(', ')} (${warmup ? 1 : seconds} s each)`);
         for (const tool of tools) {
+          const cpuBefore = pids[tool] ? await cpuTicks(pids[tool]) : undefined;
           const result = await autocannon(ctx, urls[tool], warmup ? 1 : seconds);
+          const cpuAfter = pids[tool] ? await cpuTicks(pids[tool]) : undefined;
           const excluded = result.errors + result.timeouts + result.non2xx > 0 ? `${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx` : undefined;
           book.add('rps', tool, Math.round(result.requests.average), { warmup, excluded });
           book.add('p50', tool, Math.round(result.latency.p50 * 1000), { warmup, excluded });
           book.add('p99', tool, Math.round(result.latency.p99 * 1000), { warmup, excluded });
+          if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0) {
+            book.add('cpu', tool, Math.round(((cpuAfter - cpuBefore) * (1e6 / CLOCK_TICKS_PER_S)) / result.requests.total), { warmup, excluded });
+          }
           if (!warmup && !excluded) (means[tool] ??= []).push(result.latency.average);
         }
       }
@@ -93,6 +104,8 @@ export const proxy = {
         { name: 'requests/s vs HAProxy', what: `${CONNECTIONS} connections, keep-alive`, unit: 'req/s', better: 'higher', envctl: side('rps', 'envctl'), peer: side('rps', 'haproxy') },
         { name: 'requests/s vs nginx', what: `${CONNECTIONS} connections, keep-alive`, unit: 'req/s', better: 'higher', envctl: side('rps', 'envctl'), peer: side('rps', 'nginx') },
         { name: 'requests/s vs direct', what: 'direct: autocannon straight to one backend (no proxy)', unit: 'req/s', better: 'higher', envctl: side('rps', 'envctl'), peer: side('rps', 'direct') },
+        { name: 'proxy CPU per request vs HAProxy', what: 'user + sys CPU of the proxy process(es) over a sample / requests served', unit: 'µs', envctl: side('cpu', 'envctl'), peer: side('cpu', 'haproxy') },
+        { name: 'proxy CPU per request vs nginx', what: 'user + sys CPU of the proxy process(es) over a sample / requests served', unit: 'µs', envctl: side('cpu', 'envctl'), peer: side('cpu', 'nginx') },
         { name: 'p50 latency vs direct', what: 'autocannon p50 (1 ms resolution)', unit: 'µs', envctl: side('p50', 'envctl'), peer: side('p50', 'direct') },
         { name: 'p50 latency vs HAProxy', what: 'autocannon p50 (1 ms resolution)', unit: 'µs', envctl: side('p50', 'envctl'), peer: side('p50', 'haproxy') },
         { name: 'p99 latency vs HAProxy', what: 'autocannon p99 (1 ms resolution)', unit: 'µs', envctl: side('p99', 'envctl'), peer: side('p99', 'haproxy') },
@@ -149,6 +162,27 @@ async function waitListening(port, what) {
 }
 
 const ARM_NAMES = ['canary', 'baseline', 'prod'];
+
+/** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
+const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * CPU time (user + sys, clock ticks) of a process and its direct children (nginx's worker is a
+ * child of its master), from /proc; 0 for processes that are gone.
+ */
+async function cpuTicks(pid) {
+  const stats = [];
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue;
+    // Fields after the command name (which may hold spaces and parentheses): state ppid … utime stime.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [ppid, utime, stime] = [Number(fields[1]), Number(fields[11]), Number(fields[12])];
+    if (Number(entry) === pid || ppid === pid) stats.push(utime + stime);
+  }
+  return stats.reduce((sum, ticks) => sum + ticks, 0);
+}
 
 function haproxyConfig(port, ports) {
   return `# Generated by bench/run.mjs (scenario proxy)
