@@ -300,6 +300,7 @@ export class DockerEngine implements Engine {
       restartCount: info.RestartCount,
       oomKilled: info.State.OOMKilled,
       startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith('0001') ? info.State.StartedAt : undefined,
+      ports: publishedPorts(info.NetworkSettings?.Ports),
     };
   }
 
@@ -477,6 +478,15 @@ function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
     },
     ...(first ? { NetworkingConfig: { EndpointsConfig: { [first.name]: { Aliases: first.aliases } } } } : {}),
   } as Docker.ContainerCreateOptions;
+}
+
+/** `NetworkSettings.Ports` (`"3000/tcp": [{ HostIp, HostPort }]`) as envctl's published ports. */
+function publishedPorts(ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | undefined): ContainerStatus['ports'] {
+  if (!ports) return undefined;
+  return Object.entries(ports).flatMap(([key, bindings]) => {
+    const [target, protocol = 'tcp'] = key.split('/');
+    return (bindings ?? []).map((binding) => ({ target: Number(target), protocol, hostIp: binding.HostIp, published: Number(binding.HostPort) }));
+  });
 }
 
 /** The fields of the engine's stats answer envctl reads (cgroup v1 and v2 name the cache differently). */

@@ -15,6 +15,7 @@ import { buildServiceImage } from './build-image.js';
 import { ContainerEventWatch } from './container-events.js';
 import { containerSpecFor, stopTimeoutSeconds } from './container-spec.js';
 import type { Engine } from './engine.js';
+import { engineHonoursStartInterval, needsStartIntervalProbe, portsNotReady, runHealthProbe } from './readiness.js';
 import type { ContainerStatus } from './types.js';
 
 export interface ExecuteOptions {
@@ -118,6 +119,13 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
 
   // 4. Services: each waits for what it depends on, then converges, then is followed to readiness.
   const conditionsNeeded = neededConditions(model);
+  // Asked once, when a service first needs it: start_interval support and whether host ports are on this machine.
+  let facts: Promise<EngineFacts> | undefined;
+  const engineFacts = () =>
+    (facts ??= engine.ping().then(
+      (info) => ({ honoursStartInterval: engineHonoursStartInterval(info.apiVersion), localPorts: info.endpoint.startsWith('unix://') }),
+      () => ({ honoursStartInterval: false, localPorts: true }),
+    ));
   const trackers = new Map<string, ServiceTracker>();
   for (const action of serviceActions) trackers.set(action.name, new ServiceTracker());
 
@@ -158,7 +166,8 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     try {
       // Between inspects, an engine event for the container (health_status, die, …) ends the wait early.
       const follow = watch ? { ...options, sleep: (ms: number, signal: AbortSignal) => watch.nextOrTimeout(containerId, ms, signal) } : options;
-      readiness = await followUntilReady(follow, containerId, wanted, tracker);
+      // An unchanged service is not probed (a no-change `up` makes no engine writes; exec is one).
+      readiness = await followUntilReady(follow, containerId, wanted, tracker, action.kind === 'keep' ? undefined : { service, engineFacts });
     } catch (error) {
       // Dependants wait on this service's tracker: it must settle whatever happens.
       phase(action.name, 'failed', messageOf(error));
@@ -232,17 +241,41 @@ async function converge(
   }
 }
 
-/** Polls the container until it satisfies `wanted` (and the readiness every service needs), fails, or times out. */
-async function followUntilReady(options: ExecuteOptions, containerId: string, wanted: DependencyCondition, tracker: ServiceTracker): Promise<Readiness> {
+interface EngineFacts {
+  /** The engine runs start_interval probes itself (API 1.44+). */
+  honoursStartInterval: boolean;
+  /** Published ports are on this machine (a local socket), so the host side can be checked. */
+  localPorts: boolean;
+}
+
+/** What envctl checks itself while following a service it created or started (readiness.ts). */
+interface Probes {
+  service: ServiceModel;
+  engineFacts: () => Promise<EngineFacts>;
+}
+
+/**
+ * Polls the container until it satisfies `wanted` (and the readiness every service needs), fails,
+ * or times out. With `probes`: a healthcheck's start_interval is run by envctl on engines that
+ * ignore it, and a service with published ports and no healthcheck is started (for its
+ * dependants) and ready only once those ports answer on the host and listen inside.
+ */
+async function followUntilReady(options: ExecuteOptions, containerId: string, wanted: DependencyCondition, tracker: ServiceTracker, probes?: Probes): Promise<Readiness> {
   const deadline = options.now() + options.waitTimeoutMs;
   let firstRestartCount: number | undefined;
   let last: ContainerStatus | undefined;
+  const healthcheck = probes?.service.healthcheck;
+  const startInterval = probes && wanted === 'service_healthy' && needsStartIntervalProbe(healthcheck) && !(await probes.engineFacts()).honoursStartInterval ? healthcheck : undefined;
+  let nextProbeAt = 0;
+  const gateOnPorts = probes !== undefined && wanted === 'service_started' && (!healthcheck || healthcheck.disabled) && probes.service.ports.some((port) => port.protocol === 'tcp');
+  // What the port check still waits for; undefined once every port answered (checked no more after that).
+  let portsWaiting: string | undefined = gateOnPorts ? 'its ports were never checked (the container did not run)' : undefined;
   for (;;) {
     if (options.signal.aborted) return { ok: false, detail: 'cancelled', cancelled: true };
     const status = await options.engine.inspectContainer(containerId);
     last = status;
     firstRestartCount ??= status.restartCount;
-    if (status.startedAt) tracker.observe('service_started');
+    if (status.startedAt && !gateOnPorts) tracker.observe('service_started');
     if (status.health === 'healthy') tracker.observe('service_healthy');
 
     const restarts = status.restartCount - firstRestartCount;
@@ -262,11 +295,23 @@ async function followUntilReady(options: ExecuteOptions, containerId: string, wa
       if (status.health === 'unhealthy') return { ok: false, detail: `unhealthy${status.healthOutput ? `: ${firstLine(status.healthOutput)}` : ''}` };
       const running = status.state === 'running';
       if (wanted === 'service_healthy' && running && status.health === 'healthy') return { ok: true, detail: 'healthy' };
-      if (wanted === 'service_started' && running && status.startedAt && options.now() - Date.parse(status.startedAt) >= MIN_UPTIME_MS) {
+      if (startInterval && running && status.health === 'starting' && status.startedAt && options.now() - Date.parse(status.startedAt) < startInterval.startPeriodMs && options.now() >= nextProbeAt) {
+        nextProbeAt = options.now() + startInterval.startIntervalMs;
+        if (await runHealthProbe(options.engine, containerId, startInterval)) {
+          tracker.observe('service_healthy');
+          return { ok: true, detail: 'healthy (start_interval probe run by envctl: this engine ignores start_interval; its own status follows at its next probe)' };
+        }
+      }
+      if (portsWaiting !== undefined && running && status.startedAt) {
+        portsWaiting = await portsNotReady(options.engine, containerId, status.ports ?? [], { hostSide: (await probes!.engineFacts()).localPorts });
+        if (portsWaiting === undefined) tracker.observe('service_started');
+      }
+      if (wanted === 'service_started' && running && status.startedAt && options.now() - Date.parse(status.startedAt) >= MIN_UPTIME_MS && portsWaiting === undefined) {
         return { ok: true, detail: 'running' };
       }
     }
     if (options.now() >= deadline) {
+      if (portsWaiting && last.state === 'running') return { ok: false, detail: `not ready after ${Math.round(options.waitTimeoutMs / 1000)}s: ${portsWaiting}` };
       return { ok: false, detail: `not ${conditionWord(wanted)} after ${Math.round(options.waitTimeoutMs / 1000)}s (state ${last.state}${last.health ? `, health ${last.health}` : ''})` };
     }
     await options.sleep(options.pollIntervalMs ?? 250, options.signal);

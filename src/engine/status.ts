@@ -2,6 +2,7 @@
 import type { EnvironmentModel } from '../definition/model.js';
 import { environmentLabels, LABEL } from '../labels.js';
 import type { Engine } from './engine.js';
+import { engineHonoursStartInterval, needsStartIntervalProbe } from './readiness.js';
 
 export interface ServiceStatusRow {
   service: string;
@@ -25,7 +26,10 @@ export interface StatusResult {
 }
 
 export async function environmentStatus(model: EnvironmentModel, engine: Engine, now: () => number): Promise<StatusResult> {
-  await engine.ping();
+  const info = await engine.ping();
+  // An engine before API 1.44 ignores start_interval: `up` ran those probes itself, the engine's own status stays `starting` until its first probe, one interval after start.
+  const lateProbe = (service: string, health: string | undefined) =>
+    health === 'starting' && !engineHonoursStartInterval(info.apiVersion) && needsStartIntervalProbe(model.services[service]?.healthcheck) ? `starting (engine API ${info.apiVersion} ignores start_interval: its first probe is one interval after start)` : health;
   const containers = await engine.listContainers(environmentLabels(model.project, model.env));
   const rows: ServiceStatusRow[] = [];
   const names = [...Object.keys(model.services), ...new Set(containers.map((container) => container.service).filter((service) => !(service in model.services)))];
@@ -41,7 +45,7 @@ export async function environmentStatus(model: EnvironmentModel, engine: Engine,
       rows.push({
         service,
         state: container.state,
-        health: container.health,
+        health: lateProbe(service, container.health),
         image: container.image,
         ports: container.ports.map((port) => `${port.hostIp.includes(':') ? `[${port.hostIp}]` : port.hostIp}:${port.published}->${port.target}/${port.protocol}`),
         uptimeSeconds: started ? Math.max(0, Math.round((now() - Date.parse(started)) / 1000)) : undefined,

@@ -97,6 +97,8 @@ export interface ContainerStatus {
   oomKilled: boolean;
   /** ISO time, or undefined when never started. */
   startedAt: string | undefined;
+  /** Published ports with the host port the engine bound (running containers; absent when not reported). */
+  ports?: Array<{ target: number; protocol: string; hostIp: string; published: number }> | undefined;
 }
 
 export interface BuildSpec {

@@ -23,6 +23,7 @@ import { deriveEnvironment } from '../pipeline/environments.js';
 import { sleep } from '../sleep.js';
 import { startReaper, type ReaperHandle } from './reaper.js';
 import { isTruthy } from '../fs-util.js';
+import { checkWaitFor, runWaitStrategies, type WaitFor } from './wait-strategies.js';
 
 export interface StartEnvironmentOptions {
   /** Folder to look for the definition in (envctl.yaml, compose.yaml … here or in a parent). Default: the current folder. */
@@ -52,6 +53,12 @@ export interface StartEnvironmentOptions {
   onEvent?: (event: EnvctlEvent) => void;
   /** Cancels the start; what was created is removed. */
   signal?: AbortSignal;
+  /**
+   * What to wait for per service once the environment is up (README "Testing API"): a log line
+   * (`{ log: /ready/ }`), an HTTP answer (`{ http: '/healthz', status: 200 }`) or a listening port
+   * (`{ port: 5432 }`), each with an optional `timeout` within the start's own.
+   */
+  waitFor?: WaitFor;
 }
 
 export interface ExecResult {
@@ -110,6 +117,7 @@ export async function startEnvironment(options: StartEnvironmentOptions = {}): P
     return model;
   };
   const labels = labelsOf(adapt(await loadDefinition(load)), runId);
+  checkWaitFor(options.waitFor, Object.keys(model!.services));
   const keepVolumes = options.keepVolumes ?? false;
 
   await engine.ping();
@@ -123,6 +131,7 @@ export async function startEnvironment(options: StartEnvironmentOptions = {}): P
     }
   };
 
+  const deadline = Date.now() + timeoutMs;
   const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
   let result: UpResult;
   try {
@@ -136,7 +145,18 @@ export async function startEnvironment(options: StartEnvironmentOptions = {}): P
     throw notReady(result, timeoutMs, options.signal?.aborted ?? false);
   }
   const containers = await engine.listContainers(labels);
-  return createHandle({ model: model!, engine, labels, containers, teardown, reaper });
+  const handle = createHandle({ model: model!, engine, labels, containers, teardown, reaper });
+  if (options.waitFor) {
+    // Its own signal: the start's timeout signal ends the wait early, but the error must be the strategy's.
+    const waitSignal = options.signal ?? new AbortController().signal;
+    try {
+      await runWaitStrategies(options.waitFor, { project: handle.project, engine, labels, services: handle.services, url: handle.url, address: handle.address, deadline, now: Date.now, sleep, signal: waitSignal });
+    } catch (error) {
+      await teardown().catch(() => undefined);
+      throw error;
+    }
+  }
+  return handle;
 }
 
 function createHandle(parts: { model: EnvironmentModel; engine: Engine; labels: Record<string, string>; containers: ObservedContainer[]; teardown: () => Promise<void>; reaper: ReaperHandle | undefined }): TestEnvironment {

@@ -1,0 +1,149 @@
+/**
+ * What "ready" checks beyond the engine's own container state (reliability.md rows 10 and 14):
+ *
+ * - `start_interval` on engines older than API 1.44 (which ignore HealthConfig.StartInterval and
+ *   probe only every `interval`): during `start_period`, envctl runs the healthcheck command itself
+ *   (exec, argv, the healthcheck's timeout) every `start_interval`; one pass counts as healthy for
+ *   `up`'s gate and `service_healthy` dependants. The engine's own status catches up at its next probe.
+ * - Published ports of a service without a healthcheck: ready when each published TCP port accepts
+ *   a connection on the host AND the container port listens inside the container (read from
+ *   /proc/net/tcp{,6} in the container), as Testcontainers' HostPortWaitStrategy checks both:
+ *   with the engine's userland proxy the host port accepts connections before anything listens.
+ */
+import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
+import type { Healthcheck } from '../definition/model.js';
+import type { Engine } from './engine.js';
+
+/** The first Engine API version that honours HealthConfig.StartInterval. */
+export const START_INTERVAL_API = '1.44';
+
+/** Whether an engine of this API version runs start_interval probes itself (unknown: assume not). */
+export function engineHonoursStartInterval(apiVersion: string | undefined): boolean {
+  if (!apiVersion) return false;
+  const [major = 0, minor = 0] = apiVersion.split('.').map((part) => Number.parseInt(part, 10));
+  const [wantMajor = 1, wantMinor = 44] = START_INTERVAL_API.split('.').map(Number);
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+
+/** A healthcheck whose start_interval envctl must run itself on an older engine. */
+export type StartIntervalCheck = Extract<Healthcheck, { disabled: false }>;
+
+export function needsStartIntervalProbe(healthcheck: Healthcheck | undefined): healthcheck is StartIntervalCheck {
+  return healthcheck !== undefined && !healthcheck.disabled && healthcheck.startIntervalMs > 0 && healthcheck.startPeriodMs > 0;
+}
+
+/** The healthcheck's command as an exec argv: `CMD` → as written, `CMD-SHELL` → `/bin/sh -c`, as the engine runs them. */
+export function probeArgv(test: readonly string[]): string[] | undefined {
+  const [kind, ...rest] = test;
+  if (kind === 'CMD') return rest.length > 0 ? rest : undefined;
+  if (kind === 'CMD-SHELL') return rest.length > 0 ? ['/bin/sh', '-c', rest.join(' ')] : undefined;
+  return undefined;
+}
+
+/**
+ * Runs the healthcheck command once in the container; true when it exits 0 within the
+ * healthcheck's timeout. A probe that fails, hangs past the timeout or cannot run is false.
+ */
+export async function runHealthProbe(engine: Engine, containerId: string, healthcheck: StartIntervalCheck): Promise<boolean> {
+  const argv = probeArgv(healthcheck.test);
+  if (!argv) return false;
+  const sink = new PassThrough();
+  sink.resume();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const exitCode = await Promise.race([
+      engine.exec(containerId, { command: argv, tty: false, stdin: undefined, stdout: sink, stderr: sink }),
+      new Promise<number>((resolve) => {
+        timer = setTimeout(() => resolve(-1), healthcheck.timeoutMs);
+      }),
+    ]);
+    return exitCode === 0;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    sink.destroy();
+  }
+}
+
+export interface PublishedPort {
+  target: number;
+  protocol: string;
+  hostIp: string;
+  published: number;
+}
+
+/** undefined when every published TCP port answers on the host and listens inside; else what is still awaited. */
+export async function portsNotReady(engine: Engine, containerId: string, ports: readonly PublishedPort[], options: { hostSide: boolean }): Promise<string | undefined> {
+  const tcp = ports.filter((port) => port.protocol === 'tcp');
+  if (tcp.length === 0) return undefined;
+  if (options.hostSide) {
+    for (const port of tcp) {
+      const host = loopbackFor(port.hostIp);
+      if (!(await accepts(host, port.published))) return `port ${port.target}/tcp does not accept connections on the host (${host.includes(':') ? `[${host}]` : host}:${port.published})`;
+    }
+  }
+  const listening = await listeningPorts(engine, containerId);
+  if (listening === undefined) return undefined; // no `cat` in the image: the host-side check is all there is
+  for (const port of tcp) {
+    if (!listening.has(port.target)) return `port ${port.target}/tcp does not listen inside the container (published on ${port.hostIp || '0.0.0.0'}:${port.published})`;
+  }
+  return undefined;
+}
+
+/** Where to connect for a published port's host address. */
+export function loopbackFor(hostIp: string): string {
+  if (hostIp === '' || hostIp === '0.0.0.0') return '127.0.0.1';
+  if (hostIp === '::') return '::1';
+  return hostIp;
+}
+
+/** Whether a TCP connection to host:port is accepted within 1 s. */
+export function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * The TCP ports with a listening socket in the container's network namespace, read from
+ * /proc/net/tcp and /proc/net/tcp6 by `cat` (argv, no shell); undefined when that cannot run.
+ */
+export async function listeningPorts(engine: Engine, containerId: string): Promise<Set<number> | undefined> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  err.resume();
+  let exitCode: number;
+  try {
+    exitCode = await engine.exec(containerId, { command: ['cat', '/proc/net/tcp', '/proc/net/tcp6'], tty: false, stdin: undefined, stdout: out, stderr: err });
+  } catch {
+    return undefined;
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  // 126/127: no `cat` (or not executable). 1 with output: /proc/net/tcp6 missing (IPv6 off), tcp read.
+  if (exitCode !== 0 && text.trim() === '') return undefined;
+  return parseListening(text);
+}
+
+/** Ports in state 0A (LISTEN) in /proc/net/tcp{,6} text. */
+export function parseListening(procNetTcp: string): Set<number> {
+  const ports = new Set<number>();
+  for (const line of procNetTcp.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    // sl local_address rem_address st …
+    if (fields.length < 4 || fields[3] !== '0A') continue;
+    const port = Number.parseInt(fields[1]!.split(':').at(-1) ?? '', 16);
+    if (Number.isFinite(port)) ports.add(port);
+  }
+  return ports;
+}

@@ -1,0 +1,48 @@
+/** The pure parts of envctl's own readiness checks (src/engine/readiness.ts). */
+import { describe, expect, it } from 'vitest';
+import { engineHonoursStartInterval, loopbackFor, parseListening, probeArgv } from '../../../src/engine/readiness.js';
+
+describe('engineHonoursStartInterval', () => {
+  it.each([
+    ['1.41', false],
+    ['1.43', false],
+    ['1.44', true],
+    ['1.45', true],
+    ['2.0', true],
+    ['', false],
+    [undefined, false],
+  ])('API %s → %s', (version, expected) => {
+    expect(engineHonoursStartInterval(version)).toBe(expected);
+  });
+});
+
+describe('probeArgv', () => {
+  it('runs CMD as written and CMD-SHELL through /bin/sh -c, as the engine does', () => {
+    expect(probeArgv(['CMD', 'pg_isready', '-U', 'app'])).toEqual(['pg_isready', '-U', 'app']);
+    expect(probeArgv(['CMD-SHELL', 'curl -f http://localhost/ || exit 1'])).toEqual(['/bin/sh', '-c', 'curl -f http://localhost/ || exit 1']);
+    expect(probeArgv(['NONE'])).toBeUndefined();
+    expect(probeArgv(['CMD'])).toBeUndefined();
+  });
+});
+
+describe('parseListening', () => {
+  it('finds the ports in state LISTEN (0A) in /proc/net/tcp and tcp6, and nothing else', () => {
+    const text = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 00000000:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0',
+      '   1: 0100007F:1F90 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1',
+      '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 00000000000000000000000000000000:1538 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 100 0 0 10 0',
+    ].join('\n');
+    expect([...parseListening(text)].sort((a, b) => a - b)).toEqual([3000, 5432]);
+  });
+});
+
+describe('loopbackFor', () => {
+  it('connects to loopback for wildcard host addresses', () => {
+    expect(loopbackFor('')).toBe('127.0.0.1');
+    expect(loopbackFor('0.0.0.0')).toBe('127.0.0.1');
+    expect(loopbackFor('::')).toBe('::1');
+    expect(loopbackFor('127.0.0.2')).toBe('127.0.0.2');
+  });
+});
