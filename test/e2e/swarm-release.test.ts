@@ -12,12 +12,13 @@
  * 50%, 150 requests per arm after a 10 s warm-up), so each release takes well under a minute.
  */
 import { createServer } from 'node:net';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
-import { envctl } from '../support/cli.js';
+import { BIN, envctl } from '../support/cli.js';
 import { docker, uniqueProject } from '../support/docker.js';
 
 let dir: string;
@@ -216,7 +217,7 @@ describe('envctl release on the swarm target', () => {
     expect(await releaseServices(promoted.id)).toEqual(['canary']);
   }, 300_000);
 
-  it('rolls a promotion back with one weight flip (no failed request), and gc removes the previous version’s service', async () => {
+  it('rolls a promotion back with one weight flip (no failed request), resumes a killed release, and gc removes the previous version’s service', async () => {
     const third = await release(['start', '--build-arg', 'WEB_VERSION=3']);
     expect(third.exitCode, `${JSON.stringify(third.outcome)}\n${third.stderr}`).toBe(0);
     const port = third.outcome.proxyPort!;
@@ -235,9 +236,27 @@ describe('envctl release on the swarm target', () => {
     expect(await versions(`http://127.0.0.1:${port}/`, 10)).toEqual({ versions: new Map([['2', 10]]), failed: 0 });
     expect(await releaseServices(third.outcome.id)).toEqual(['proxy']);
 
-    // Promoted again: the version before it is the first release's canary service, which gc removes.
-    const fourth = await release(['start', '--build-arg', 'WEB_VERSION=4']);
+    // Promoted again, by a controller killed mid-step and resumed: the proxy service kept serving
+    // the step's weights meanwhile. The version before it is the first release's canary service.
+    const releases = join(dir, '.envctl', 'releases');
+    const before = new Set(await readdir(releases));
+    const child = execa(process.execPath, [BIN, 'release', 'start', '--build-arg', 'WEB_VERSION=4'], { cwd: dir, env: { NO_COLOR: '1', CI: 'true' }, reject: false, stdin: 'ignore' });
+    const id = await eventually(async () => {
+      for (const name of (await readdir(releases)).filter((entry) => !before.has(entry))) {
+        const state = JSON.parse(await readFile(join(releases, name, 'state.json'), 'utf8')) as { status: string; step: number };
+        if (state.status === 'running' && state.step === 1) return name;
+      }
+      return undefined;
+    }, 120_000, 'the fourth release to reach its step');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    child.kill('SIGKILL');
+    await child;
+    const during = await versions(`http://127.0.0.1:${port}/`, 20);
+    expect(during.failed).toBe(0);
+    expect([...during.versions.keys()].sort()).toEqual(['2', '4']);
+    const fourth = await release(['resume', id]);
     expect(fourth.exitCode, `${JSON.stringify(fourth.outcome)}\n${fourth.stderr}`).toBe(0);
+    expect(fourth.outcome.status).toBe('promoted');
     expect(await releaseServices(promoted.id)).toEqual(['canary']);
     const gc = await envctl(['release', 'gc', '--all', '--json'], { cwd: dir, env: { CI: 'true' } });
     expect(gc.exitCode, String(gc.stderr)).toBe(0);
