@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { getJson, type ApiEndpoint } from './engine-api.js';
+import { getJson, openStream, requestJson, type ApiEndpoint } from './engine-api.js';
 import { EnvironmentError, UsageError, WorkFailedError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { PassThrough, type Readable } from 'node:stream';
@@ -93,6 +93,11 @@ export class DockerEngine implements Engine {
 
   private get<T>(path: string, query: Record<string, string> = {}): Promise<T> {
     return getJson<T>(this.endpoint.options as ApiEndpoint, path, query);
+  }
+
+  /** A write without dockerode (engine-api.ts): `down` never loads it. */
+  private send<T>(method: string, path: string, query: Record<string, string>, signal: AbortSignal): Promise<T> {
+    return requestJson<T>(this.endpoint.options as ApiEndpoint, method, path, query, undefined, signal);
   }
 
   static fromEnv(env: Readonly<Record<string, string | undefined>>): DockerEngine {
@@ -223,8 +228,7 @@ export class DockerEngine implements Engine {
   }
 
   async removeNetwork(name: string): Promise<void> {
-    const docker = await this.docker();
-    await this.call(`remove network ${name}`, (abortSignal) => ignoreNotFound(docker.getNetwork(name).remove({ abortSignal })));
+    await this.call(`remove network ${name}`, (abortSignal) => ignoreNotFound(this.send('DELETE', `/networks/${encodeURIComponent(name)}`, {}, abortSignal)));
   }
 
   async createVolume(spec: { name: string; driver: string; driverOpts: Record<string, string>; labels: Record<string, string> }): Promise<void> {
@@ -233,8 +237,7 @@ export class DockerEngine implements Engine {
   }
 
   async removeVolume(name: string): Promise<void> {
-    const docker = await this.docker();
-    await this.call(`remove volume ${name}`, (abortSignal) => ignoreNotFound(docker.getVolume(name).remove({ abortSignal })));
+    await this.call(`remove volume ${name}`, (abortSignal) => ignoreNotFound(this.send('DELETE', `/volumes/${encodeURIComponent(name)}`, {}, abortSignal)));
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
@@ -259,14 +262,16 @@ export class DockerEngine implements Engine {
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-    const docker = await this.docker();
     // The engine waits up to the grace period itself; give the HTTP call that long plus margin.
-    await this.call(`stop container ${id.slice(0, 12)}`, (abortSignal) => ignoreNotFound(docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }).catch(ignoreStatus(304))), (timeoutSeconds + 15) * 1000);
+    await this.call(
+      `stop container ${id.slice(0, 12)}`,
+      (abortSignal) => ignoreNotFound(this.send('POST', `/containers/${encodeURIComponent(id)}/stop`, { t: String(timeoutSeconds) }, abortSignal).catch(ignoreStatus(304))),
+      (timeoutSeconds + 15) * 1000,
+    );
   }
 
   async removeContainer(id: string): Promise<void> {
-    const docker = await this.docker();
-    await this.call(`remove container ${id.slice(0, 12)}`, (abortSignal) => ignoreNotFound(docker.getContainer(id).remove({ force: true, v: true, abortSignal })));
+    await this.call(`remove container ${id.slice(0, 12)}`, (abortSignal) => ignoreNotFound(this.send('DELETE', `/containers/${encodeURIComponent(id)}`, { force: 'true', v: 'true' }, abortSignal)));
   }
 
   async renameContainer(id: string, name: string): Promise<void> {
@@ -371,11 +376,9 @@ export class DockerEngine implements Engine {
   }
 
   async containerEvents(labels: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<ContainerEngineEvent>> {
-    const docker = await this.docker();
     // Resolves once the engine answered the request: every event from then on is in the stream.
-    const stream = (await this.call('follow container events', () =>
-      docker.getEvents({ filters: { type: ['container'], label: labelFilters(labels), event: [...CONTAINER_EVENTS] }, abortSignal: signal } as Docker.GetEventsOptions),
-    )) as unknown as Readable;
+    const filters = JSON.stringify({ type: ['container'], label: labelFilters(labels), event: [...CONTAINER_EVENTS] });
+    const stream = (await this.call('follow container events', () => openStream(this.endpoint.options as ApiEndpoint, '/events', { filters }, signal))) as Readable;
     signal.addEventListener('abort', () => stream.destroy(), { once: true });
     return eventLines(stream);
   }

@@ -1,10 +1,15 @@
 /**
- * Read-only JSON requests to the Docker Engine API over its socket (or TLS). The calls a no-change
+ * JSON requests to the Docker Engine API over its socket (or TLS). The calls a no-change
  * `up`, `plan` or `status` makes go through here, so they do not load dockerode, whose transport
- * pulls in gRPC and SSH code on every start. Writes and streams use dockerode (engine/docker-engine.ts).
+ * pulls in gRPC and SSH code on every start. So do the calls `down` makes (stop, remove, the event
+ * stream). Builds, exec, logs and container/network creation use dockerode (engine/docker-engine.ts).
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
+
+// `import … from 'node:http'` evaluates every export of node:http as an ES module, the undici-backed
+// WebSocket among them: about 20 ms of each CLI start. require() hands over the CommonJS object and
+// nothing else; https only loads when a TLS engine is used.
+const requireBuiltin = createRequire(import.meta.url);
 
 export interface ApiEndpoint {
   socketPath?: string | undefined;
@@ -28,47 +33,96 @@ export class EngineApiError extends Error {
 
 /** GETs `path` (with `query`) and parses the JSON answer. The caller bounds the time it waits. */
 export function getJson<T>(endpoint: ApiEndpoint, path: string, query: Record<string, string> = {}): Promise<T> {
+  return requestJson<T>(endpoint, 'GET', path, query);
+}
+
+/**
+ * Sends one request (a JSON `body` when given) and parses the JSON answer (undefined for an empty
+ * one). The caller bounds the time it waits; `signal` closes the request when it gives up.
+ */
+export function requestJson<T>(endpoint: ApiEndpoint, method: string, path: string, query: Record<string, string> = {}, body?: unknown, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const request = send(endpoint, method, path, query, body, signal, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          reject(apiError(status, text));
+          return;
+        }
+        try {
+          resolve((text === '' ? undefined : path === '/_ping' ? text : JSON.parse(text)) as T);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+/**
+ * GETs a streaming endpoint (`/events`): resolves with the response once the engine answered 2xx;
+ * it streams until `signal` aborts or the engine ends it.
+ */
+export function openStream(endpoint: ApiEndpoint, path: string, query: Record<string, string>, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => {
+    const request = send(endpoint, 'GET', path, query, undefined, signal, (response) => {
+      const status = response.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        resolve(response);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => reject(apiError(status, Buffer.concat(chunks).toString('utf8'))));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
+function send(
+  endpoint: ApiEndpoint,
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  body: unknown,
+  signal: AbortSignal | undefined,
+  onResponse: (response: import('node:http').IncomingMessage) => void,
+): import('node:http').ClientRequest {
   const search = new URLSearchParams(query).toString();
   const tls = endpoint.protocol === 'https';
-  const send = tls ? httpsRequest : httpRequest;
-  return new Promise<T>((resolve, reject) => {
-    const request = send(
-      {
-        method: 'GET',
-        path: search ? `${path}?${search}` : path,
-        ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port }),
-        ...(tls ? { ca: endpoint.ca, cert: endpoint.cert, key: endpoint.key } : {}),
-        headers: { host: 'docker', accept: 'application/json' },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          const status = response.statusCode ?? 0;
-          if (status < 200 || status >= 300) {
-            let message = body.trim();
-            try {
-              message = (JSON.parse(body) as { message?: string }).message ?? message;
-            } catch {
-              // Not JSON: the raw text is the message.
-            }
-            reject(new EngineApiError(`(HTTP code ${status}) ${message}`, status));
-            return;
-          }
-          try {
-            resolve((body === '' ? undefined : path === '/_ping' ? body : JSON.parse(body)) as T);
-          } catch (error) {
-            reject(error);
-          }
-        });
-      },
-    );
-    request.on('error', reject);
-    // Callers bound the wait with their own timer (docker-engine.ts); once they give up on an
-    // engine that accepted the connection but never answers, its socket must not keep the CLI alive.
-    request.on('socket', (socket) => socket.unref());
-    request.end();
-  });
+  const { request: open } = requireBuiltin(tls ? 'node:https' : 'node:http') as typeof import('node:https');
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const request = open(
+    {
+      method,
+      path: search ? `${path}?${search}` : path,
+      ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port }),
+      ...(tls ? { ca: endpoint.ca, cert: endpoint.cert, key: endpoint.key } : {}),
+      headers: { host: 'docker', accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
+      ...(signal ? { signal } : {}),
+    },
+    onResponse,
+  );
+  // Callers bound the wait with their own timer (docker-engine.ts); once they give up on an
+  // engine that accepted the connection but never answers, its socket must not keep the CLI alive.
+  request.on('socket', (socket) => socket.unref());
+  request.end(payload);
+  return request;
+}
+
+/** An answer outside 2xx as an error carrying the engine's message and the status. */
+function apiError(status: number, text: string): EngineApiError {
+  let message = text.trim();
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? message;
+  } catch {
+    // Not JSON: the raw text is the message.
+  }
+  return new EngineApiError(`(HTTP code ${status}) ${message}`, status);
 }
