@@ -16,9 +16,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { BIN, envctl } from '../support/cli.js';
+import { startRelay } from '../faults/relay.js';
 import { docker, removeProject, uniqueProject } from '../support/docker.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -82,8 +83,8 @@ function readFileOrUndefined(path: string): string | undefined {
 /** Releases made before the kill test (it looks for the new one). */
 const seen = new Set<string>();
 
-async function release(args: readonly string[], file = 'envctl.yaml') {
-  const result = await envctl(['release', ...args, '-f', file, '--json'], { cwd: dir, env });
+async function release(args: readonly string[], file = 'envctl.yaml', extraEnv: Record<string, string> = {}) {
+  const result = await envctl(['release', ...args, '-f', file, '--json'], { cwd: dir, env: { ...env, ...extraEnv } });
   for (const name of await readdir(join(dir, '.envctl', 'releases')).catch(() => [] as string[])) seen.add(name);
   return { exitCode: result.exitCode, stderr: String(result.stderr), outcome: JSON.parse(String(result.stdout)) as Outcome };
 }
@@ -125,8 +126,11 @@ describe('envctl release (demo web service)', () => {
     expect(hooks.filter((hook) => hook.release === outcome.id).map((hook) => hook.event)).toEqual(['started', 'proxy', 'step', 'promoted']);
   });
 
-  it('rolls a promotion back with no failed request while traffic flows', async () => {
+  it('rolls a promotion back with no failed request while traffic flows, and asks the engine for no build, pull or new container', async () => {
     const port = promoted.proxyPort!;
+    // Every engine request of the rollback goes through a test-owned relay that records it (reliability.md row 17).
+    const relay = await startRelay(dir, { mode: 'pass' });
+    onTestFinished(() => relay.close());
     let stop = false;
     const traffic = (async () => {
       const all = { versions: new Map<string, number>(), failed: 0 };
@@ -137,12 +141,17 @@ describe('envctl release (demo web service)', () => {
       }
       return all;
     })();
-    const rollback = await release(['rollback', promoted.id]);
+    const rollback = await release(['rollback', promoted.id], 'envctl.yaml', { DOCKER_HOST: relay.dockerHost });
     stop = true;
     const during = await traffic;
     expect(rollback.exitCode, JSON.stringify(rollback.outcome)).toBe(0);
     expect(rollback.outcome.status).toBe('rolled-back');
     expect(during.failed).toBe(0);
+    // It did talk to the engine through the relay (it checked the previous version runs) ...
+    const requests = relay.requests.map((line) => line.replace(/ \/v\d+\.\d+\//, ' /'));
+    expect(requests.some((line) => /^GET \/containers\/[^/]+\/json/.test(line)), requests.join('\n')).toBe(true);
+    // ... and never built, pulled, pushed, loaded, created or started anything: one weight flip, then the idle canary removed.
+    expect(requests.filter((line) => /^POST \/(build|images\/create|images\/[^ ]+\/push|images\/load|containers\/create|containers\/[^/]+\/start)\b/.test(line))).toEqual([]);
     expect(await versions(port, 10)).toEqual({ versions: new Map([['1', 10]]), failed: 0 });
     const again = await release(['rollback', promoted.id]);
     expect(again.exitCode).toBe(2);
