@@ -154,6 +154,10 @@ beforeAll(async () => {
   await writeFile(join(dir, 'web', 'server.js'), SERVER);
   gwbridgeExisted = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((network) => network.Name === 'docker_gwbridge');
   if ((await docker.info()).Swarm?.LocalNodeState === 'inactive') {
+    // Outside a swarm, a release told to run there says what to do (exit 3) and builds nothing.
+    const refused = await envctl(['release', 'start', '--target', 'swarm'], { cwd: dir, env: { CI: 'true' } });
+    expect(refused.exitCode).toBe(3);
+    expect(String(refused.stderr)).toContain('docker swarm init');
     await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
     initialisedSwarm = true;
   }
@@ -198,6 +202,8 @@ describe('envctl release on the swarm target', () => {
     expect(proxy.Spec?.TaskTemplate?.Placement?.Constraints).toEqual([`node.id==${(await docker.info()).Swarm?.NodeID}`]);
     // The stack's own service still answers on its own port (idle production, kept for rollback).
     expect((await versions(`http://127.0.0.1:${port}/`, 3)).versions).toEqual(new Map([['1', 3]]));
+    const text = await envctl(['release', 'status', outcome.id], { cwd: dir });
+    expect(String(text.stdout)).toContain(`target    swarm (services ${project}_web-canary-${outcome.id.slice(-4)}, ${project}_web-proxy-${outcome.id.slice(-4)})`);
     // `status --target swarm` shows the definition's service only; the release's are the release's.
     const status = await envctl(['status', '--target', 'swarm', '--json'], { cwd: dir });
     expect(JSON.parse(String(status.stdout)).services.map((service: { service: string }) => service.service)).toEqual(['web']);

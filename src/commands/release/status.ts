@@ -66,6 +66,7 @@ function renderStatus({ release, lastVerdict, proxy }: StatusOutput): string {
     `  step      ${release.step}  (${weightsText(release.weights)})`,
     `  images    canary ${release.images.canary} · production ${release.images.prod}`,
   ];
+  if (release.target === 'swarm') lines.push(`  target    swarm (services ${[release.containers.canary, release.containers.baseline, release.containers.proxy].flatMap((slot) => (slot ? [slot.name] : [])).join(', ') || 'none left'})`);
   if (release.proxy) lines.push(`  proxy     http://127.0.0.1:${release.proxy.hostPort}${proxy ? '' : ' (not answering)'}`);
   if (release.gate) lines.push(`  gate      ${sanitizeLine(release.gate.reason)} (since ${release.gate.since}; aborts at ${release.gate.timeoutAt})`);
   if (release.retainUntil) lines.push(`  previous  ${release.containers.prod.name} kept for rollback until ${release.retainUntil}`);
