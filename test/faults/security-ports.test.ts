@@ -52,6 +52,8 @@ services:
   app:
     image: ${BASE_IMAGE}
     command: ["sleep", "3600"]
+    # Nothing listens on these ports: the healthcheck, not port readiness, says when it is up.
+    healthcheck: { test: ["CMD", "true"], interval: 500ms }
     ports:
       - "${ports.short}:3000"
       - { target: 3001, published: ${ports.long} }

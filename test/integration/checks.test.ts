@@ -94,6 +94,10 @@ beforeAll(async () => {
         command: ['node', '-e', SERVER],
         environment: { GREETING: 'hello from envctl', LEVEL: 'debug' },
         ports: ['3000', '3001', '3002'],
+        // Nothing listens on 3001 (the failing port check): without a healthcheck, readiness would wait for every
+        // published port. Probed every 500 ms while starting (by envctl on engines before API 1.44), then hourly:
+        // no probe load on the container while the checks' short timeouts run.
+        healthcheck: { test: ['CMD', 'node', '-e', "require('node:net').connect(3000, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"], interval: '1h', start_period: '60s', start_interval: '500ms' },
         volumes: ['data:/data', './certs:/certs:ro'],
       },
     },

@@ -116,7 +116,9 @@ describe('up', () => {
 
   it('publishes ports on 127.0.0.1 by default and runs services with an init process', async () => {
     const port = await freePort();
-    await up(`name: ${project}\nservices:\n  web: { image: ${BASE_IMAGE}, command: ["sleep", "infinity"], ports: ["${port}:80"] }\n`);
+    // Nothing listens on 80: the healthcheck, not port readiness, says when it is up.
+    const { result } = await up(`name: ${project}\nservices:\n  web: { image: ${BASE_IMAGE}, command: ["sleep", "infinity"], ports: ["${port}:80"], healthcheck: { test: ["CMD", "true"], interval: 500ms } }\n`);
+    expect(result.ok).toBe(true);
     const [container] = await docker.listContainers({ filters: { label: [`${LABEL.project}=${project}`] } });
     const info = await docker.getContainer(container!.Id).inspect();
     expect(info.HostConfig.PortBindings['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);
