@@ -474,6 +474,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         attempt.cancel();
         return false;
       }
+      // An informational answer (103 Early Hints, …): the final one follows on the same request.
+      // Not relayed, as node:http's client did not relay them either (undici treats a 100 the proxy
+      // never asked for, `Expect` being dropped, as a broken response: 502).
+      if (status < 200) return true;
       this.ttfbNs = clock();
       this.status = status;
       awaitingHeaders.delete(this);

@@ -259,6 +259,22 @@ describe('retries and upstream failures', () => {
   });
 });
 
+describe('informational responses', () => {
+  // undici hands every 1xx to the handler before the final answer: relayed as the response, the
+  // client would see a 103 and the real 200 would fail on headers already sent.
+  it('passes the final response through when the upstream sends 103 Early Hints first', async () => {
+    const { proxy, records } = await startHarness((request, response, arm) => {
+      request.resume();
+      response.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' }, () => response.end(`final from ${arm}`));
+    });
+    proxy.setWeights(SPLIT);
+    const reply = await send(proxy.port);
+    expect([reply.status, reply.body.toString(), reply.headers['x-envctl-arm']]).toEqual([200, 'final from canary', 'canary']);
+    await eventually(() => records.length === 1);
+    expect(records[0]).toMatchObject({ status: 200, upstreamError: 'none', arm: 'canary' });
+  });
+});
+
 describe('hostile clients', () => {
   // The slow clients keep sending a byte a second, so only the proxy's headersTimeout (2 s) closes them;
   // Node's own default (60 s) is past the 30 s wait, so without it the wait fails.
