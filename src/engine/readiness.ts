@@ -12,6 +12,7 @@
  */
 import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { isLoopback, parseProcNetTcp, type ProcNetSocket } from '../checks/proc.js';
 import type { Healthcheck } from '../definition/model.js';
 import type { Engine } from './engine.js';
 
@@ -84,11 +85,20 @@ export async function portsNotReady(engine: Engine, containerId: string, ports: 
       if (!(await accepts(host, port.published))) return `port ${port.target}/tcp does not accept connections on the host (${host.includes(':') ? `[${host}]` : host}:${port.published})`;
     }
   }
-  const listening = await listeningPorts(engine, containerId);
-  if (listening === undefined) return undefined; // no `cat` in the image: the host-side check is all there is
+  const sockets = await containerSockets(engine, containerId);
+  if (sockets === undefined) return undefined; // no `cat` in the image: the host-side check is all there is
   for (const port of tcp) {
-    if (!listening.has(port.target)) return `port ${port.target}/tcp does not listen inside the container (published on ${port.hostIp || '0.0.0.0'}:${port.published})`;
+    const problem = notListeningInside(sockets, port.target);
+    if (problem) return `port ${port.target}/tcp ${problem} (published on ${port.hostIp || '0.0.0.0'}:${port.published})`;
   }
+  return undefined;
+}
+
+/** undefined when something listens on `port` on an address the published port reaches; else what is wrong. */
+export function notListeningInside(sockets: readonly ProcNetSocket[], port: number): string | undefined {
+  const listeners = sockets.filter((socket) => socket.listening && socket.port === port);
+  if (listeners.length === 0) return 'does not listen inside the container';
+  if (listeners.every((socket) => isLoopback(socket.address))) return `listens only on ${listeners.map((socket) => socket.address).join(', ')} inside the container, which the published port cannot reach`;
   return undefined;
 }
 
@@ -114,10 +124,11 @@ export function accepts(host: string, port: number): Promise<boolean> {
 }
 
 /**
- * The TCP ports with a listening socket in the container's network namespace, read from
- * /proc/net/tcp and /proc/net/tcp6 by `cat` (argv, no shell); undefined when that cannot run.
+ * The TCP sockets of the container's network namespace, read from /proc/net/tcp and
+ * /proc/net/tcp6 by `cat` (argv, no shell; parsed as the staging `port` check does); undefined
+ * when that cannot run.
  */
-export async function listeningPorts(engine: Engine, containerId: string): Promise<Set<number> | undefined> {
+async function containerSockets(engine: Engine, containerId: string): Promise<ProcNetSocket[] | undefined> {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks: Buffer[] = [];
@@ -132,18 +143,5 @@ export async function listeningPorts(engine: Engine, containerId: string): Promi
   const text = Buffer.concat(chunks).toString('utf8');
   // 126/127: no `cat` (or not executable). 1 with output: /proc/net/tcp6 missing (IPv6 off), tcp read.
   if (exitCode !== 0 && text.trim() === '') return undefined;
-  return parseListening(text);
-}
-
-/** Ports in state 0A (LISTEN) in /proc/net/tcp{,6} text. */
-export function parseListening(procNetTcp: string): Set<number> {
-  const ports = new Set<number>();
-  for (const line of procNetTcp.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    // sl local_address rem_address st …
-    if (fields.length < 4 || fields[3] !== '0A') continue;
-    const port = Number.parseInt(fields[1]!.split(':').at(-1) ?? '', 16);
-    if (Number.isFinite(port)) ports.add(port);
-  }
-  return ports;
+  return parseProcNetTcp(text);
 }

@@ -1,6 +1,7 @@
 /** The pure parts of envctl's own readiness checks (src/engine/readiness.ts). */
 import { describe, expect, it } from 'vitest';
-import { engineHonoursStartInterval, loopbackFor, parseListening, probeArgv } from '../../../src/engine/readiness.js';
+import { parseProcNetTcp } from '../../../src/checks/proc.js';
+import { engineHonoursStartInterval, loopbackFor, notListeningInside, probeArgv } from '../../../src/engine/readiness.js';
 
 describe('engineHonoursStartInterval', () => {
   it.each([
@@ -25,16 +26,21 @@ describe('probeArgv', () => {
   });
 });
 
-describe('parseListening', () => {
-  it('finds the ports in state LISTEN (0A) in /proc/net/tcp and tcp6, and nothing else', () => {
+describe('notListeningInside', () => {
+  it('is satisfied by a listener on a reachable address only: not by another port, a connection or loopback alone', () => {
     const text = [
       '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
       '   0: 00000000:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0',
       '   1: 0100007F:1F90 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1',
+      '   2: 0100007F:0BB9 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1 0000000000000000 100 0 0 10 0',
       '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
       '   0: 00000000000000000000000000000000:1538 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 100 0 0 10 0',
     ].join('\n');
-    expect([...parseListening(text)].sort((a, b) => a - b)).toEqual([3000, 5432]);
+    const sockets = parseProcNetTcp(text);
+    expect(notListeningInside(sockets, 3000)).toBeUndefined();
+    expect(notListeningInside(sockets, 5432)).toBeUndefined();
+    expect(notListeningInside(sockets, 8080)).toBe('does not listen inside the container');
+    expect(notListeningInside(sockets, 3001)).toBe('listens only on 127.0.0.1 inside the container, which the published port cannot reach');
   });
 });
 
