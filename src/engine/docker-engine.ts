@@ -95,9 +95,9 @@ export class DockerEngine implements Engine {
     return getJson<T>(this.endpoint.options as ApiEndpoint, path, query);
   }
 
-  /** A write without dockerode (engine-api.ts): `down` never loads it. */
-  private send<T>(method: string, path: string, query: Record<string, string>, signal: AbortSignal): Promise<T> {
-    return requestJson<T>(this.endpoint.options as ApiEndpoint, method, path, query, undefined, signal);
+  /** A write without dockerode (engine-api.ts): `down` and a cold `up` of existing images never load it. */
+  private send<T>(method: string, path: string, query: Record<string, string>, signal: AbortSignal, body?: unknown): Promise<T> {
+    return requestJson<T>(this.endpoint.options as ApiEndpoint, method, path, query, body, signal);
   }
 
   static fromEnv(env: Readonly<Record<string, string | undefined>>): DockerEngine {
@@ -221,10 +221,8 @@ export class DockerEngine implements Engine {
   }
 
   async createNetwork(spec: { name: string; driver: string; driverOpts: Record<string, string>; internal: boolean; attachable: boolean; labels: Record<string, string> }): Promise<void> {
-    const docker = await this.docker();
-    await this.call(`create network ${spec.name}`, (abortSignal) =>
-      docker.createNetwork({ Name: spec.name, Driver: spec.driver, Options: spec.driverOpts, Internal: spec.internal, Attachable: spec.attachable, Labels: spec.labels, CheckDuplicate: true, abortSignal } as Docker.NetworkCreateOptions),
-    );
+    const body = { Name: spec.name, Driver: spec.driver, Options: spec.driverOpts, Internal: spec.internal, Attachable: spec.attachable, Labels: spec.labels, CheckDuplicate: true };
+    await this.call(`create network ${spec.name}`, (abortSignal) => this.send('POST', '/networks/create', {}, abortSignal, body));
   }
 
   async removeNetwork(name: string): Promise<void> {
@@ -232,8 +230,8 @@ export class DockerEngine implements Engine {
   }
 
   async createVolume(spec: { name: string; driver: string; driverOpts: Record<string, string>; labels: Record<string, string> }): Promise<void> {
-    const docker = await this.docker();
-    await this.call(`create volume ${spec.name}`, (abortSignal) => docker.createVolume({ Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels, abortSignal } as Docker.VolumeCreateOptions));
+    const body = { Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels };
+    await this.call(`create volume ${spec.name}`, (abortSignal) => this.send('POST', '/volumes/create', {}, abortSignal, body));
   }
 
   async removeVolume(name: string): Promise<void> {
@@ -241,24 +239,25 @@ export class DockerEngine implements Engine {
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const docker = await this.docker();
-    const container = await this.call(`create container ${spec.name}`, (abortSignal) => docker.createContainer({ ...toCreateOptions(spec), abortSignal } as Docker.ContainerCreateOptions));
+    // The name is a query parameter of the API, not part of the body.
+    const { name, ...body } = toCreateOptions(spec);
+    const container = await this.call(`create container ${spec.name}`, (abortSignal) => this.send<{ Id: string }>('POST', '/containers/create', { name: name ?? spec.name }, abortSignal, body));
     // Engines before API 1.44 attach one network at create time; the others are connected before
     // start. A container that could not join them all is removed: its labels would claim it complete.
     try {
       for (const network of spec.networks.slice(1)) {
-        await this.call(`connect ${spec.name} to ${network.name}`, (abortSignal) => docker.getNetwork(network.name).connect({ Container: container.id, EndpointConfig: { Aliases: network.aliases }, abortSignal } as Docker.NetworkConnectOptions));
+        const body = { Container: container.Id, EndpointConfig: { Aliases: network.aliases } };
+        await this.call(`connect ${spec.name} to ${network.name}`, (abortSignal) => this.send('POST', `/networks/${encodeURIComponent(network.name)}/connect`, {}, abortSignal, body));
       }
     } catch (error) {
-      await this.removeContainer(container.id).catch(() => undefined);
+      await this.removeContainer(container.Id).catch(() => undefined);
       throw error;
     }
-    return container.id;
+    return container.Id;
   }
 
   async startContainer(id: string): Promise<void> {
-    const docker = await this.docker();
-    await this.call(`start container ${id.slice(0, 12)}`, (abortSignal) => docker.getContainer(id).start({ abortSignal }).catch(ignoreStatus(304)));
+    await this.call(`start container ${id.slice(0, 12)}`, (abortSignal) => this.send('POST', `/containers/${encodeURIComponent(id)}/start`, {}, abortSignal).catch(ignoreStatus(304)));
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {

@@ -102,9 +102,11 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     emit({ type: 'resource', at: at(), kind: 'network', name: action.name, action: 'removed' });
   }
 
-  // 3. Networks and volumes.
-  for (const action of plan.actions) {
-    if (action.kind !== 'create' || (action.subject !== 'network' && action.subject !== 'volume')) continue;
+  // 3. Networks and volumes, all at once (independent of each other); the event stream for step 4
+  // opens meanwhile — only when something will change: a no-change `up` does not open it.
+  const watchOpening = serviceActions.some((action) => action.kind !== 'keep') ? ContainerEventWatch.open(engine, environmentLabels(model.project, model.env), signal) : Promise.resolve(undefined);
+  const creations = plan.actions.map(async (action) => {
+    if (action.kind !== 'create' || (action.subject !== 'network' && action.subject !== 'volume')) return;
     const labels = { ...model.labels, [LABEL.project]: model.project, [LABEL.env]: model.env };
     if (action.subject === 'network') {
       const network = model.networks[action.key]!;
@@ -115,6 +117,11 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
       await engine.createVolume({ ...volume, labels: { ...volume.labels, ...labels, [LABEL.volume]: action.key, [LABEL.configHash]: resourceConfigHash(volume) } });
     }
     emit({ type: 'resource', at: at(), kind: action.subject, name: action.name, action: 'created' });
+  });
+  const failedCreation = (await Promise.allSettled(creations)).find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failedCreation) {
+    void watchOpening.then((opened) => opened?.close());
+    throw failedCreation.reason;
   }
 
   // 4. Services: each waits for what it depends on, then converges, then is followed to readiness.
@@ -187,8 +194,7 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     return outcome('failed', readiness.detail, containerId, logTail);
   };
 
-  // Opened only when something will change: a no-change `up` does not load the streaming client.
-  const watch = serviceActions.some((action) => action.kind !== 'keep') ? await ContainerEventWatch.open(engine, environmentLabels(model.project, model.env), signal) : undefined;
+  const watch = await watchOpening;
   const results = await Promise.allSettled(serviceActions.map((action) => runService(action))).finally(() => watch?.close());
   const unexpected = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (unexpected) throw unexpected.reason;

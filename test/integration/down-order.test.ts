@@ -72,17 +72,34 @@ interface EngineEvent {
   exitCode: string | undefined;
 }
 
-/** The project's container events between two moments, in the engine's order. */
-async function engineEvents(since: number): Promise<EngineEvent[]> {
-  const stream = (await docker.getEvents({ since, until: Math.floor(Date.now() / 1000) + 1, filters: { label: [`${LABEL.project}=${project}`], type: ['container'] } })) as unknown as NodeJS.ReadableStream;
+/**
+ * Records the project's container events live, in the engine's order, until `stop()`. Live, not
+ * replayed with `since`: the engine keeps only its last 256 events, and other projects'
+ * healthchecks on the same engine push older ones out.
+ */
+async function recordEvents(): Promise<{ stop: (complete: (events: EngineEvent[]) => boolean) => Promise<EngineEvent[]> }> {
+  const abort = new AbortController();
+  const stream = (await docker.getEvents({ filters: { label: [`${LABEL.project}=${project}`], type: ['container'] }, abortSignal: abort.signal } as Parameters<typeof docker.getEvents>[0])) as unknown as NodeJS.ReadableStream & { destroy(): void };
   let text = '';
-  for await (const chunk of stream) text += chunk.toString();
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } })
-    .filter((event) => !event.Action.startsWith('exec_'))
-    .map((event) => ({ action: event.Action, service: event.Actor.Attributes[LABEL.service] ?? '', signal: event.Actor.Attributes.signal, exitCode: event.Actor.Attributes.exitCode }));
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  stream.on('error', () => undefined);
+  // Complete lines only: the last one may still be arriving.
+  const parse = (): EngineEvent[] =>
+    text
+      .slice(0, text.lastIndexOf('\n') + 1)
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } })
+      .filter((event) => !event.Action.startsWith('exec_'))
+      .map((event) => ({ action: event.Action, service: event.Actor.Attributes[LABEL.service] ?? '', signal: event.Actor.Attributes.signal, exitCode: event.Actor.Attributes.exitCode }));
+  return {
+    /** Stops once `complete` holds for what arrived (the stream delivers after the engine calls return), or after 10 s. */
+    stop: async (complete: (events: EngineEvent[]) => boolean) => {
+      for (let waited = 0; waited < 10_000 && !complete(parse()); waited += 100) await sleep(100, new AbortController().signal);
+      stream.destroy();
+      return parse();
+    },
+  };
 }
 
 const indexOf = (events: EngineEvent[], service: string, action: string, signal?: string) =>
@@ -92,7 +109,7 @@ describe('down order', () => {
   it('stops each dependant before its dependency starts stopping, by the graph, with SIGTERM, grace and SIGKILL kept', async () => {
     const file = join(dir, 'envctl.yaml');
     await writeFile(file, definition());
-    const upSince = Math.floor(Date.now() / 1000);
+    const upRecording = await recordEvents();
     const progress: EnvctlEvent[] = [];
     const result = await upEnvironment({
       load: { cwd: dir, file, processEnv: {} },
@@ -106,18 +123,18 @@ describe('down order', () => {
     });
     expect(result.ok).toBe(true);
     // Health gates, seen by the engine: a dependant is created only after its dependency's healthcheck passed.
-    const upEvents = await engineEvents(upSince);
+    const upEvents = await upRecording.stop((events) => events.filter((event) => event.action === 'start').length === 6);
     const healthy = (service: string) => upEvents.findIndex((event) => event.service === service && event.action === 'health_status: healthy');
     expect(healthy('db')).toBeGreaterThanOrEqual(0);
     expect(healthy('db')).toBeLessThan(indexOf(upEvents, 'api', 'create'));
     expect(healthy('db')).toBeLessThan(indexOf(upEvents, 'stubborn', 'create'));
     expect(healthy('api')).toBeLessThan(indexOf(upEvents, 'web', 'create'));
 
-    const since = Math.floor(Date.now() / 1000);
+    const recording = await recordEvents();
     const model = await loadDefinition({ cwd: dir, file, processEnv: {} });
     const down = await downEnvironment({ model, engine, volumes: false, emit: () => undefined, now: Date.now });
     expect(down.removed.containers.sort()).toEqual(['api', 'db', 'edge', 'lone', 'stubborn', 'web'].map((service) => `${project}-${service}`));
-    const events = await engineEvents(since);
+    const events = await recording.stop((events) => events.filter((event) => event.action === 'destroy').length === 6);
 
     // Every dependant exited before its dependency was signalled.
     const edges: Array<[dependant: string, dependency: string]> = [['web', 'api'], ['api', 'db'], ['edge', 'stubborn'], ['stubborn', 'db']];
