@@ -363,8 +363,14 @@ export class DockerEngine implements Engine {
       options.stdin.pipe(stream);
       options.stdin.on('end', () => (stream as unknown as { end?: () => void }).end?.());
     }
+    const stopWaiting = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+    options.signal?.addEventListener('abort', stopWaiting, { once: true });
+    if (options.signal?.aborted) stopWaiting();
     await finished;
+    options.signal?.removeEventListener('abort', stopWaiting);
     if (options.stdin) options.stdin.unpipe(stream);
+    // A probe given up on (a hung healthcheck): its open stream must not keep the CLI alive.
+    if (options.signal?.aborted) throw options.signal.reason ?? new Error('exec aborted');
     // The exit code is recorded a moment after the stream closes.
     for (let attempt = 0; attempt < 50; attempt += 1) {
       const info = await this.call('inspect exec', () => exec.inspect());

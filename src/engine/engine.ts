@@ -78,4 +78,6 @@ export interface ExecOptions {
   /** Terminal size for a TTY, and a way to hear about resizes. */
   size?: { columns: number; rows: number } | undefined;
   onResize?: ((listener: (size: { columns: number; rows: number }) => void) => void) | undefined;
+  /** Stops waiting: the exec's stream is closed and the call rejects (the process may go on in the container). */
+  signal?: AbortSignal | undefined;
 }

@@ -51,19 +51,14 @@ export async function runHealthProbe(engine: Engine, containerId: string, health
   if (!argv) return false;
   const sink = new PassThrough();
   sink.resume();
-  let timer: NodeJS.Timeout | undefined;
+  // At the timeout envctl stops waiting and closes the exec's stream (the engine's API cannot kill
+  // an exec: a hung probe process lives on in the container until it ends).
+  const timeout = AbortSignal.timeout(healthcheck.timeoutMs);
   try {
-    const exitCode = await Promise.race([
-      engine.exec(containerId, { command: argv, tty: false, stdin: undefined, stdout: sink, stderr: sink }),
-      new Promise<number>((resolve) => {
-        timer = setTimeout(() => resolve(-1), healthcheck.timeoutMs);
-      }),
-    ]);
-    return exitCode === 0;
+    return (await engine.exec(containerId, { command: argv, tty: false, stdin: undefined, stdout: sink, stderr: sink, signal: timeout })) === 0;
   } catch {
     return false;
   } finally {
-    clearTimeout(timer);
     sink.destroy();
   }
 }

@@ -18,13 +18,14 @@ let dir: string;
 let cleanup: () => Promise<void>;
 const passing = faultProject('startint');
 const failing = faultProject('startintfail');
+const hanging = faultProject('startinthang');
 
 const definition = (project: string, test: string, startPeriod: string) => `name: ${project}
 services:
   slow:
     image: ${BASE_IMAGE}
     command: ["sleep", "infinity"]
-    healthcheck: { test: ["CMD", "${test}"], interval: 5m, retries: 3, start_period: ${startPeriod}, start_interval: 1s }
+    healthcheck: { test: ${test}, interval: 5m, timeout: 1s, retries: 3, start_period: ${startPeriod}, start_interval: 1s }
   dependant:
     image: ${BASE_IMAGE}
     command: ["sleep", "infinity"]
@@ -38,12 +39,14 @@ async function container(project: string, service: string) {
 
 beforeAll(async () => {
   ({ dir, remove: cleanup } = await tempDir('startint'));
-  await writeFile(join(dir, 'passing.yaml'), definition(passing, 'true', '20s'));
-  await writeFile(join(dir, 'failing.yaml'), definition(failing, 'false', '3s'));
+  await writeFile(join(dir, 'passing.yaml'), definition(passing, '["CMD", "true"]', '20s'));
+  await writeFile(join(dir, 'failing.yaml'), definition(failing, '["CMD", "false"]', '3s'));
+  await writeFile(join(dir, 'hanging.yaml'), definition(hanging, '["CMD", "sleep", "3600"]', '3s'));
 });
 afterAll(async () => {
   await removeProject(passing);
   await removeProject(failing);
+  await removeProject(hanging);
   await cleanup();
 });
 
@@ -72,4 +75,12 @@ describe('start_interval on an engine older than API 1.44', () => {
     const dependant = await container(failing, 'dependant');
     expect(dependant === undefined || dependant.State === 'created').toBe(true);
   }, 100_000);
+
+  it('a probe that hangs counts as failed at its timeout and does not keep the CLI alive after the wait-timeout error', async () => {
+    // Were envctl to wait for the probe's stream (an hour), the test's 60 s timeout would be the failure.
+    const up = await envctlIn(dir, ['up', '-f', 'hanging.yaml', '--wait-timeout', '6s'], {}, 60_000);
+    expect(up.timedOut, 'the CLI did not exit: a hung probe kept it alive').toBe(false);
+    expect(up.exitCode, String(up.stderr)).toBe(1);
+    expect(String(up.stderr)).toMatch(/slow: not healthy after 6s \(state running, health starting\)/);
+  }, 70_000);
 });
