@@ -7,7 +7,7 @@
  * (WebSocket) requests still use `http.request`, on a connection of their own.
  *
  * Per request: read the route key and any override, ask the Router for an arm, forward over that
- * arm's keep-alive agent with bodies streamed both ways, and append one RequestRecord. The arm is
+ * arm's keep-alive pool with bodies streamed both ways, and append one RequestRecord. The arm is
  * fixed when the request arrives, so a weight change only affects later requests.
  *
  * Failure rules:
@@ -594,7 +594,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         method,
         path,
         headers: withHost(upgradeRequestHeaders(forwardRequestHeaders(request, true), request.headers.upgrade ?? ''), upstream),
-        // Upgraded sockets leave any pool; a dedicated connection keeps the agents' counts honest.
+        // Upgraded sockets leave any pool: each upgrade gets a connection of its own (node:http, no agent).
         agent: false,
       });
     } catch (error) {
