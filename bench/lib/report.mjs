@@ -35,9 +35,20 @@ export function judgeTargets(scenarios) {
   if (noChange?.ratio != null) {
     targets.push({ target: "no-change `up` at most half of docker-compose's (topology-10)", value: `ratio ${noChange.ratio.toFixed(2)}`, met: noChange.ratio <= 0.5 });
   }
+  const coldUp = find('topology-10', 'cold up');
+  if (coldUp?.ratio != null) {
+    targets.push({ target: "cold `up` no slower than docker-compose's (topology-10)", value: `ratio ${coldUp.ratio.toFixed(2)}`, met: coldUp.ratio <= 1.0 });
+  }
   const down = find('topology-10', 'down');
   if (down?.envctl.median != null) {
     targets.push({ target: '`down` of ten services under 5 s (topology-10)', value: `${down.envctl.median} ms`, met: down.envctl.median < 5_000 });
+  }
+  if (down?.ratio != null) {
+    targets.push({ target: "`down` at most 0.2× docker-compose's (topology-10)", value: `ratio ${down.ratio.toFixed(2)}`, met: down.ratio <= 0.2 });
+  }
+  const version = find('cli-start', '--version');
+  if (version?.envctl.median != null) {
+    targets.push({ target: '`envctl --version` under 150 ms median (cli-start)', value: `${version.envctl.median} ms`, met: version.envctl.median < 150 });
   }
   const plan1000 = find('scale', 'plan --offline 1000');
   if (plan1000?.envctl.median != null) {

@@ -244,6 +244,10 @@ export async function startRelease(options: StartOptions): Promise<ReleaseOutcom
       state.containers.proxy = { id: proxy.containerId, name: proxy.name };
       state.proxy = { hostPort: proxy.hostPort, adminSocket: proxy.adminSocket };
       await record('proxy', { hostPort: proxy.hostPort }, `proxy on http://127.0.0.1:${proxy.hostPort} (all traffic to production until the first step)`);
+      if (target === 'swarm') {
+        // Swarm publishes on every interface of the node; the local proxy binds 127.0.0.1 only.
+        options.notify({ release: id, event: 'warning', message: `the proxy's port ${proxy.hostPort} is published on every interface of this node (swarm cannot bind 127.0.0.1): firewall it or set release.port to one that is`, step: 0, weights: PROD_ONLY });
+      }
       crashPoint('release-after-proxy');
 
       try {

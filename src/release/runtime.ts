@@ -9,6 +9,7 @@
  */
 import type { EnvironmentModel, ServiceModel } from '../definition/model.js';
 import { EnvironmentError } from '../errors.js';
+import { confineBindsAtCreate } from '../engine/bind-recheck.js';
 import { isNotFound, type Engine } from '../engine/engine.js';
 import type { LogLine } from '../engine/types.js';
 import { environmentLabels, LABEL } from '../labels.js';
@@ -105,7 +106,9 @@ export function localRuntime(engine: Engine): ReleaseRuntime {
       return { id: serving.id, name: serving.name, image: serving.image };
     },
     async createSlot(model, service, slot, image, releaseId) {
-      const spec = slotSpec(model, service, slot, image, releaseId);
+      // The slot mounts what the service mounts: its bind sources are resolved and checked again
+      // right before the container is created, as `up` does (a folder may have changed since load).
+      const spec = await confineBindsAtCreate(slotSpec(model, service, slot, image, releaseId), model.bindPolicy, service.name);
       return { id: await engine.createContainer(spec), name: spec.name };
     },
     async startSlots(slots) {

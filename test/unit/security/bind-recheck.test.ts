@@ -9,7 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../../../src/definition/resolve.js';
 import { confineBindsAtCreate, confineModelBinds, confineVolumeDeviceAtCreate } from '../../../src/engine/bind-recheck.js';
 import { containerSpecFor } from '../../../src/engine/container-spec.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import type { ContainerSpec } from '../../../src/engine/types.js';
 import { hashService } from '../../../src/plan/hash.js';
+import { localRuntime } from '../../../src/release/runtime.js';
 import { prepareSwarm, type SwarmContext } from '../../../src/swarm/deploy.js';
 
 let root: string;
@@ -107,5 +110,27 @@ describe('a bind volume device re-checked before the volume is created', () => {
     await rm(join(project, 'store'), { recursive: true });
     await symlink(join(root, 'outside'), join(project, 'store'));
     await expect(confineVolumeDeviceAtCreate(model.volumes.data!, model.bindPolicy)).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED', message: expect.stringContaining('outside the project folder') });
+  });
+});
+
+describe('bind sources re-checked before a release slot is created', () => {
+  const prod = { id: 'prod', name: 'b', image: 'x:1' };
+  it('refuses the canary of b when ./x became a symlink to /etc, before asking the engine to create it', async () => {
+    const { model } = await specOfB();
+    await symlink('/etc', join(project, 'x'));
+    const created: unknown[] = [];
+    const engine = { createContainer: async (spec: unknown) => (created.push(spec), 'id') } as unknown as Engine;
+    await expect(localRuntime(engine).createSlot(model, model.services.b!, 'canary', 'x:2', 'r1', prod)).rejects.toMatchObject({ code: 'BIND_SOURCE_CHANGED', exitCode: 2 });
+    expect(created).toEqual([]);
+  });
+
+  it('creates the baseline with the real path of a source that stayed inside', async () => {
+    const { model } = await specOfB();
+    await mkdir(join(project, 'real'));
+    await symlink(join(project, 'real'), join(project, 'x'));
+    const created: ContainerSpec[] = [];
+    const engine = { createContainer: async (spec: ContainerSpec) => (created.push(spec), 'id') } as unknown as Engine;
+    await localRuntime(engine).createSlot(model, model.services.b!, 'baseline', 'x:1', 'r1', prod);
+    expect(created[0]?.mounts.find((mount) => mount.target === '/data')?.source).toBe(join(project, 'real'));
   });
 });
