@@ -8,7 +8,7 @@
  * The proxy keeps serving the last weights whatever happens to the controller; routing changes are
  * one admin call each (no restart), which is what makes rollback instant.
  */
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, ExitCode, WorkFailedError } from '../errors.js';
 import { crashPoint } from '../fault.js';
@@ -20,7 +20,7 @@ import type { Verdict } from './analysis/judge.js';
 import type { AnalysedArm, ContainerHealth } from './analysis/snapshot.js';
 import { createLiveJudge, type LiveJudge } from './live-judge.js';
 import { startLoad, type LoadHandle } from './load.js';
-import { openEventLog, readRequestLog, writeVerdictFile, type EventLog } from './recording/files.js';
+import { appendLine, openEventLog, readRequestLog, writeVerdictFile, type EventLog } from './recording/files.js';
 import { initialCarry } from './recording/replay.js';
 import { requestInputTime, type HealthChange } from './recording/step-judge.js';
 import type { ArmRuntime } from './runtime.js';
@@ -291,7 +291,7 @@ class Controller {
             const text = `${JSON.stringify(line)}\n`;
             // A line the judge counted but the file lost makes the replay differ: say so, never crash.
             this.logWrites = this.logWrites
-              .then(() => appendFile(join(this.dir, RELEASE_FILES.logs), text, { mode: 0o600 }))
+              .then(() => appendLine(join(this.dir, RELEASE_FILES.logs), text))
               .catch((error: unknown) => this.warnOnce(`cannot write logs.jsonl (${(error as NodeJS.ErrnoException).code ?? String(error)}): a replay of this release may differ`));
           }
         } catch {

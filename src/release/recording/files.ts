@@ -44,14 +44,14 @@ export function renderEventLine(event: Readonly<Record<string, unknown>>): strin
 /** Opens (creating if needed) an `events.jsonl` for appending. */
 export async function openEventLog(path: string): Promise<EventLog> {
   const handle = await openOrFail(path, 'a');
+  // The length of the whole lines written so far: a write that fails or only partly lands (a full
+  // disk takes what fits in the file's last page and reports a short write) is cut back to it.
+  let size = (await handle.stat()).size;
   let tail: Promise<void> = Promise.resolve();
   const appendNow = async (line: string): Promise<void> => {
-    try {
-      await handle.write(line);
-      await handle.sync();
-    } catch (error) {
-      throw writeError(path, error);
-    }
+    const bytes = Buffer.from(line);
+    await writeWhole(handle, path, bytes, size, true);
+    size += bytes.length;
   };
   return {
     append(event) {
@@ -66,6 +66,31 @@ export async function openEventLog(path: string): Promise<EventLog> {
       await handle.close();
     },
   };
+}
+
+/**
+ * Appends one newline-terminated line to a file (created 0600): a write that fails or only partly
+ * lands is cut back, so a full disk never leaves a partial line for the next append to join.
+ */
+export async function appendLine(path: string, line: string): Promise<void> {
+  const handle = await openOrFail(path, 'a');
+  try {
+    await writeWhole(handle, path, Buffer.from(line), (await handle.stat()).size);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `bytes` at the end of a file opened for appending whose whole content is `size` bytes long; cut back to `size` on failure. */
+async function writeWhole(handle: FileHandle, path: string, bytes: Buffer, size: number, sync = false): Promise<void> {
+  try {
+    const { bytesWritten } = await handle.write(bytes);
+    if (bytesWritten !== bytes.length) throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes.length} bytes`), { code: 'ENOSPC' });
+    if (sync) await handle.sync();
+  } catch (error) {
+    await handle.truncate(size).catch(() => undefined);
+    throw writeError(path, error);
+  }
 }
 
 export interface RequestLogWriter {
@@ -290,7 +315,7 @@ function preview(text: string): string {
 
 async function openOrFail(path: string, flags: string): Promise<FileHandle> {
   try {
-    return await open(path, flags);
+    return await open(path, flags, 0o600);
   } catch (error) {
     throw writeError(path, error);
   }
