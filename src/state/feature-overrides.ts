@@ -4,12 +4,13 @@
  * gets one line per change (time, environment, toggle, old → new, who). Callers hold the
  * environment's lock while they change either.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { FEATURE_PATTERN } from '../definition/schema.js';
 import { WorkFailedError } from '../errors.js';
+import { appendLine } from '../fs-util.js';
 import { stateDir } from './lock.js';
 
 const overridesSchema = z.strictObject({
@@ -113,7 +114,7 @@ export async function appendFeatureHistory(projectDir: string, change: FeatureCh
   const path = featureHistoryPath(projectDir);
   try {
     await mkdir(stateDir(projectDir), { recursive: true, mode: 0o700 });
-    await appendFile(path, `${JSON.stringify(change)}\n`, { mode: 0o600 });
+    await appendLine(path, `${JSON.stringify(change)}\n`);
   } catch (error) {
     throw new WorkFailedError('STATE_WRITE', `cannot append to ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check free space and permissions of the .envctl folder');
   }

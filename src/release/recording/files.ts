@@ -26,6 +26,7 @@ import stringify from 'safe-stable-stringify';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { WorkFailedError } from '../../errors.js';
+import { appendLine as appendWholeLine, appendWhole } from '../../fs-util.js';
 import { ARMS, type RequestRecord } from '../../proxy/types.js';
 import type { Verdict } from '../analysis/judge.js';
 import { renderVerdictJson } from './replay.js';
@@ -50,7 +51,11 @@ export async function openEventLog(path: string): Promise<EventLog> {
   let tail: Promise<void> = Promise.resolve();
   const appendNow = async (line: string): Promise<void> => {
     const bytes = Buffer.from(line);
-    await writeWhole(handle, path, bytes, size, true);
+    try {
+      await appendWhole(handle, bytes, size, { sync: true });
+    } catch (error) {
+      throw writeError(path, error);
+    }
     size += bytes.length;
   };
   return {
@@ -68,27 +73,11 @@ export async function openEventLog(path: string): Promise<EventLog> {
   };
 }
 
-/**
- * Appends one newline-terminated line to a file (created 0600): a write that fails or only partly
- * lands is cut back, so a full disk never leaves a partial line for the next append to join.
- */
+/** Appends one line to a release file (created 0600), whole or not at all; errors name the path. */
 export async function appendLine(path: string, line: string): Promise<void> {
-  const handle = await openOrFail(path, 'a');
   try {
-    await writeWhole(handle, path, Buffer.from(line), (await handle.stat()).size);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes `bytes` at the end of a file opened for appending whose whole content is `size` bytes long; cut back to `size` on failure. */
-async function writeWhole(handle: FileHandle, path: string, bytes: Buffer, size: number, sync = false): Promise<void> {
-  try {
-    const { bytesWritten } = await handle.write(bytes);
-    if (bytesWritten !== bytes.length) throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes.length} bytes`), { code: 'ENOSPC' });
-    if (sync) await handle.sync();
+    await appendWholeLine(path, line);
   } catch (error) {
-    await handle.truncate(size).catch(() => undefined);
     throw writeError(path, error);
   }
 }

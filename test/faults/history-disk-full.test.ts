@@ -1,16 +1,18 @@
 /**
- * Fault 26 (reliability.md) for the release history: on a full disk (a 64 KiB tmpfs as the
+ * Fault 26 (reliability.md) for the release and feature histories: on a full disk (a 64 KiB tmpfs as the
  * project's .envctl folder) a release's state write fails naming its path and leaves the previous
  * state.json whole, and an events.jsonl append that only partly fits (the kernel writes what fits
  * in the file's last page and reports a short write) fails naming the path and leaves no partial
  * line behind, so the next append after space is freed starts a line of its own; the same for a
- * logs.jsonl line (the error lines the judge counted).
+ * logs.jsonl line (the error lines the judge counted) and a feature-history.jsonl line (`envctl
+ * feature` toggles).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendLine, openEventLog } from '../../src/release/recording/files.js';
+import { appendFeatureHistory, featureHistoryPath, readFeatureHistory, type FeatureChange } from '../../src/state/feature-overrides.js';
 import { createReleaseDir, readReleaseState, releaseDir, writeReleaseState, type ReleaseState } from '../../src/release/store.js';
 import { tempDir } from './support.js';
 
@@ -63,7 +65,7 @@ async function fill(folder: string, name: string, pages: number): Promise<void> 
   expect((await statfs(folder)).bavail).toBe(pages);
 }
 
-describe.skipIf(!root && !process.env.CI)('release history on a full disk (a 64 KiB tmpfs, mounted as root; skipped without root outside CI)', () => {
+describe.skipIf(!root && !process.env.CI)('release and feature history on a full disk (a 64 KiB tmpfs, mounted as root; skipped without root outside CI)', () => {
   let project: string;
   let stateFolder: string;
 
@@ -115,5 +117,18 @@ describe.skipIf(!root && !process.env.CI)('release history on a full disk (a 64 
     await appendLine(path, line('ERROR second'));
     expect((await readFile(path, 'utf8')).split('\n').filter(Boolean).map((text) => (JSON.parse(text) as { line: string }).line)).toEqual(['ERROR first', 'ERROR second']);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('a feature toggle that only partly fits in feature-history.jsonl fails naming it; no change is lost or joined', async () => {
+    const change = (feature: string): FeatureChange => ({ at: '2026-11-26T12:00:00.000Z', project: 'shop', env: 'default', feature, from: false, to: true, by: 'dev@host', recreated: [] });
+    await appendFeatureHistory(project, change('first'));
+    const path = featureHistoryPath(project);
+    const before = await readFile(path, 'utf8');
+    await fill(stateFolder, 'filler-features', 0);
+    await expect(appendFeatureHistory(project, change(`f${'w'.repeat(6000)}`))).rejects.toMatchObject({ code: 'STATE_WRITE', message: expect.stringContaining(`${path}: ENOSPC`) });
+    expect(await readFile(path, 'utf8')).toBe(before);
+    await rm(join(stateFolder, 'filler-features'));
+    await appendFeatureHistory(project, change('second'));
+    expect((await readFeatureHistory(project)).map((entry) => entry.feature)).toEqual(['first', 'second']);
   });
 });
