@@ -11,7 +11,6 @@
  * only then; no IPVS here, so `endpoint_mode: dnsrr` and host-mode ports. Short steps (one step at
  * 50%, 150 requests per arm after a 10 s warm-up), so each release takes well under a minute.
  */
-import { createServer } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { tmpdir } from 'node:os';
@@ -20,57 +19,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { BIN, envctl } from '../support/cli.js';
 import { docker, uniqueProject } from '../support/docker.js';
+import { eventually, freeLoopbackPort as freePort, removeSwarmProject, testSwarm } from '../support/swarm.js';
 
 let dir: string;
 let project: string;
 let port: number;
-let initialisedSwarm = false;
-let gwbridgeExisted = true;
+const swarm = testSwarm();
 
 const byProject = () => ({ label: [`${LABEL.project}=${project}`] });
 // A practical latency effect of 50 ms and a fixed slow threshold: on a loaded 2-core machine a stall
 // of one task makes one arm look slower for a moment; these releases test promotion, rollback on
 // errors, resume and gc (the latency tests are covered by the judge's simulations).
 const FAST = 'steps: [50], stepMinDuration: 5s, stepMinRequests: 150, warmup: { seconds: 10, requests: 20 }, load: { rps: 60 }, latency: { slowThreshold: 500ms, minShiftMs: 50 }';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-/** Everything this test's project left (services first: their tasks hold the networks). */
-async function removeStack(): Promise<void> {
-  const info = await docker.info();
-  if (info.Swarm?.LocalNodeState === 'active') {
-    for (const service of await docker.listServices({ filters: byProject() })) await docker.getService(service.ID).remove().catch(() => undefined);
-    await eventually(async () => ((await docker.listContainers({ all: true, filters: { label: [`com.docker.stack.namespace=${project}`] } })).length === 0 ? true : undefined), 60_000, 'task containers to go').catch(() => undefined);
-    for (const secret of await docker.listSecrets({ filters: byProject() })) await docker.getSecret(secret.ID).remove().catch(() => undefined);
-    for (const config of await docker.listConfigs({ filters: byProject() })) await docker.getConfig(config.ID).remove().catch(() => undefined);
-  }
-  for (const network of await docker.listNetworks({ filters: byProject() })) await docker.getNetwork(network.Id).remove().catch(() => undefined);
-  for (const image of await docker.listImages({ filters: byProject() })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-}
 
 /** The demo web's behaviour in a few lines: its version in a header, a share of 5xx with WEB_FAULT=errors. */
 const SERVER = [
@@ -155,25 +115,21 @@ beforeAll(async () => {
     'FROM envctl/base-node:24\nARG WEB_VERSION=1\nARG WEB_FAULT=none\nENV WEB_VERSION=$WEB_VERSION WEB_FAULT=$WEB_FAULT\nWORKDIR /app\nCOPY server.js ./\nCMD ["node", "server.js"]\n',
   );
   await writeFile(join(dir, 'web', 'server.js'), SERVER);
-  gwbridgeExisted = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((network) => network.Name === 'docker_gwbridge');
-  if ((await docker.info()).Swarm?.LocalNodeState === 'inactive') {
+  await swarm.prepare();
+  if (swarm.wasInactive) {
     // Outside a swarm, a release told to run there says what to do (exit 3) and builds nothing.
     const refused = await envctl(['release', 'start', '--target', 'swarm'], { cwd: dir, env: { CI: 'true' } });
     expect(refused.exitCode).toBe(3);
     expect(String(refused.stderr)).toContain('docker swarm init');
-    await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
-    initialisedSwarm = true;
   }
+  await swarm.join();
   const up = await envctl(['up', '--target', 'swarm', '--json'], { cwd: dir });
   expect(up.exitCode, String(up.stderr)).toBe(0);
 }, 240_000);
 
 afterAll(async () => {
-  await removeStack().catch(() => undefined);
-  if (initialisedSwarm) {
-    await docker.swarmLeave({ force: true });
-    if (!gwbridgeExisted) await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
-  }
+  await removeSwarmProject(project).catch(() => undefined);
+  await swarm.leave();
   await rm(dir, { recursive: true, force: true });
 }, 120_000);
 

@@ -9,7 +9,6 @@
  * local containers or bridge networks. This engine has no IPVS, so the routing mesh and VIPs do not
  * work here: the stack uses host-mode ports and `endpoint_mode: dnsrr` (README, Docker Swarm).
  */
-import { createServer } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,55 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/labels.js';
 import { envctl } from '../support/cli.js';
 import { docker, uniqueProject } from '../support/docker.js';
+import { eventually, freeLoopbackPort as freePort, removeSwarmProject, testSwarm } from '../support/swarm.js';
 
 let dir: string;
 let project: string;
 let port: number;
-let initialisedSwarm = false;
-let gwbridgeExisted = true;
-let wasInactive = false;
+const swarm = testSwarm();
 
 const byProject = () => ({ label: [`${LABEL.project}=${project}`] });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-/** Removes everything this test's project left in the swarm (services first: their tasks hold the networks). */
-async function removeStack(): Promise<void> {
-  const info = await docker.info();
-  if (info.Swarm?.LocalNodeState === 'active') {
-    for (const service of await docker.listServices({ filters: byProject() })) await docker.getService(service.ID).remove().catch(() => undefined);
-    await eventually(async () => ((await docker.listContainers({ all: true, filters: { label: [`com.docker.stack.namespace=${project}`] } })).length === 0 ? true : undefined), 60_000, 'task containers to go').catch(() => undefined);
-    for (const secret of await docker.listSecrets({ filters: byProject() })) await docker.getSecret(secret.ID).remove().catch(() => undefined);
-    for (const config of await docker.listConfigs({ filters: byProject() })) await docker.getConfig(config.ID).remove().catch(() => undefined);
-  }
-  for (const network of await docker.listNetworks({ filters: byProject() })) await docker.getNetwork(network.Id).remove().catch(() => undefined);
-  for (const volume of (await docker.listVolumes({ filters: byProject() })).Volumes ?? []) await docker.getVolume(volume.Name).remove().catch(() => undefined);
-  for (const image of await docker.listImages({ filters: byProject() })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-}
 
 const server = (role: string) =>
   [
@@ -125,18 +83,12 @@ beforeAll(async () => {
   await mkdir(join(dir, 'worker'));
   await writeFile(join(dir, 'worker', 'Dockerfile'), 'FROM envctl/base-node:24\nWORKDIR /app\nCOPY worker.js ./\n');
   await writeFile(join(dir, 'worker', 'worker.js'), server('worker'));
-  const info = await docker.info();
-  wasInactive = info.Swarm?.LocalNodeState === 'inactive';
-  gwbridgeExisted = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((network) => network.Name === 'docker_gwbridge');
+  await swarm.prepare();
 }, 60_000);
 
 afterAll(async () => {
-  await removeStack().catch(() => undefined);
-  if (initialisedSwarm) {
-    await docker.swarmLeave({ force: true });
-    // Swarm init made docker_gwbridge; leaving keeps it. Removed only if this test made it.
-    if (!gwbridgeExisted) await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
-  }
+  await removeSwarmProject(project).catch(() => undefined);
+  await swarm.leave();
   await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
@@ -145,7 +97,7 @@ describe('envctl --target swarm', () => {
     const registry = await envctl(['up', '--registry', 'registry.example.com:5000'], { cwd: dir });
     expect(registry.exitCode).toBe(2);
     expect(registry.stderr).toContain('--registry applies to --target swarm');
-    if (!wasInactive) return; // The engine was already in a swarm: this case cannot be shown without leaving it.
+    if (!swarm.wasInactive) return; // The engine was already in a swarm: this case cannot be shown without leaving it.
     const up = await envctl(['up', '--target', 'swarm'], { cwd: dir });
     expect(up.exitCode).toBe(3);
     expect(up.stderr).toContain('not in a swarm');
@@ -158,10 +110,7 @@ describe('envctl --target swarm', () => {
   });
 
   it('deploys, answers, rolls a config change with update_config, rolls a broken version back, and down removes the stack', async () => {
-    if (wasInactive) {
-      await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
-      initialisedSwarm = true;
-    }
+    await swarm.join();
 
     const plan = await envctl(['plan', '--target', 'swarm'], { cwd: dir });
     expect(plan.exitCode).toBe(0);
@@ -293,10 +242,7 @@ describe('envctl --target swarm', () => {
   }, 300_000);
 
   it('--registry pushes the built image to the registry it names, and the swarm deploys it from there', async () => {
-    if ((await docker.info()).Swarm?.LocalNodeState !== 'active') {
-      await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
-      initialisedSwarm = true;
-    }
+    await swarm.join();
     // A registry of our own (Debian's docker-registry; scripts/test.sh builds the image), on a
     // loopback port: the engine treats 127.0.0.0/8 registries as insecure, so plain HTTP is enough.
     const registryImage = await docker.getImage('envctl/test-registry:2').inspect().catch(() => undefined);

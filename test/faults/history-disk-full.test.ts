@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendLine, openEventLog } from '../../src/release/recording/files.js';
 import { appendFeatureHistory, featureHistoryPath, readFeatureHistory, type FeatureChange } from '../../src/state/feature-overrides.js';
 import { createReleaseDir, readReleaseState, releaseDir, writeReleaseState, type ReleaseState } from '../../src/release/store.js';
+import { releaseState } from '../support/release-state.js';
 import { tempDir } from './support.js';
 
 const root = process.getuid?.() === 0;
@@ -32,31 +33,7 @@ afterAll(async () => {
 
 const ID = 'r-20261126T120000Z-8000';
 
-function state(overrides: Partial<ReleaseState> = {}): ReleaseState {
-  return {
-    id: ID,
-    project: 'shop',
-    env: 'default',
-    service: 'web',
-    status: 'running',
-    step: 1,
-    weights: { canary: 10, baseline: 10, prod: 80 },
-    images: { prod: 'shop-web:1', canary: 'shop-web:2' },
-    containers: { proxy: null, prod: { id: 'w', name: 'shop-web' }, canary: null, baseline: null },
-    proxy: null,
-    stepStartsNs: { 1: '123' },
-    gate: null,
-    outcome: null,
-    startedAt: '2026-11-26T12:00:00.000Z',
-    updatedAt: '2026-11-26T12:00:00.000Z',
-    retainUntil: null,
-    endNs: null,
-    pending: null,
-    approvedStep: null,
-    lastSeq: 0,
-    ...overrides,
-  };
-}
+const state = (overrides: Partial<ReleaseState> = {}) => releaseState(ID, overrides);
 
 /** Fills the tmpfs until `pages` pages are left. */
 async function fill(folder: string, name: string, pages: number): Promise<void> {

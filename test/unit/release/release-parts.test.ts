@@ -24,6 +24,7 @@ import {
   writeReleaseState,
   type ReleaseState,
 } from '../../../src/release/store.js';
+import { releaseState } from '../../support/release-state.js';
 import { releaseConfig } from './judge-support.js';
 
 let dir: string;
@@ -105,28 +106,11 @@ describe('the release section', () => {
 });
 
 describe('release state', () => {
-  const state = (id: string, socket = join(releaseDir(dir, id), 'admin.sock')): ReleaseState => ({
-    id,
-    project: 'shop',
-    env: 'default',
-    service: 'web',
-    status: 'running',
-    step: 1,
-    weights: { canary: 10, baseline: 10, prod: 80 },
-    images: { prod: 'shop-web:1', canary: 'shop-web:2' },
-    containers: { proxy: { id: 'p', name: 'shop-web-proxy-1a2b' }, prod: { id: 'w', name: 'shop-web' }, canary: null, baseline: null },
-    proxy: { hostPort: 40000, adminSocket: socket },
-    stepStartsNs: { 1: '123' },
-    gate: null,
-    outcome: null,
-    startedAt: '2026-11-26T12:00:00.000Z',
-    updatedAt: '2026-11-26T12:00:00.000Z',
-    retainUntil: null,
-    endNs: null,
-    pending: null,
-    approvedStep: null,
-    lastSeq: 0,
-  });
+  const state = (id: string, socket = join(releaseDir(dir, id), 'admin.sock')): ReleaseState =>
+    releaseState(id, {
+      containers: { proxy: { id: 'p', name: 'shop-web-proxy-1a2b' }, prod: { id: 'w', name: 'shop-web' }, canary: null, baseline: null },
+      proxy: { hostPort: 40000, adminSocket: socket },
+    });
 
   it('round-trips through state.json and refuses a damaged one', async () => {
     const id = newReleaseId(new Date('2026-11-26T12:00:00Z'), () => 0.5);
