@@ -16,6 +16,7 @@ import { startProxy, type ProxyHandle, type ProxyOptions } from '../../src/proxy
 import { ARMS, type Weights } from '../../src/proxy/types.js';
 import type { ReleaseState } from '../../src/release/store.js';
 import { envctl } from '../support/cli.js';
+import { releaseState } from '../support/release-state.js';
 
 const ID = 'r-20261126T120000Z-1a2b';
 const OLDER = 'r-20261125T120000Z-0f0f';
@@ -28,13 +29,8 @@ let proxy: ProxyHandle;
 const backends: Server[] = [];
 
 function state(patch: Partial<ReleaseState> = {}): ReleaseState {
-  return {
-    id: ID,
+  return releaseState(ID, {
     project: 'proxycli',
-    env: 'default',
-    service: 'web',
-    status: 'running',
-    step: 1,
     weights: WEIGHTS,
     images: { prod: 'envctl-demo-web:1', canary: 'envctl-demo-web:2' },
     containers: {
@@ -45,17 +41,8 @@ function state(patch: Partial<ReleaseState> = {}): ReleaseState {
     },
     proxy: { hostPort: proxy.port, adminSocket: join(releaseDir, 'admin.sock') },
     stepStartsNs: { '1': '1' },
-    gate: null,
-    outcome: null,
-    startedAt: '2026-11-26T12:00:00.000Z',
-    updatedAt: '2026-11-26T12:00:00.000Z',
-    retainUntil: null,
-    endNs: null,
-    pending: null,
-    approvedStep: null,
-    lastSeq: 0,
     ...patch,
-  };
+  });
 }
 
 async function writeState(value: ReleaseState, id = ID): Promise<void> {
