@@ -80,10 +80,11 @@ export async function portsNotReady(engine: Engine, containerId: string, ports: 
       if (!(await accepts(host, port.published))) return `port ${port.target}/tcp does not accept connections on the host (${host.includes(':') ? `[${host}]` : host}:${port.published})`;
     }
   }
-  const sockets = await containerSockets(engine, containerId);
-  if (sockets === undefined) return undefined; // no `cat` in the image: the host-side check is all there is
+  const read = await containerSockets(engine, containerId);
+  if (read.kind === 'unavailable') return undefined; // no `cat` in the image: the host-side check is all there is
+  if (read.kind === 'failed') return `its ports could not be read inside the container yet (${read.reason})`;
   for (const port of tcp) {
-    const problem = notListeningInside(sockets, port.target);
+    const problem = notListeningInside(read.sockets, port.target);
     if (problem) return `port ${port.target}/tcp ${problem} (published on ${port.hostIp || '0.0.0.0'}:${port.published})`;
   }
   return undefined;
@@ -118,12 +119,17 @@ export function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** How long one read of the container's sockets may take. */
+const SOCKETS_READ_TIMEOUT_MS = 5_000;
+
 /**
  * The TCP sockets of the container's network namespace, read from /proc/net/tcp and
- * /proc/net/tcp6 by `cat` (argv, no shell; parsed as the staging `port` check does); undefined
- * when that cannot run.
+ * /proc/net/tcp6 by `cat` (argv, no shell; parsed as the staging `port` check does).
+ * `unavailable`: the image has no `cat` (the engine reports exit 126/127, and writes its own
+ * message to the exec's output, which is not a socket table). `failed`: the exec itself failed (the
+ * container is restarting or paused, the engine is slow): not ready yet, asked again next time.
  */
-async function containerSockets(engine: Engine, containerId: string): Promise<ProcNetSocket[] | undefined> {
+async function containerSockets(engine: Engine, containerId: string): Promise<{ kind: 'read'; sockets: ProcNetSocket[] } | { kind: 'unavailable' } | { kind: 'failed'; reason: string }> {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks: Buffer[] = [];
@@ -131,12 +137,12 @@ async function containerSockets(engine: Engine, containerId: string): Promise<Pr
   err.resume();
   let exitCode: number;
   try {
-    exitCode = await engine.exec(containerId, { command: ['cat', '/proc/net/tcp', '/proc/net/tcp6'], tty: false, stdin: undefined, stdout: out, stderr: err });
-  } catch {
-    return undefined;
+    exitCode = await engine.exec(containerId, { command: ['cat', '/proc/net/tcp', '/proc/net/tcp6'], tty: false, stdin: undefined, stdout: out, stderr: err, signal: AbortSignal.timeout(SOCKETS_READ_TIMEOUT_MS) });
+  } catch (error) {
+    return { kind: 'failed', reason: (error as Error).message };
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  // 126/127: no `cat` (or not executable). 1 with output: /proc/net/tcp6 missing (IPv6 off), tcp read.
-  if (exitCode !== 0 && text.trim() === '') return undefined;
-  return parseProcNetTcp(text);
+  // 1 with the table: /proc/net/tcp6 missing (IPv6 off), tcp read.
+  if (exitCode === 126 || exitCode === 127 || !text.includes('local_address')) return { kind: 'unavailable' };
+  return { kind: 'read', sockets: parseProcNetTcp(text) };
 }
