@@ -279,6 +279,25 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(request, socket, head));
   server.on('error', reportError);
 
+  /** The open exchanges of each client connection, ended together when it closes (one listener per connection). */
+  const exchangesOf = new WeakMap<Duplex, Set<Exchange>>();
+  function watchConnection(socket: Duplex, exchange: Exchange): void {
+    let exchanges = exchangesOf.get(socket);
+    if (!exchanges) {
+      const set = new Set<Exchange>();
+      exchanges = set;
+      exchangesOf.set(socket, set);
+      socket.once('close', () => {
+        for (const open of [...set]) open.connectionClosed();
+        exchangesOf.delete(socket);
+      });
+    }
+    exchanges.add(exchange);
+  }
+  function unwatchConnection(socket: Duplex, exchange: Exchange): void {
+    exchangesOf.get(socket)?.delete(exchange);
+  }
+
   function onRequest(request: IncomingMessage, response: ServerResponse): void {
     const startNs = clock();
     request.on('error', noop);
@@ -374,8 +393,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     private status = 0;
     private ttfbNs: bigint | undefined;
     private bytesOut = 0;
-    /** `performance.now()` at which the upstream deadline (`upstreamTimeout`) passes. */
-    readonly dueMs: number;
+    /**
+     * `performance.now()` at which the upstream deadline (`upstreamTimeout`) passes: from arrival,
+     * and again from each chunk of a request body while the client is still sending it (an upload
+     * that takes longer than the timeout but keeps moving is not the upstream's delay).
+     */
+    dueMs: number;
 
     constructor(
       private readonly request: IncomingMessage,
@@ -401,6 +424,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         // Closed before the whole response was handed to the kernel: the client went away.
         if (!response.writableFinished) this.abandon();
       });
+      // A pipelined request queued behind another gets no 'close' on its response when the client
+      // disconnects: its connection's close ends it too (else it stays in flight and holds the
+      // judge's watermark for the rest of the release).
+      watchConnection(request.socket, this);
       // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (RFC 9112 §6.3).
       const { headers } = request;
       if (headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')) {
@@ -409,7 +436,21 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         this.body = new PassThrough();
         this.body.on('error', noop);
         request.pipe(this.body);
+        request.on('data', () => this.uploadProgressed());
       }
+    }
+
+    /** A body chunk arrived: the deadline counts from now (moved to the end of the sweep's order). */
+    private uploadProgressed(): void {
+      if (this.finished || this.ttfbNs !== undefined) return;
+      awaitingHeaders.delete(this);
+      this.dueMs = performance.now() + limits.upstreamTimeout;
+      awaitingHeaders.add(this);
+    }
+
+    /** The client's connection closed (see `watchConnection`). */
+    connectionClosed(): void {
+      if (!this.response.writableFinished) this.abandon();
     }
 
     attempt(arm: Arm, override: boolean, isRetry: boolean): void {
@@ -535,6 +576,14 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       if (this.finished) return;
       this.finished = true;
       awaitingHeaders.delete(this);
+      unwatchConnection(this.request.socket, this);
+      if (this.body && !this.request.complete) {
+        // Answered before the whole upload arrived (413, 401, …; undici then drops its side): the
+        // rest is read and dropped, so a client that sends its whole body before reading gets the
+        // answer instead of a stalled connection.
+        this.request.unpipe(this.body);
+        this.request.resume();
+      }
       inFlight -= 1;
       this.emitRecord(status, upstreamError, this.ttfbNs === undefined ? 0 : nsToUs(this.ttfbNs - this.meta.startNs), this.bytesOut);
       if (this.meta.choice) health.settled(this.meta.choice);

@@ -546,6 +546,89 @@ describe('no leaks, no crashes', () => {
   });
 });
 
+describe('clients that pipeline, upload slowly or are answered early', () => {
+  it('ends every pipelined request of a connection the client closes: 499 records, nothing left in flight', async () => {
+    const { proxy, records } = await startHarness((request, response, arm) => {
+      request.resume();
+      if (request.url === '/slow') setTimeout(() => response.end(arm), 1_000).unref();
+      else response.end(arm);
+    });
+    const socket = connect(proxy.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    // Two requests in one write; the second's response waits in Node's queue behind the first's.
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+    await eventually(() => proxy.status().inFlight === 2);
+    socket.destroy();
+    await eventually(() => records.length === 2);
+    expect(records.map((record) => [record.routeKey, record.status]).sort()).toEqual([
+      ['GET /fast', 499],
+      ['GET /slow', 499],
+    ]);
+    await eventually(() => proxy.status().inFlight === 0);
+  });
+
+  it('does not time out an upload that keeps moving for longer than upstreamTimeout', { timeout: 20_000 }, async () => {
+    const { proxy, records } = await startHarness(
+      (request, response) => {
+        let bytes = 0;
+        request.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        request.on('end', () => response.end(String(bytes)));
+      },
+      { upstreamTimeout: 1_000, router: createRouter({ canary: 0, baseline: 0, prod: 100 }, { sticky: 'none' }) },
+    );
+    // 12 chunks of 1 KiB, 200 ms apart: 2.4 s of upload, never 1 s without progress.
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/upload', agent: false, headers: { 'content-length': 12 * 1024 } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+      });
+      request.on('error', reject);
+      let sent = 0;
+      const next = (): void => {
+        request.write(Buffer.alloc(1024, 0x61));
+        sent += 1;
+        if (sent < 12) setTimeout(next, 200);
+        else request.end();
+      };
+      next();
+    });
+    expect([reply.status, reply.body.toString()]).toEqual([200, String(12 * 1024)]);
+    await eventually(() => records.length === 1);
+    expect(records[0]).toMatchObject({ status: 200, upstreamError: 'none' });
+  });
+
+  it('delivers an early answer (413) to a client that sends its whole body before reading', { timeout: 30_000 }, async () => {
+    const { proxy, records } = await startHarness(
+      (_request, response) => {
+        // Answers at once and never reads the body.
+        response.writeHead(413, { 'content-type': 'text/plain' });
+        response.end('too large');
+      },
+      { router: createRouter({ canary: 0, baseline: 0, prod: 100 }, { sticky: 'none' }) },
+    );
+    const size = 32 * 1024 * 1024;
+    const socket = connect(proxy.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+    // The whole body is taken (every write drains) before the client reads its answer: without the
+    // proxy reading and dropping the rest, the writes stall until requestTimeout (300 s).
+    const chunk = Buffer.alloc(1024 * 1024, 0x62);
+    for (let sent = 0; sent < size; sent += chunk.length) {
+      if (!socket.write(chunk)) await once(socket, 'drain');
+    }
+    await eventually(() => answer.includes('too large'), 10_000);
+    expect(statusOf(answer)).toBe(413);
+    socket.destroy();
+    await eventually(() => records.length === 1);
+    expect(records[0]).toMatchObject({ status: 413, upstreamError: 'none' });
+  });
+});
+
 /** Backend side of an upgrade that answers 101 and holds the connection until the proxy ends it. */
 function holdTunnel(_request: IncomingMessage, socket: Duplex): void {
   socket.on('error', () => undefined);
