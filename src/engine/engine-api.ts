@@ -104,7 +104,9 @@ function send(
       path: search ? `${path}?${search}` : path,
       ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port }),
       ...(tls ? { ca: endpoint.ca, cert: endpoint.cert, key: endpoint.key } : {}),
-      headers: { host: 'docker', accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
+      // A unix socket has no host name (the Docker CLI sends `docker`); over TCP Node sets host:port,
+      // and TLS checks the engine's certificate against that name, so it must not be replaced.
+      headers: { ...(endpoint.socketPath ? { host: 'docker' } : {}), accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
       ...(signal ? { signal } : {}),
     },
     onResponse,
