@@ -273,6 +273,13 @@ export class DockerEngine implements Engine {
     await this.call(`remove container ${id.slice(0, 12)}`, (abortSignal) => ignoreNotFound(this.send('DELETE', `/containers/${encodeURIComponent(id)}`, { force: 'true', v: 'true' }, abortSignal)));
   }
 
+  async copyRestartPolicy(fromId: string, toId: string): Promise<void> {
+    await this.call(`update the restart policy of container ${toId.slice(0, 12)}`, async (abortSignal) => {
+      const from = await this.send<{ HostConfig?: { RestartPolicy?: { Name?: string; MaximumRetryCount?: number } } }>('GET', `/containers/${encodeURIComponent(fromId)}/json`, {}, abortSignal);
+      await this.send('POST', `/containers/${encodeURIComponent(toId)}/update`, {}, abortSignal, { RestartPolicy: from.HostConfig?.RestartPolicy ?? { Name: 'no' } });
+    });
+  }
+
   async renameContainer(id: string, name: string): Promise<void> {
     const docker = await this.docker();
     await this.call(`rename container ${id.slice(0, 12)} to ${name}`, (abortSignal) => docker.getContainer(id).rename({ name, abortSignal }));

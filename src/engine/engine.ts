@@ -30,6 +30,8 @@ export interface Engine {
   /** Removes a container (forced) and its anonymous volumes; a missing one is fine. */
   removeContainer(id: string): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
+  /** Gives container `toId` the restart policy of container `fromId` (as `docker update --restart`; no restart). */
+  copyRestartPolicy(fromId: string, toId: string): Promise<void>;
   /** Restarts a container: stop with the grace period (seconds) before SIGKILL, then start. */
   restartContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** One reading of a container's CPU and memory counters (no stream; the engine answers at once). */

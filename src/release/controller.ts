@@ -506,6 +506,12 @@ class Controller {
       const container = this.state.containers[slot];
       if (container) await this.options.runtime.remove(container).catch(() => undefined);
     }
+    const promotedCanary = status === 'promoted' ? this.state.containers.canary : null;
+    if (promotedCanary && this.options.runtime.promote) {
+      await this.options.runtime.promote(promotedCanary, this.state.containers.prod).catch((error: unknown) => {
+        this.warnOnce(`the promoted version does not restart after a crash (updating its restart policy failed: ${(error as Error).message}); \`docker update --restart unless-stopped ${promotedCanary.name}\` sets it`);
+      });
+    }
     const containers = { ...this.state.containers, baseline: null, ...(status === 'promoted' ? {} : { canary: null }) };
     const retainUntil = status === 'promoted' ? new Date(this.options.now().getTime() + this.config.retainPrevious).toISOString() : null;
     await this.transition(

@@ -41,6 +41,11 @@ export interface ArmRuntime {
   followLogs(slot: SlotRef, from: { since: number } | { tail: number }, signal: AbortSignal): AsyncIterable<LogLine>;
   /** Stops and removes a slot; a missing one is fine. */
   remove(slot: SlotRef): Promise<void>;
+  /**
+   * The promoted canary is production now: it restarts as the production it replaces did (it was
+   * created not to, so that a crash showed during the release). Absent where not supported (swarm).
+   */
+  promote?(canary: SlotRef, production: SlotRef): Promise<void>;
 }
 
 export interface ProxyStart {
@@ -90,6 +95,7 @@ export function localRuntime(engine: Engine): ReleaseRuntime {
     },
     followLogs: (slot, from, signal) => engine.followLogs(slot.id, from, signal),
     remove: (slot) => removeSlot(engine, slot.id),
+    promote: (canary, production) => engine.copyRestartPolicy(production.id, canary.id),
     async production(model, service, releases) {
       const containers = await engine.listContainers({ ...environmentLabels(model.project, model.env), [LABEL.service]: service });
       // After a promotion the release's canary is production, also once gc removed the version before it.

@@ -121,6 +121,10 @@ describe('envctl release (demo web service)', () => {
     // The baseline is gone; the canary (now production) and the previous version remain.
     const slots = (await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`, `${LABEL.release}=${outcome.id}`] } })).map((container) => container.Labels[LABEL.slot]).sort();
     expect(slots).toEqual(['canary', 'proxy']);
+    // The canary was created not to restart (a crash shows during the release); promoted, it is
+    // production and restarts as the service's own container does (restart: unless-stopped).
+    const [canary] = await docker.listContainers({ all: true, filters: { label: [`${LABEL.project}=${project}`, `${LABEL.release}=${outcome.id}`, `${LABEL.slot}=canary`] } });
+    expect((await docker.getContainer(canary!.Id).inspect()).HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
     expect(await replay(outcome.id)).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('reproduced byte for byte') });
     // The webhook heard every transition, in order.
     expect(hooks.filter((hook) => hook.release === outcome.id).map((hook) => hook.event)).toEqual(['started', 'proxy', 'step', 'promoted']);
