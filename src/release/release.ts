@@ -348,7 +348,8 @@ async function canaryImageFor(options: StartOptions, model: EnvironmentModel, se
  */
 async function retirePrevious(runtime: ReleaseRuntime, model: EnvironmentModel, releases: readonly ReleaseState[], prodId: string, now: () => Date): Promise<void> {
   for (const release of releases) {
-    if (release.containers.proxy) await runtime.remove(release.containers.proxy).catch(() => undefined);
+    // A proxy that cannot be removed still holds its port and its socket: the new release stops here.
+    if (release.containers.proxy) await runtime.remove(release.containers.proxy);
     let patch: Partial<ReleaseState> = { containers: { ...release.containers, proxy: null }, proxy: null };
     if (release.status === 'promoted' && release.containers.prod.id !== prodId) {
       await decommission(runtime, model, release);
@@ -390,7 +391,9 @@ async function markOrphaned(runtime: ReleaseRuntime, projectDir: string, release
  */
 async function decommission(runtime: ReleaseRuntime, model: EnvironmentModel, release: ReleaseState): Promise<void> {
   if (release.containers.prod.name === runtime.ownName(model, release.service)) return;
-  await runtime.remove(release.containers.prod).catch(() => undefined);
+  // A container or service already gone is fine (remove ignores not-found); any other failure
+  // leaves the release promoted, so the next gc tries again instead of forgetting a running version.
+  await runtime.remove(release.containers.prod);
 }
 
 async function removeSlots(runtime: ReleaseRuntime, state: ReleaseState, includeProxy = false): Promise<void> {
