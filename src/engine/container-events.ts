@@ -31,6 +31,7 @@ export class ContainerEventWatch {
       events = await engine.containerEvents(labels, abort.signal);
     } catch {
       signal?.removeEventListener('abort', stop);
+      abort.abort();
       return undefined;
     }
     const watch = new ContainerEventWatch(abort);

@@ -390,7 +390,8 @@ export class DockerEngine implements Engine {
   async containerEvents(labels: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<ContainerEngineEvent>> {
     // Resolves once the engine answered the request: every event from then on is in the stream.
     const filters = JSON.stringify({ type: ['container'], label: labelFilters(labels), event: [...CONTAINER_EVENTS] });
-    const stream = (await this.call('follow container events', () => openStream(this.endpoint.options as ApiEndpoint, '/events', { filters }, signal))) as Readable;
+    // The caller's signal ends the stream; the call's own (on its timeout) ends a request the engine never answered.
+    const stream = (await this.call('follow container events', (abortSignal) => openStream(this.endpoint.options as ApiEndpoint, '/events', { filters }, AbortSignal.any([signal, abortSignal])))) as Readable;
     signal.addEventListener('abort', () => stream.destroy(), { once: true });
     return eventLines(stream);
   }

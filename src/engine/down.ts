@@ -38,12 +38,14 @@ export async function downEnvironment(options: DownOptions): Promise<DownResult>
   try {
     const labels = environmentLabels(model.project, model.env);
     // The stream first (it sees only what happens after it answers), the lists alongside it.
-    const [watch, containers, networks, volumeList] = await Promise.all([
-      ContainerEventWatch.open(engine, labels),
-      engine.listContainers(labels),
-      engine.listNetworks(labels),
-      engine.listVolumes(labels),
-    ]);
+    const opening = ContainerEventWatch.open(engine, labels);
+    const [watch, containers, networks, volumeList] = await Promise.all([opening, engine.listContainers(labels), engine.listNetworks(labels), engine.listVolumes(labels)]).catch(
+      async (error: unknown) => {
+        // A list failed: the stream (once open) must not outlive the error.
+        (await opening.catch(() => undefined))?.close();
+        throw error;
+      },
+    );
     emit({ type: 'operation', at: 0, operation: 'down', project: model.project, env: model.env, services: [...new Set(containers.map((container) => container.service))] });
 
     const removedContainers: string[] = [];
