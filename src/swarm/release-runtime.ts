@@ -53,7 +53,8 @@ export function swarmRuntime(engine: Engine, swarm: SwarmEngine): ReleaseRuntime
   /** The task that counts: the newest one (a restarted task replaces a failed one). */
   const currentTask = async (serviceId: string): Promise<ObservedTask | undefined> => {
     const tasks = await swarm.listTasks(serviceId);
-    return tasks.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    // By time, not by text: the engine drops trailing zeros of the fraction (`…00.4Z` is after `…00.45Z` as text).
+    return tasks.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
   };
   const taskHealth = async (task: ObservedTask | undefined): Promise<ContainerHealth> => {
     if (!task) return 'starting';

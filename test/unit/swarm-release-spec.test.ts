@@ -10,9 +10,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../../src/definition/resolve.js';
 import { LABEL } from '../../src/labels.js';
 import { planSwarm } from '../../src/swarm/plan.js';
-import { slotServiceSpec, swarmSlotName } from '../../src/swarm/release-runtime.js';
+import { slotServiceSpec, swarmRuntime, swarmSlotName } from '../../src/swarm/release-runtime.js';
 import { desiredStack, serviceSpecFor } from '../../src/swarm/spec.js';
-import type { ObservedSwarmService } from '../../src/swarm/types.js';
+import type { ObservedSwarmService, SwarmEngine } from '../../src/swarm/types.js';
+import type { Engine } from '../../src/engine/engine.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -83,5 +84,17 @@ describe('swarm release arms', () => {
     const plan = planSwarm({ project: model.project, env: model.env, desired, observed: { services: [own, canary], networks: [], secrets: [], configs: [] }, removeOrphans: true });
     const services = plan.actions.filter((action) => action.subject === 'service');
     expect(services).toEqual([expect.objectContaining({ kind: 'keep', id: 'own' })]);
+  });
+});
+
+describe('the swarm arm runtime', () => {
+  it('reads the health of the newest task by time (the engine writes …00.4Z for …00.400Z, which sorts after …00.45Z as text)', async () => {
+    const task = (id: string, createdAt: string, state: string) => ({ id, serviceId: 'svc', slot: 1, desiredState: 'running', state, error: undefined, message: undefined, createdAt, stateAt: createdAt, containerId: undefined });
+    const swarm = {
+      listServices: async () => [{ id: 'svc' }],
+      // A failed task at .4 s, replaced by a running one 50 ms later.
+      listTasks: async () => [task('old', '2026-11-26T12:00:00.4Z', 'failed'), task('new', '2026-11-26T12:00:00.45Z', 'running')],
+    } as unknown as SwarmEngine;
+    expect(await swarmRuntime({} as Engine, swarm).health({ id: 'svc', name: 'shop_web-canary-0f0f' })).toBe('running');
   });
 });
