@@ -51,11 +51,7 @@ export function swarmRuntime(engine: Engine, swarm: SwarmEngine): ReleaseRuntime
     return services.find((service) => service.id === id);
   };
   /** The task that counts: the newest one (a restarted task replaces a failed one). */
-  const currentTask = async (serviceId: string): Promise<ObservedTask | undefined> => {
-    const tasks = await swarm.listTasks(serviceId);
-    // By time, not by text: the engine drops trailing zeros of the fraction (`…00.4Z` is after `…00.45Z` as text).
-    return tasks.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
-  };
+  const currentTask = async (serviceId: string): Promise<ObservedTask | undefined> => newestTask(await swarm.listTasks(serviceId));
   const taskHealth = async (task: ObservedTask | undefined): Promise<ContainerHealth> => {
     if (!task) return 'starting';
     if (ENDED_TASK_STATES.has(task.state)) return 'exited';
@@ -175,13 +171,16 @@ export function swarmRuntime(engine: Engine, swarm: SwarmEngine): ReleaseRuntime
         const deadline = Date.now() + PROXY_READY_TIMEOUT_MS * 2;
         for (;;) {
           if (await admin.healthz()) break;
-          const task = await currentTask(id);
+          const tasks = await swarm.listTasks(id);
+          // Any task, not only the newest: swarm replaces a failed task at once (its restart policy),
+          // so the one that failed on the port is seldom the newest; a port held by another
+          // host-mode service keeps the task pending with the reason in its message.
+          if (tasks.some((task) => PORT_IN_USE.test(taskDetail(task)))) {
+            throw new EnvironmentError('PROXY_PORT_IN_USE', `the release proxy cannot publish port ${options.hostPort}: it is already in use`, 'choose another proxy port or stop what is using it');
+          }
+          const task = newestTask(tasks);
           if (task && ENDED_TASK_STATES.has(task.state)) {
-            const detail = taskDetail(task);
-            if (/address already in use|port is already allocated/i.test(detail)) {
-              throw new EnvironmentError('PROXY_PORT_IN_USE', `the release proxy cannot publish port ${options.hostPort}: it is already in use`, 'choose another proxy port or stop what is using it');
-            }
-            throw new EnvironmentError('PROXY_NOT_READY', `the release proxy service ${name} did not start: ${detail}`, `see its output: docker service logs ${name}`);
+            throw new EnvironmentError('PROXY_NOT_READY', `the release proxy service ${name} did not start: ${taskDetail(task)}`, `see its output: docker service logs ${name}`);
           }
           if (Date.now() > deadline) {
             throw new EnvironmentError('PROXY_NOT_READY', `the release proxy service ${name} did not answer on its admin socket ${adminSocket} within ${(PROXY_READY_TIMEOUT_MS * 2) / 1000} s (task ${taskDetail(task)})`, 'its admin socket is in the bind-mounted release folder: the service must run on this machine (a manager node envctl talks to, not a remote DOCKER_HOST)');
@@ -209,6 +208,14 @@ export function swarmRuntime(engine: Engine, swarm: SwarmEngine): ReleaseRuntime
     ownName: (model, service) => serviceName(model, service),
   };
   return runtime;
+}
+
+/** A task that failed, or waits, because its host port is taken. */
+const PORT_IN_USE = /address already in use|port is already allocated|port already in use/i;
+
+/** The newest task, by time, not by text: the engine drops trailing zeros of the fraction (`…00.4Z` is after `…00.45Z` as text). */
+function newestTask(tasks: readonly ObservedTask[]): ObservedTask | undefined {
+  return [...tasks].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
 }
 
 /**

@@ -98,3 +98,37 @@ describe('the swarm arm runtime', () => {
     expect(await swarmRuntime({} as Engine, swarm).health({ id: 'svc', name: 'shop_web-canary-0f0f' })).toBe('running');
   });
 });
+
+describe('the swarm release proxy', () => {
+  it('reports its host port in use when a replaced task failed on it (the newest task is already its replacement), and removes the service', async () => {
+    const { model, spec } = await shop();
+    const task = (id: string, createdAt: string, state: string, error?: string) => ({ id, serviceId: 'proxy', slot: 1, desiredState: 'running', state, error, message: undefined, createdAt, stateAt: createdAt, containerId: undefined });
+    const removed: string[] = [];
+    const swarm = {
+      swarmInfo: async () => ({ nodeId: 'node-1' }),
+      listServices: async () => [{ id: 'prod', name: 'shop_web', spec }],
+      createService: async () => 'proxy',
+      listTasks: async () => [
+        task('first', '2026-11-26T12:00:01.2Z', 'failed', 'driver failed programming external connectivity on endpoint: Bind for 0.0.0.0:8080 failed: port is already allocated'),
+        task('second', '2026-11-26T12:00:01.25Z', 'ready'),
+      ],
+      removeService: async (id: string) => {
+        removed.push(id);
+      },
+    } as unknown as SwarmEngine;
+    const engine = { imageIds: async () => new Map<string, string>() } as unknown as Engine;
+    const start = swarmRuntime(engine, swarm).startProxy({
+      model,
+      service: model.services.web!,
+      releaseId: 'r-20261126T120000Z-1a2b',
+      releaseDir: dir,
+      image: 'envctl/proxy:test',
+      upstreams: { canary: { host: 'shop_web-canary-1a2b', port: 3000 }, baseline: { host: 'shop_web-baseline-1a2b', port: 3000 }, prod: { host: 'shop_web', port: 3000 } },
+      sticky: 'none',
+      hostPort: 8080,
+      signal: new AbortController().signal,
+    });
+    await expect(start).rejects.toMatchObject({ code: 'PROXY_PORT_IN_USE' });
+    expect(removed).toEqual(['proxy']);
+  });
+});
