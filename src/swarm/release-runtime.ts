@@ -81,7 +81,16 @@ export function swarmRuntime(engine: Engine, swarm: SwarmEngine): ReleaseRuntime
     health,
     followLogs: (slot, from, signal) => swarm.followServiceLogs(slot.id, from, signal),
     // A service already gone is fine (the adapter ignores 404).
-    remove: (slot) => swarm.removeService(slot.id),
+    async remove(slot) {
+      // As locally, removed means stopped: the service's task containers on this node go before this
+      // returns (swarm removes the service at once and stops its tasks afterwards), so the next
+      // release's proxy finds the port free instead of racing the old one for it.
+      await swarm.removeService(slot.id);
+      const deadline = Date.now() + (PROXY_STOP_TIMEOUT_S + 5) * 1000;
+      while ((await engine.listContainers({ 'com.docker.swarm.service.id': slot.id })).length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    },
     async production(model, service, releases) {
       const services = await swarm.listServices({ ...stackSelector(model), [LABEL.service]: service });
       const promoted = releases.find((release) => release.status === 'promoted' || release.status === 'decommissioned');
