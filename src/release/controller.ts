@@ -292,7 +292,7 @@ class Controller {
             // A line the judge counted but the file lost makes the replay differ: say so, never crash.
             this.logWrites = this.logWrites
               .then(() => appendLine(join(this.dir, RELEASE_FILES.logs), text))
-              .catch((error: unknown) => this.warnOnce(`cannot write logs.jsonl (${(error as NodeJS.ErrnoException).code ?? String(error)}): a replay of this release may differ`));
+              .catch((error: unknown) => this.warnOnce(`${(error as Error).message}: a replay of this release may differ`));
           }
         } catch {
           // The container stopped or the release ended; health tells the judge about a stopped one.

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, envctl } from '../support/cli.js';
 import { BASE_IMAGE, removeProject, uniqueProject } from '../support/docker.js';
+import { releaseState } from '../support/release-state.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const RELEASE_ID = 'r-20261126T120000Z-1a2b';
@@ -157,26 +158,19 @@ async function writeReleaseFixtures(dir: string, project: string): Promise<void>
   const at = '2026-11-26T12:00:00.000Z';
   await writeFile(
     join(releaseDir, 'state.json'),
-    JSON.stringify({
-      id: RELEASE_ID,
-      project,
-      env: 'default',
-      service: 'app',
-      status: 'promoted',
-      step: 4,
-      weights: { canary: 100, baseline: 0, prod: 0 },
-      images: { prod: 'app:1', canary: 'app:2' },
-      containers: { proxy: null, prod: { id: 'gone', name: `${project}-app-prev` }, canary: null, baseline: null },
-      proxy: null,
-      stepStartsNs: {},
-      gate: null,
-      outcome: 'promoted after 4 steps',
-      startedAt: at,
-      updatedAt: at,
-      retainUntil: null,
-      endNs: null,
-      lastSeq: 0,
-    }),
+    JSON.stringify(
+      releaseState(RELEASE_ID, {
+        project,
+        service: 'app',
+        status: 'promoted',
+        step: 4,
+        weights: { canary: 100, baseline: 0, prod: 0 },
+        images: { prod: 'app:1', canary: 'app:2' },
+        containers: { proxy: null, prod: { id: 'gone', name: `${project}-app-prev` }, canary: null, baseline: null },
+        stepStartsNs: {},
+        outcome: 'promoted after 4 steps',
+      }),
+    ),
   );
   await writeFile(join(releaseDir, 'events.jsonl'), `${JSON.stringify({ release: RELEASE_ID, event: 'verdict', action: 'promote', reasons: [{ code: 'ok', message: 'canary within thresholds' }] })}\n`);
   const runDir = join(dir, '.envctl', 'runs', RUN_ID);
