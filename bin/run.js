@@ -18,6 +18,7 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
   const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`${name}/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
 } else {
-  const { execute } = await import('@oclif/core');
+  // oclif bundled with the commands (one shared copy, one chunk: scripts/bundle-cli.mjs).
+  const { execute } = await import('../dist/bundled/cli/oclif-runtime.js');
   await execute({ dir: import.meta.url });
 }

@@ -56,7 +56,7 @@ const userlandPunycode = {
 };
 
 const result = await build({
-  entryPoints: commandFiles(join(dist, 'commands')),
+  entryPoints: [...commandFiles(join(dist, 'commands')), join(dist, 'cli', 'oclif-runtime.js'), join(dist, 'cli', 'help.js')],
   outbase: dist,
   outdir,
   chunkNames: 'chunks/[name]-[hash]',
@@ -67,7 +67,7 @@ const result = await build({
   target: 'node22',
   // One copy of oclif shared with bin/run.js (commands extend its Command class); native add-ons
   // of dockerode's optional SSH transport cannot be bundled; Ink imports its devtools only when asked.
-  external: ['@oclif/core', 'cpu-features', 'ssh2', '*.node', 'react-devtools-core'],
+  external: ['typescript', 'ts-node', 'cpu-features', 'ssh2', '*.node', 'react-devtools-core'],
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',

@@ -7,7 +7,6 @@ import { upEnvironment, type UpResult } from '../engine/up.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createProgressRenderer } from '../ui/render-progress.js';
 import { registryFlag, targetFlag } from '../cli/target-flag.js';
-import { runSwarmUp } from '../cli/swarm-target.js';
 import type { SwarmUpResult } from '../swarm/deploy.js';
 import { writeFailedServices, writeSkippedServices } from '../cli/service-failures.js';
 
@@ -30,6 +29,8 @@ export default class UpCommand extends EnvctlCommand {
     const waitTimeoutMs = flags['wait-timeout'];
     if (flags.target === 'swarm') {
       if (flags.locked) throw new UsageError('BAD_FLAGS', '--locked applies to the local target for now', 'drop --locked, or run `envctl up --locked` without --target swarm');
+      // Loaded on use: the swarm code is no part of a local `up`'s start.
+      const { runSwarmUp } = await import('../cli/swarm-target.js');
       return runSwarmUp(this.outputMode(), { load: this.loadOptions(flags), registry: flags.registry, removeOrphans: flags['remove-orphans'], waitTimeoutMs });
     }
     if (flags.registry !== undefined) throw new UsageError('BAD_FLAGS', '--registry applies to --target swarm', 'add --target swarm, or drop --registry (the local target uses the images on this engine)');

@@ -4,7 +4,7 @@
  * Field names are Compose's; the output is normalised to milliseconds, bytes and nano-CPUs.
  * The swarm target uses all of it; the local target applies resource limits and names the rest.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DURATION_PATTERN, parseByteSize, parseDurationMs, ValueProblem } from './values.js';
 
 const duration = z

@@ -2,7 +2,7 @@
  * The JSON Schema of the definition, generated from the zod schema (for editor completion).
  * `schema/envctl.schema.json` is a generated copy; a unit test fails when it is stale.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { definitionFileSchema } from './schema.js';
 
 export function definitionJsonSchema(): Record<string, unknown> {

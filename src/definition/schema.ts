@@ -3,7 +3,7 @@
  * normalised types (`z.output`) and for the JSON Schema editors use (`envctl schema`).
  * Compose's short and long forms are accepted and normalised here, so later stages see one shape.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DURATION_PATTERN,
   parseByteSize,

@@ -29,7 +29,7 @@ import {
 
 /** The part of the engine the doctor reads. */
 export interface DoctorEngine {
-  ping(): Promise<EngineInfo>;
+  ping(options?: { detail?: boolean }): Promise<EngineInfo>;
   existingImages(refs: readonly string[]): Promise<ReadonlySet<string>>;
   listContainers(labels: Record<string, string>): Promise<ObservedContainer[]>;
   dockerRootDir(): Promise<string>;
@@ -66,7 +66,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   const bounded = <T>(what: string, run: () => Promise<T>) => probe(what, run, options.timeoutMs);
 
   const engine = await bounded('the engine', async () => probes.engine());
-  const engineInfo: Probed<EngineInfo> = engine.ok ? await bounded('ping the engine', () => engine.value.ping()) : engine;
+  const engineInfo: Probed<EngineInfo> = engine.ok ? await bounded('ping the engine', () => engine.value.ping({ detail: true })) : engine;
   const reachable = engine.ok && engineInfo.ok ? engine.value : undefined;
 
   const [images, rootDir, definition, bundleSize, tmux] = await Promise.all([

@@ -5,11 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { getJson, openStream, requestJson, type ApiEndpoint } from './engine-api.js';
+import { getJson, openStream, pingHeaders, requestJson, type ApiEndpoint } from './engine-api.js';
 import { EnvironmentError, UsageError, WorkFailedError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { PassThrough, type Readable } from 'node:stream';
-import { pack } from 'tar-fs';
 import { buildContextFilter } from '../definition/build-inputs.js';
 import type { ContainerEngineEvent, Engine, ExecOptions } from './engine.js';
 import type { BuildSpec, ContainerSpec, ContainerState, ContainerStatsSample, ContainerStatus, EngineInfo, LogLine, ObservedContainer, ObservedNetwork, ObservedVolume } from './types.js';
@@ -104,9 +103,19 @@ export class DockerEngine implements Engine {
     return new DockerEngine(resolveDockerEndpoint(env));
   }
 
-  async ping(): Promise<EngineInfo> {
+  /**
+   * Checks the engine answers and says which it is. Docker names its version and OS in the
+   * `/_ping` answer's headers; `detail` (doctor) or an engine that does not (another
+   * implementation of the API) also asks `/version`, which adds the architecture.
+   */
+  async ping(options: { detail?: boolean } = {}): Promise<EngineInfo> {
     try {
-      await withTimeout(this.get('/_ping'), PING_TIMEOUT_MS, 'ping');
+      const headers = await withTimeout(pingHeaders(this.endpoint.options as ApiEndpoint), PING_TIMEOUT_MS, 'ping');
+      const server = /^Docker\/(\S+) \(([^)]+)\)$/.exec(String(headers.server ?? ''));
+      const apiVersion = headers['api-version'];
+      if (server && typeof apiVersion === 'string' && !options.detail) {
+        return { version: server[1]!, apiVersion, os: typeof headers.ostype === 'string' ? headers.ostype : server[2]!, endpoint: this.endpoint.display };
+      }
       const version = await withTimeout(this.get<{ Version: string; ApiVersion: string; Os: string; Arch: string }>('/version'), PING_TIMEOUT_MS, 'version');
       return { version: version.Version, apiVersion: version.ApiVersion, os: `${version.Os}/${version.Arch}`, endpoint: this.endpoint.display };
     } catch (error) {
@@ -176,7 +185,10 @@ export class DockerEngine implements Engine {
   async buildImage(spec: BuildSpec, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
     const docker = await this.docker();
     const included = await buildContextFilter(spec);
-    const context = pack(spec.context, {
+    // Loaded on use: only a build sends a context (tar-fs and its streams are no part of a no-change `up`).
+    // (The CommonJS module's own exports object, as `default`: the bundle gives no named exports.)
+    const { default: tarFs } = await import('tar-fs');
+    const context = tarFs.pack(spec.context, {
       ignore: (name) => {
         const rel = relativePosix(spec.context, name);
         return rel !== '' && !included(rel) && !included(`${rel}/`);

@@ -31,6 +31,24 @@ export class EngineApiError extends Error {
   }
 }
 
+/**
+ * GETs `/_ping` and resolves with the answer's headers (`Api-Version`, `Server`, `Ostype`): the
+ * engine's version without `/version`, which dockerd answers by asking containerd, runc and
+ * docker-init for theirs (about 8 ms of each command's start). The caller bounds the time it waits.
+ */
+export function pingHeaders(endpoint: ApiEndpoint): Promise<import('node:http').IncomingHttpHeaders> {
+  return new Promise((resolve, reject) => {
+    const request = send(endpoint, 'GET', '/_ping', {}, undefined, undefined, (response) => {
+      const status = response.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => (status >= 200 && status < 300 ? resolve(response.headers) : reject(apiError(status, Buffer.concat(chunks).toString('utf8')))));
+    });
+    request.on('error', reject);
+  });
+}
+
 /** GETs `path` (with `query`) and parses the JSON answer. The caller bounds the time it waits. */
 export function getJson<T>(endpoint: ApiEndpoint, path: string, query: Record<string, string> = {}): Promise<T> {
   return requestJson<T>(endpoint, 'GET', path, query);
@@ -102,7 +120,9 @@ function send(
     {
       method,
       path: search ? `${path}?${search}` : path,
-      ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port }),
+      // A socket has no TLS server name: an empty one spares Node's agent from deriving it (its
+      // first IP-address check compiles the IPv6 pattern, about 6 ms of a command's start).
+      ...(endpoint.socketPath ? { socketPath: endpoint.socketPath, servername: '' } : { host: endpoint.host, port: endpoint.port }),
       ...(tls ? { ca: endpoint.ca, cert: endpoint.cert, key: endpoint.key } : {}),
       // A unix socket has no host name (the Docker CLI sends `docker`); over TCP Node sets host:port,
       // and TLS checks the engine's certificate against that name, so it must not be replaced.

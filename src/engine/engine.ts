@@ -6,7 +6,7 @@ import type { BuildSpec, ContainerSpec, ContainerStatsSample, ContainerStatus, E
 
 export interface Engine {
   /** Checks the engine answers; throws EnvironmentError (exit 3) with what to do when it does not. */
-  ping(): Promise<EngineInfo>;
+  ping(options?: { detail?: boolean }): Promise<EngineInfo>;
   /** Containers (running or not) carrying all the given labels. */
   listContainers(labels: Record<string, string>): Promise<ObservedContainer[]>;
   listNetworks(labels: Record<string, string>): Promise<ObservedNetwork[]>;

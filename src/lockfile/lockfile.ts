@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import stringify from 'safe-stable-stringify';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError, WorkFailedError } from '../errors.js';
 
 export const LOCK_FILE_NAME = 'envctl.lock';

@@ -9,7 +9,7 @@
  */
 import autocannon from 'autocannon';
 import { build as buildHistogram } from 'hdr-histogram-js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PerfConfig } from '../definition/schema.js';
 import { WorkFailedError } from '../errors.js';
 

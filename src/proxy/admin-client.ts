@@ -8,7 +8,7 @@
  * never throws: it is the readiness probe.
  */
 import { request as httpRequest } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requestRecordShape } from '../release/recording/files.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { type RecordsPage, type RequestRecord, type RouteSplit, type RouteSplitPage, type Weights } from './types.js';

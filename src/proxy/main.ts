@@ -20,7 +20,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EnvctlError } from '../errors.js';
 import { openRequestLogWriter, readRequestLogEnd, type RequestLogWriter } from '../release/recording/files.js';
 import { DEFAULT_RECORD_RING } from './record-ring.js';

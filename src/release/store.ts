@@ -11,7 +11,7 @@
 import { mkdir, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReleaseConfig } from '../definition/schema.js';
 import { UsageError, WorkFailedError } from '../errors.js';
 import { crashBeforeRenameOnto } from '../fault.js';

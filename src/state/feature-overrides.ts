@@ -7,7 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FEATURE_PATTERN } from '../definition/schema.js';
 import { WorkFailedError } from '../errors.js';
 import { appendLine } from '../fs-util.js';

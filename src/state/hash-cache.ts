@@ -7,7 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FileHashLookup } from '../definition/build-inputs.js';
 import { stateDir } from './lock.js';
 

@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WorkFailedError } from '../errors.js';
 import { crashBeforeRenameOnto } from '../fault.js';
 import { STAGES } from '../events.js';

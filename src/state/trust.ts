@@ -20,7 +20,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { quote } from 'shell-quote';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EnvironmentModel } from '../definition/model.js';
 import { isUnder } from '../definition/path-scope.js';
 import { EnvctlError, EnvironmentError, ExitCode } from '../errors.js';

@@ -24,7 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import stringify from 'safe-stable-stringify';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WorkFailedError } from '../../errors.js';
 import { appendLine as appendWholeLine, appendWhole } from '../../fs-util.js';
 import { ARMS, type RequestRecord } from '../../proxy/types.js';
