@@ -11,6 +11,16 @@ if (Number(process.versions.node.split('.', 1)[0]) < 22) {
 }
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
 
+// A reader that went away (`envctl logs -f | head`) makes stdout's writes fail with EPIPE. The CLI
+// then stops at once with 141 (128 + SIGPIPE), as git and the Go CLIs do: the status a shell
+// shows for a writer ended by the pipe, so `set -o pipefail` scripts see it. Without this Node
+// printed the error, or (after `--help`, whose last step waits for stdout to drain) warned of an
+// unsettled top-level await and exited 13.
+process.stdout.on('error', (error) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(141);
+});
+
 // `envctl --version` alone: scripts call it to check the install, so it answers without loading
 // oclif (the same line oclif prints: name/version platform-arch node-version).
 if (process.argv.length === 3 && process.argv[2] === '--version') {

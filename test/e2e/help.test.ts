@@ -2,10 +2,12 @@
  * `--help` of the built CLI: the exit-code table (design.md) ends the root help and every command's
  * help, and every command shows at least one example.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODE_TABLE } from '../../src/cli/help.js';
-import { envctl } from '../support/cli.js';
+import { BIN, envctl } from '../support/cli.js';
 
 const manifest = JSON.parse(await readFile(new URL('../../oclif.manifest.json', import.meta.url), 'utf8')) as { commands: Record<string, { examples?: unknown[] }> };
 
@@ -40,6 +42,17 @@ describe('help', () => {
     // With another flag the argv no longer matches the fast path: oclif answers, with the same line.
     const viaOclif = await envctl(['--version', '--json']);
     expect(String(viaOclif.stdout)).toBe(String(fast.stdout));
+  });
+
+  it('stops with 141 (128 + SIGPIPE) and no Node warning when the reader of its output goes away (`| head`)', async () => {
+    const child = spawn(process.execPath, [BIN, 'up', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reading end closes before the help is written: each write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(stderr).not.toMatch(/unsettled|EPIPE|Error/);
+    expect(code).toBe(141);
   });
 
   it('gives every command an example', () => {
