@@ -4,22 +4,27 @@ import module from 'node:module';
 // Cache compiled modules between runs (Node >= 22.1): a CLI pays its start-up on every command.
 module.enableCompileCache?.();
 
-// On import oclif checks Node against its own `engines` with semver (47 files, a tenth of
-// `envctl --version`); the same check on the major version costs nothing. Set before the import.
+// On import oclif checks Node against its own `engines` with semver; the same check on the major
+// version costs nothing (and oclif's, bundled, would not find its package.json). Set before the import.
 if (Number(process.versions.node.split('.', 1)[0]) < 22) {
   process.emitWarning(`Node version must be >=22 to use this CLI. Current node version: ${process.versions.node}`);
 }
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
 
-// A reader that went away (`envctl logs -f | head`) makes stdout's writes fail with EPIPE. The CLI
-// then stops at once with 141 (128 + SIGPIPE), as git and the Go CLIs do: the status a shell
-// shows for a writer ended by the pipe, so `set -o pipefail` scripts see it. Without this Node
-// printed the error, or (after `--help`, whose last step waits for stdout to drain) warned of an
-// unsettled top-level await and exited 13.
-process.stdout.on('error', (error) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(141);
-});
+// A reader that went away (`envctl logs -f | head`, `envctl up 2>&1 | head`) makes the writes to
+// stdout or stderr fail with EPIPE. The CLI then stops at once with 141 (128 + SIGPIPE,
+// ExitCode.brokenPipe), as git and the Go CLIs do: the status a shell shows for a writer ended by
+// the pipe, so `set -o pipefail` scripts see it; a command that had already set its status keeps
+// it. Without this Node printed the error and exited 1, or (after `--help`, whose last step waits
+// for stdout to drain) warned of an unsettled top-level await and exited 13. Any other failure to
+// write (a full disk behind `> file`) is an environment problem: one line, exit 3.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 141);
+    if (stream === process.stdout) process.stderr.write(`error: cannot write the output: ${error.message}\n`);
+    process.exit(3);
+  });
+}
 
 // `envctl --version` alone: scripts call it to check the install, so it answers without loading
 // oclif (the same line oclif prints: name/version platform-arch node-version).

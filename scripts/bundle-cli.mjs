@@ -1,7 +1,8 @@
 // Bundles the CLI's command modules (dist/commands/**, compiled by tsc) and everything they import,
-// npm packages included except @oclif/core, into dist/bundled/: one ES module per command plus
-// shared chunks. Node then loads a few dozen files on start instead of ~450 (zod, yaml, semver…),
-// which is most of a no-change `up`'s wall time. package.json `oclif.commands` points here; the
+// npm packages included, @oclif/core too (bin/run.js takes `execute` from the oclif-runtime entry,
+// so the CLI and its commands share one copy), into dist/bundled/: one ES module per command plus
+// shared chunks. Node then loads a few dozen files on start instead of ~300 (oclif, zod, yaml,
+// semver…), which is most of a no-change `up`'s wall time. package.json `oclif.commands` points here; the
 // unbundled dist/ stays for the `envctl/testing` export and for tests that import modules.
 //
 // Usage: node scripts/bundle-cli.mjs   (`npm run build` runs it after tsc, before the manifest)
@@ -65,8 +66,9 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  // One copy of oclif shared with bin/run.js (commands extend its Command class); native add-ons
-  // of dockerode's optional SSH transport cannot be bundled; Ink imports its devtools only when asked.
+  // oclif requires TypeScript and ts-node only to run a plugin from its sources (never here); native
+  // add-ons of dockerode's optional SSH transport cannot be bundled; Ink imports its devtools only
+  // when asked.
   external: ['typescript', 'ts-node', 'cpu-features', 'ssh2', '*.node', 'react-devtools-core'],
   sourcemap: false,
   legalComments: 'none',

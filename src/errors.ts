@@ -11,6 +11,8 @@ export const ExitCode = {
   environment: 3,
   undecided: 4,
   cancelled: 130,
+  /** The reader of stdout or stderr went away (`| head`): set in bin/run.js, where nothing is loaded yet. */
+  brokenPipe: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -13,6 +13,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [ExitCode, string]> = [
   [ExitCode.environment, 'environment problem: no Docker engine, a port taken, a damaged state file'],
   [ExitCode.undecided, 'undecided: a release inconclusive, or waiting at a manual gate without a terminal'],
   [ExitCode.cancelled, 'cancelled (Ctrl-C)'],
+  [ExitCode.brokenPipe, 'the reader of its output went away (`| head`): stopped at once, as SIGPIPE would'],
 ];
 
 export default class EnvctlHelp extends Help {

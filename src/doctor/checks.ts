@@ -54,7 +54,7 @@ export function checkNode(node: { version: string; execPath: string }): DoctorCh
 export function checkEngine(engine: Probed<EngineInfo>): DoctorCheck {
   if (engine.ok) {
     const info = engine.value;
-    return { id: 'engine', name: 'engine', status: 'ok', detail: `Docker Engine ${info.version} (API ${info.apiVersion}, ${info.os}) at ${info.endpoint}` };
+    return { id: 'engine', name: 'engine', status: 'ok', detail: `Docker Engine ${info.version} (API ${info.apiVersion}, ${info.arch ? `${info.os}/${info.arch}` : info.os}) at ${info.endpoint}` };
   }
   return { id: 'engine', name: 'engine', status: 'fail', detail: engine.error, fix: engine.hint ?? `start dockerd, or point DOCKER_HOST at a running engine; ${SETUP_FIX}` };
 }

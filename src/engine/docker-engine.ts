@@ -117,7 +117,7 @@ export class DockerEngine implements Engine {
         return { version: server[1]!, apiVersion, os: typeof headers.ostype === 'string' ? headers.ostype : server[2]!, endpoint: this.endpoint.display };
       }
       const version = await withTimeout(this.get<{ Version: string; ApiVersion: string; Os: string; Arch: string }>('/version'), PING_TIMEOUT_MS, 'version');
-      return { version: version.Version, apiVersion: version.ApiVersion, os: `${version.Os}/${version.Arch}`, endpoint: this.endpoint.display };
+      return { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch, endpoint: this.endpoint.display };
     } catch (error) {
       throw this.unreachable(error);
     }

@@ -52,7 +52,10 @@ export interface EngineInfo {
   /** Engine version, e.g. `20.10.24+dfsg1`. */
   version: string;
   apiVersion: string;
+  /** The engine's OS (`linux`). */
   os: string;
+  /** Its architecture (`amd64`): only when `/version` was asked (`ping({ detail: true })`, engines other than Docker). */
+  arch?: string | undefined;
   endpoint: string;
 }
 

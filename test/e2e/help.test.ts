@@ -55,6 +55,16 @@ describe('help', () => {
     expect(code).toBe(141);
   });
 
+  it('keeps the status a command already set when its output pipe is gone', async () => {
+    const child = spawn(process.execPath, [BIN, 'validate', '--file', '/nonexistent/envctl.yaml'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(stderr).toContain('cannot read the definition');
+    expect(code).toBe(2);
+  });
+
   it('gives every command an example', () => {
     const missing = Object.entries(manifest.commands).filter(([, command]) => (command.examples ?? []).length === 0).map(([id]) => id);
     expect(missing).toEqual([]);

@@ -18,7 +18,7 @@ import {
 import { engineLoopbackWarning } from '../../../src/engine/up.js';
 import type { EngineInfo } from '../../../src/engine/types.js';
 
-const engine = (version: string): Probed<EngineInfo> => ({ ok: true, value: { version, apiVersion: '1.41', os: 'linux/amd64', endpoint: 'unix:///var/run/docker.sock' } });
+const engine = (version: string): Probed<EngineInfo> => ({ ok: true, value: { version, apiVersion: '1.41', os: 'linux', arch: 'amd64', endpoint: 'unix:///var/run/docker.sock' } });
 const noEngine: Probed<EngineInfo> = { ok: false, error: 'no Docker engine at unix:///nonexistent.sock (the socket does not exist)', hint: 'start one: `npm run setup`' };
 
 describe('checkNode', () => {

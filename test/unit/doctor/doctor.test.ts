@@ -11,7 +11,8 @@ const GiB = 1024 ** 3;
 
 function fakeEngine(overrides: Partial<DoctorEngine> = {}): DoctorEngine {
   return {
-    ping: async () => ({ version: '28.1.1', apiVersion: '1.49', os: 'linux/amd64', endpoint: 'unix:///var/run/docker.sock' }),
+    // Like DockerEngine: the architecture only when /version is asked (`detail`).
+    ping: async (options) => ({ version: '28.1.1', apiVersion: '1.49', os: 'linux', ...(options?.detail ? { arch: 'amd64' } : {}), endpoint: 'unix:///var/run/docker.sock' }),
     existingImages: async () => new Set(BASE_IMAGES),
     listContainers: async () => [],
     dockerRootDir: async () => '/var/lib/docker',
@@ -70,6 +71,7 @@ describe('runDoctor', () => {
       'tmux=ok',
     ]);
     expect(doctorFailed(checks)).toBe(false);
+    expect(byId(checks).engine!.detail).toBe('Docker Engine 28.1.1 (API 1.49, linux/amd64) at unix:///var/run/docker.sock');
   });
 
   it('an engine that does not answer fails the engine check with its fix and skips what needs it', async () => {
@@ -121,7 +123,7 @@ describe('runDoctor', () => {
   });
 
   it('an old engine warns but does not fail the doctor', async () => {
-    const engine = fakeEngine({ ping: async () => ({ version: '20.10.24+dfsg1', apiVersion: '1.41', os: 'linux/amd64', endpoint: 'unix:///var/run/docker.sock' }) });
+    const engine = fakeEngine({ ping: async () => ({ version: '20.10.24+dfsg1', apiVersion: '1.41', os: 'linux', arch: 'amd64', endpoint: 'unix:///var/run/docker.sock' }) });
     const checks = await runDoctor({ probes: probes({ engine: () => engine }), timeoutMs: 1_000 });
     expect(byId(checks)['engine-version']!.status).toBe('warn');
     expect(doctorFailed(checks)).toBe(false);
@@ -157,7 +159,7 @@ describe('runDoctor', () => {
   });
 
   it("does not read a remote engine's root dir on this machine", async () => {
-    const engine = fakeEngine({ ping: async () => ({ version: '28.1.1', apiVersion: '1.49', os: 'linux/amd64', endpoint: 'tcp://build-host:2376' }) });
+    const engine = fakeEngine({ ping: async () => ({ version: '28.1.1', apiVersion: '1.49', os: 'linux', arch: 'amd64', endpoint: 'tcp://build-host:2376' }) });
     const asked: string[] = [];
     const checks = byId(await runDoctor({ probes: probes({ engine: () => engine, freeBytes: async (path) => (asked.push(path), 50 * GiB) }), timeoutMs: 1_000 }));
     expect(asked).toEqual(['/home/me/shop']);

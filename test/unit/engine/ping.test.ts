@@ -60,17 +60,24 @@ describe('DockerEngine.ping', () => {
     expect(engine.seen).toEqual(['GET /_ping']);
   });
 
+  it("takes the OS from the Server header's parentheses when there is no Ostype header", async () => {
+    const engine = await fakeEngine({ 'api-version': '1.45', server: 'Docker/26.1.4 (linux)' });
+    const info = await DockerEngine.fromEnv({ DOCKER_HOST: `unix://${engine.socket}` }).ping();
+    expect(info).toEqual({ version: '26.1.4', apiVersion: '1.45', os: 'linux', endpoint: `unix://${engine.socket}` });
+    expect(engine.seen).toEqual(['GET /_ping']);
+  });
+
   it('asks /version when /_ping does not name a Docker engine', async () => {
     const engine = await fakeEngine({ 'api-version': '1.41', server: 'Libpod/5.4.2 (linux)' });
     const info = await DockerEngine.fromEnv({ DOCKER_HOST: `unix://${engine.socket}` }).ping();
-    expect(info).toEqual({ version: '5.4.2', apiVersion: '1.41', os: 'linux/arm64', endpoint: `unix://${engine.socket}` });
+    expect(info).toEqual({ version: '5.4.2', apiVersion: '1.41', os: 'linux', arch: 'arm64', endpoint: `unix://${engine.socket}` });
     expect(engine.seen).toEqual(['GET /_ping', 'GET /version']);
   });
 
   it('asks /version for the detail (architecture) when told to', async () => {
     const engine = await fakeEngine({ 'api-version': '1.41', server: 'Docker/20.10.24+dfsg1 (linux)' });
     const info = await DockerEngine.fromEnv({ DOCKER_HOST: `unix://${engine.socket}` }).ping({ detail: true });
-    expect(info.os).toBe('linux/arm64');
+    expect([info.os, info.arch]).toEqual(['linux', 'arm64']);
     expect(engine.seen).toEqual(['GET /_ping', 'GET /version']);
   });
 
