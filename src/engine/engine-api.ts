@@ -36,17 +36,8 @@ export class EngineApiError extends Error {
  * engine's version without `/version`, which dockerd answers by asking containerd, runc and
  * docker-init for theirs (about 8 ms of each command's start). The caller bounds the time it waits.
  */
-export function pingHeaders(endpoint: ApiEndpoint): Promise<import('node:http').IncomingHttpHeaders> {
-  return new Promise((resolve, reject) => {
-    const request = send(endpoint, 'GET', '/_ping', {}, undefined, undefined, (response) => {
-      const status = response.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => (status >= 200 && status < 300 ? resolve(response.headers) : reject(apiError(status, Buffer.concat(chunks).toString('utf8')))));
-    });
-    request.on('error', reject);
-  });
+export async function pingHeaders(endpoint: ApiEndpoint): Promise<import('node:http').IncomingHttpHeaders> {
+  return (await exchange(endpoint, 'GET', '/_ping', {})).headers;
 }
 
 /** GETs `path` (with `query`) and parses the JSON answer. The caller bounds the time it waits. */
@@ -58,8 +49,21 @@ export function getJson<T>(endpoint: ApiEndpoint, path: string, query: Record<st
  * Sends one request (a JSON `body` when given) and parses the JSON answer (undefined for an empty
  * one). The caller bounds the time it waits; `signal` closes the request when it gives up.
  */
-export function requestJson<T>(endpoint: ApiEndpoint, method: string, path: string, query: Record<string, string> = {}, body?: unknown, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+export async function requestJson<T>(endpoint: ApiEndpoint, method: string, path: string, query: Record<string, string> = {}, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const { text } = await exchange(endpoint, method, path, query, body, signal);
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
+
+/** One request and its whole answer; an answer outside 2xx rejects with the engine's message. */
+function exchange(
+  endpoint: ApiEndpoint,
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<{ headers: import('node:http').IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
     const request = send(endpoint, method, path, query, body, signal, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -67,15 +71,8 @@ export function requestJson<T>(endpoint: ApiEndpoint, method: string, path: stri
       response.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const status = response.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          reject(apiError(status, text));
-          return;
-        }
-        try {
-          resolve((text === '' ? undefined : path === '/_ping' ? text : JSON.parse(text)) as T);
-        } catch (error) {
-          reject(error);
-        }
+        if (status < 200 || status >= 300) reject(apiError(status, text));
+        else resolve({ headers: response.headers, text });
       });
     });
     request.on('error', reject);

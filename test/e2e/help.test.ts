@@ -17,6 +17,16 @@ function exitCodeSection(output: string): Array<[number, string]> {
   return [...section!.matchAll(/^ {2}(\d+) +(\S.*)$/gm)].map((match) => [Number(match[1]), match[2]!]);
 }
 
+/** Runs the CLI with the reading end of its stdout closed before it writes: each write fails with EPIPE. */
+async function withStdoutClosed(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stderr };
+}
+
 describe('help', () => {
   it('ends the root help with the exit-code table', async () => {
     const result = await envctl(['--help']);
@@ -45,22 +55,13 @@ describe('help', () => {
   });
 
   it('stops with 141 (128 + SIGPIPE) and no Node warning when the reader of its output goes away (`| head`)', async () => {
-    const child = spawn(process.execPath, [BIN, 'up', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // The reading end closes before the help is written: each write fails with EPIPE.
-    child.stdout.destroy();
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code] = (await once(child, 'close')) as [number | null];
+    const { code, stderr } = await withStdoutClosed(['up', '--help']);
     expect(stderr).not.toMatch(/unsettled|EPIPE|Error/);
     expect(code).toBe(141);
   });
 
   it('keeps the status a command already set when its output pipe is gone', async () => {
-    const child = spawn(process.execPath, [BIN, 'validate', '--file', '/nonexistent/envctl.yaml'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.destroy();
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code] = (await once(child, 'close')) as [number | null];
+    const { code, stderr } = await withStdoutClosed(['validate', '--file', '/nonexistent/envctl.yaml']);
     expect(stderr).toContain('cannot read the definition');
     expect(code).toBe(2);
   });
