@@ -63,26 +63,39 @@ export interface ProxyMetrics {
   snapshot(): MetricsSnapshot;
 }
 
+const UPSTREAM_ERROR_KINDS = ['connect', 'reset', 'timeout'] as const;
+
 /** 1 µs … 1 h; auto-resizes beyond. */
 const HIGHEST_TRACKABLE_US = 3_600_000_000;
 
+/**
+ * Each request is observed once, in its step's aggregates (the last step's are kept at hand: a step
+ * lasts thousands of requests); the totals since the start are the steps' sum, added up when a
+ * snapshot asks for them.
+ */
 export function createProxyMetrics(): ProxyMetrics {
-  const total = createArmAggregates();
   const byStep = new Map<number, Record<Arm, ArmAggregate>>();
+  let lastStep: number | undefined;
+  let lastAggregates: Record<Arm, ArmAggregate> | undefined;
   return {
     observe(record: RequestRecord): void {
-      let stepAggregates = byStep.get(record.step);
-      if (!stepAggregates) {
-        stepAggregates = createArmAggregates();
-        byStep.set(record.step, stepAggregates);
+      if (record.step !== lastStep || lastAggregates === undefined) {
+        lastAggregates = byStep.get(record.step);
+        if (!lastAggregates) {
+          lastAggregates = createArmAggregates();
+          byStep.set(record.step, lastAggregates);
+        }
+        lastStep = record.step;
       }
-      total[record.arm].observe(record);
-      stepAggregates[record.arm].observe(record);
+      lastAggregates[record.arm].observe(record);
     },
     snapshot(): MetricsSnapshot {
+      const steps = [...byStep.entries()].sort(([a], [b]) => a - b);
+      const total = createArmAggregates();
+      for (const [, arms] of steps) for (const arm of ARMS) total[arm].add(arms[arm]);
       return {
         total: summariseArms(total),
-        steps: [...byStep.entries()].sort(([a], [b]) => a - b).map(([step, arms]) => ({ step, arms: summariseArms(arms) })),
+        steps: steps.map(([step, arms]) => ({ step, arms: summariseArms(arms) })),
       };
     },
   };
@@ -118,6 +131,16 @@ class ArmAggregate {
     if (record.override) this.overrides += 1;
     if (record.upstreamError !== 'none') this.upstreamErrors[record.upstreamError] += 1;
     if (hasResponseLatency(record)) this.latency.recordValue(Math.max(1, Math.round(record.totalUs)));
+  }
+
+  /** Adds another aggregate's counts and latencies to this one's. */
+  add(other: ArmAggregate): void {
+    this.requests += other.requests;
+    this.bad += other.bad;
+    this.status4xx += other.status4xx;
+    this.overrides += other.overrides;
+    for (const kind of UPSTREAM_ERROR_KINDS) this.upstreamErrors[kind] += other.upstreamErrors[kind];
+    this.latency.add(other.latency);
   }
 
   summary(): ArmMetrics {

@@ -39,6 +39,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { EnvironmentError } from '../errors.js';
 import { startAdminServer, type AdminServer } from './admin.js';
 import { createProxyMetrics, STATUS_CLIENT_CLOSED, STATUS_SWITCHING_PROTOCOLS, type MetricsSnapshot } from './metrics.js';
+import { LinkedList, type Link } from './linked-list.js';
 import { createRecordRing, DEFAULT_RECORD_RING } from './record-ring.js';
 import { parseTargetOverride, routeKeyOf, TARGET_HEADER } from './route-key.js';
 import { createArmHealth, createRouteSplitCounter, validateWeights, type ArmHealth, type EjectionOptions, type HealthChoice } from './routing.js';
@@ -195,6 +196,14 @@ const TUNNEL_CLOSE_GRACE_MS = 1000;
 
 const noop = (): void => undefined;
 
+/** The socket property holding a client connection's open exchanges (see `watchConnection`). */
+const OPEN_EXCHANGES = Symbol('envctl.openExchanges');
+type WatchedSocket = Duplex & { [OPEN_EXCHANGES]?: LinkedList<OpenExchange> };
+/** What a connection's close does to each of its open exchanges. */
+interface OpenExchange {
+  connectionClosed(): void;
+}
+
 export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const limits: ProxyLimits = { ...DEFAULT_PROXY_LIMITS, ...definedLimits(options) };
   if (limits.requestTimeout > 0 && limits.headersTimeout > limits.requestTimeout) {
@@ -222,10 +231,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   let inFlight = 0;
   const ring = createRecordRing(options.recordRing ?? DEFAULT_RECORD_RING);
   /**
-   * Arrival time of every open request and tunnel, in arrival order (a Map keeps insertion order,
-   * and arrivals are taken and inserted in one synchronous run): the first is the oldest.
+   * Arrival time of every open request and tunnel, in arrival order (arrivals are taken and
+   * appended in one synchronous run): the first is the oldest. A linked list, not a Map: see
+   * proxy/linked-list.ts.
    */
-  const open = new Map<object, bigint>();
+  const open = new LinkedList<bigint>();
   let draining = false;
   /** Open upgrade tunnels: client socket → upstream socket (once the upstream accepted). */
   const tunnels = new Map<Duplex, Duplex | undefined>();
@@ -248,15 +258,14 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
    * order is expiry order: a sweep stops at the first one not yet due. A 504 comes between
    * `upstreamTimeout` and `upstreamTimeout` + one tick (≤ 100 ms, ≤ a tenth of the timeout).
    */
-  const awaitingHeaders = new Set<Exchange>();
+  const awaitingHeaders = new LinkedList<Exchange>();
   const deadlineTickMs = Math.max(1, Math.min(100, Math.floor(limits.upstreamTimeout / 10)));
   const deadlineSweep = setInterval(() => {
     if (awaitingHeaders.size === 0) return;
     const nowMs = performance.now();
-    for (const exchange of awaitingHeaders) {
-      if (exchange.dueMs > nowMs) break;
-      awaitingHeaders.delete(exchange);
-      exchange.onDeadline();
+    for (let due = awaitingHeaders.first(); due !== undefined && due.value.dueMs <= nowMs; due = awaitingHeaders.first()) {
+      awaitingHeaders.remove(due);
+      due.value.onDeadline();
     }
   }, deadlineTickMs).unref();
 
@@ -279,23 +288,26 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(request, socket, head));
   server.on('error', reportError);
 
-  /** The open exchanges of each client connection, ended together when it closes (one listener per connection). */
-  const exchangesOf = new WeakMap<Duplex, Set<Exchange>>();
-  function watchConnection(socket: Duplex, exchange: Exchange): void {
-    let exchanges = exchangesOf.get(socket);
-    if (!exchanges) {
-      const set = new Set<Exchange>();
-      exchanges = set;
-      exchangesOf.set(socket, set);
+  /**
+   * The open exchanges of each client connection, ended together when it closes: one 'close'
+   * listener per connection, not one per request. This is how an exchange learns that its client
+   * went away, the one being answered and any pipelined behind it alike (a queued response gets no
+   * 'close' of its own).
+   */
+  function watchConnection(socket: WatchedSocket, exchange: OpenExchange): Link<OpenExchange> {
+    let exchanges = socket[OPEN_EXCHANGES];
+    if (exchanges === undefined) {
+      const list = new LinkedList<OpenExchange>();
+      exchanges = list;
+      socket[OPEN_EXCHANGES] = list;
       socket.once('close', () => {
-        for (const open of [...set]) open.connectionClosed();
-        exchangesOf.delete(socket);
+        for (const exchange of list.toArray()) exchange.connectionClosed();
       });
     }
-    exchanges.add(exchange);
+    return exchanges.push(exchange);
   }
-  function unwatchConnection(socket: Duplex, exchange: Exchange): void {
-    exchangesOf.get(socket)?.delete(exchange);
+  function unwatchConnection(socket: WatchedSocket, link: Link<OpenExchange>): void {
+    socket[OPEN_EXCHANGES]?.remove(link);
   }
 
   function onRequest(request: IncomingMessage, response: ServerResponse): void {
@@ -324,7 +336,6 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     const headers = forwardRequestHeaders(request, false);
     inFlight += 1;
     const exchange = new Exchange(request, response, { startNs, step, method, path, routeKey, headers, pinned: decision.override, choice });
-    open.set(exchange, startNs);
     exchange.attempt(choice?.arm ?? decision.arm, decision.override || choice?.rerouted === true, false);
   }
 
@@ -399,6 +410,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
      * that takes longer than the timeout but keeps moving is not the upstream's delay).
      */
     dueMs: number;
+    /** Its place in `awaitingHeaders` (until the response headers) and in `open` (until its record). */
+    private awaiting: Link<Exchange> | undefined;
+    private readonly openLink: Link<bigint>;
+    /** Its place among its connection's open exchanges (see `watchConnection`). */
+    private readonly connectionLink: Link<OpenExchange>;
 
     constructor(
       private readonly request: IncomingMessage,
@@ -419,15 +435,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       },
     ) {
       this.dueMs = performance.now() + limits.upstreamTimeout;
-      awaitingHeaders.add(this);
-      response.on('close', () => {
-        // Closed before the whole response was handed to the kernel: the client went away.
-        if (!response.writableFinished) this.abandon();
-      });
-      // A pipelined request queued behind another gets no 'close' on its response when the client
-      // disconnects: its connection's close ends it too (else it stays in flight and holds the
+      this.awaiting = awaitingHeaders.push(this);
+      this.openLink = open.push(meta.startNs);
+      // The client going away ends the exchange (else a pipelined one stays in flight and holds the
       // judge's watermark for the rest of the release).
-      watchConnection(request.socket, this);
+      this.connectionLink = watchConnection(request.socket, this);
       // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (RFC 9112 §6.3).
       const { headers } = request;
       if (headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')) {
@@ -443,12 +455,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     /** A body chunk arrived: the deadline counts from now (moved to the end of the sweep's order). */
     private uploadProgressed(): void {
       if (this.finished || this.ttfbNs !== undefined) return;
-      awaitingHeaders.delete(this);
+      awaitingHeaders.remove(this.awaiting);
       this.dueMs = performance.now() + limits.upstreamTimeout;
-      awaitingHeaders.add(this);
+      this.awaiting = awaitingHeaders.push(this);
     }
 
-    /** The client's connection closed (see `watchConnection`). */
+    /** The client's connection closed (see `watchConnection`): before the whole response was handed to the kernel, the client went away. */
     connectionClosed(): void {
       if (!this.response.writableFinished) this.abandon();
     }
@@ -521,7 +533,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       if (status < 200) return true;
       this.ttfbNs = clock();
       this.status = status;
-      awaitingHeaders.delete(this);
+      awaitingHeaders.remove(this.awaiting);
       const { response } = this;
       if (draining) response.shouldKeepAlive = false;
       const { headers, hasDate } = forwardResponseHeaders(rawHeaders);
@@ -575,8 +587,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     private finish(status: number, upstreamError: UpstreamError): void {
       if (this.finished) return;
       this.finished = true;
-      awaitingHeaders.delete(this);
-      unwatchConnection(this.request.socket, this);
+      awaitingHeaders.remove(this.awaiting);
+      unwatchConnection(this.request.socket, this.connectionLink);
       if (this.body && !this.request.complete) {
         // Answered before the whole upload arrived (413, 401, …; undici then drops its side): the
         // rest is read and dropped, so a client that sends its whole body before reading gets the
@@ -587,7 +599,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       inFlight -= 1;
       this.emitRecord(status, upstreamError, this.ttfbNs === undefined ? 0 : nsToUs(this.ttfbNs - this.meta.startNs), this.bytesOut);
       if (this.meta.choice) health.settled(this.meta.choice);
-      open.delete(this);
+      open.remove(this.openLink);
       if (draining) closeIdleSoon();
     }
 
@@ -651,7 +663,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       return void writeRawResponse(socket, 400, `cannot forward request: ${(error as Error).message}`, undefined);
     }
     tunnels.set(socket, undefined);
-    open.set(socket, startNs);
+    const openLink = open.push(startNs);
 
     let finished = false;
     let ttfbNs: bigint | undefined;
@@ -680,7 +692,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         mirrored: false,
       });
       if (choice) health.settled(choice);
-      open.delete(socket);
+      open.remove(openLink);
       if (tunnels.size === 0) tunnelsDrained?.();
     };
     const fail = (failStatus: number, message: string, error: UpstreamError): void => {
@@ -787,8 +799,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   /** Taken in one synchronous run, so the three values describe the same instant. */
   const progress = (): RecordProgress => {
     const nowNs = clock();
-    const oldest = open.values().next();
-    return { nowNs: nowNs.toString(), watermarkNs: (oldest.done ? nowNs : oldest.value).toString(), lastSeq: seq };
+    return { nowNs: nowNs.toString(), watermarkNs: (open.first()?.value ?? nowNs).toString(), lastSeq: seq };
   };
   const status = (): ProxyStatus => ({
     weights: router.weights(),
