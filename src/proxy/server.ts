@@ -962,6 +962,8 @@ function originFormPath(url: string): string | undefined {
  * the set stays undefined and the headers need no second pass.
  */
 function addConnectionTokens(value: string, tokens: Set<string> | undefined): Set<string> | undefined {
+  // What nearly every keep-alive peer sends: no split, no set.
+  if (value.length === 10 && value.toLowerCase() === 'keep-alive') return tokens;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name && !isHopByHopByName(name)) (tokens ??= new Set()).add(name);
