@@ -14,9 +14,12 @@
 export class Link<T> {
   /** @internal */ prev: Link<T> | undefined = undefined;
   /** @internal */ next: Link<T> | undefined = undefined;
-  /** @internal */ linked = true;
 
-  constructor(readonly value: T) {}
+  constructor(
+    readonly value: T,
+    /** @internal The list it is in; undefined once removed. */
+    public owner: LinkedList<T> | undefined,
+  ) {}
 }
 
 export class LinkedList<T> {
@@ -30,7 +33,7 @@ export class LinkedList<T> {
 
   /** Appends `value`; the link removes it again. */
   push(value: T): Link<T> {
-    const link = new Link(value);
+    const link = new Link(value, this);
     link.prev = this.tail;
     if (this.tail) this.tail.next = link;
     else this.head = link;
@@ -39,10 +42,10 @@ export class LinkedList<T> {
     return link;
   }
 
-  /** Removes the link's value. A link already removed (or undefined) is ignored. */
+  /** Removes the link's value. A link already removed, one of another list, or undefined is ignored. */
   remove(link: Link<T> | undefined): void {
-    if (link === undefined || !link.linked) return;
-    link.linked = false;
+    if (link === undefined || link.owner !== this) return;
+    link.owner = undefined;
     if (link.prev) link.prev.next = link.next;
     else this.head = link.next;
     if (link.next) link.next.prev = link.prev;

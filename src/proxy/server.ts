@@ -291,8 +291,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   /**
    * The open exchanges of each client connection, ended together when it closes: one 'close'
    * listener per connection, not one per request. This is how an exchange learns that its client
-   * went away, the one being answered and any pipelined behind it alike (a queued response gets no
-   * 'close' of its own).
+   * went away, the one being answered and any pipelined behind it alike: every way a client
+   * connection ends (the client's close, Node's timeouts, the proxy's own destroy) closes its socket.
    */
   function watchConnection(socket: WatchedSocket, exchange: OpenExchange): Link<OpenExchange> {
     let exchanges = socket[OPEN_EXCHANGES];
@@ -301,7 +301,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       exchanges = list;
       socket[OPEN_EXCHANGES] = list;
       socket.once('close', () => {
-        for (const exchange of list.toArray()) exchange.connectionClosed();
+        for (const open of list.toArray()) open.connectionClosed();
       });
     }
     return exchanges.push(exchange);
@@ -435,8 +435,6 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       },
     ) {
       this.dueMs = performance.now() + limits.upstreamTimeout;
-      this.awaiting = awaitingHeaders.push(this);
-      this.openLink = open.push(meta.startNs);
       // The client going away ends the exchange (else a pipelined one stays in flight and holds the
       // judge's watermark for the rest of the release).
       this.connectionLink = watchConnection(request.socket, this);
@@ -450,6 +448,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         request.pipe(this.body);
         request.on('data', () => this.uploadProgressed());
       }
+      // Last, once nothing above can throw: a link left behind would hold the watermark for good.
+      this.awaiting = awaitingHeaders.push(this);
+      this.openLink = open.push(meta.startNs);
     }
 
     /** A body chunk arrived: the deadline counts from now (moved to the end of the sweep's order). */

@@ -35,6 +35,17 @@ describe('the linked list of open requests', () => {
     expect(list.first()?.value).toBe(3);
   });
 
+  it("ignores a link of another list (it never touches this one's head, tail or size)", () => {
+    const list = new LinkedList<string>();
+    const other = new LinkedList<string>();
+    list.push('a');
+    const stranger = other.push('x');
+    list.remove(stranger);
+    expect(list.toArray()).toEqual(['a']);
+    expect(list.size).toBe(1);
+    expect(other.toArray()).toEqual(['x']);
+  });
+
   it('unlinks a removed link, so a dead one keeps no neighbour reachable', () => {
     const list = new LinkedList<string>();
     const links: Link<string>[] = ['a', 'b', 'c'].map((value) => list.push(value));
