@@ -63,31 +63,23 @@ export interface ProxyMetrics {
   snapshot(): MetricsSnapshot;
 }
 
-const UPSTREAM_ERROR_KINDS = ['connect', 'reset', 'timeout'] as const;
-
 /** 1 µs … 1 h; auto-resizes beyond. */
 const HIGHEST_TRACKABLE_US = 3_600_000_000;
 
 /**
- * Each request is observed once, in its step's aggregates (the last step's are kept at hand: a step
- * lasts thousands of requests); the totals since the start are the steps' sum, added up when a
- * snapshot asks for them.
+ * Each request is observed once, in its step's aggregates; the totals since the start are the
+ * steps' sum, added up when a snapshot asks for them.
  */
 export function createProxyMetrics(): ProxyMetrics {
   const byStep = new Map<number, Record<Arm, ArmAggregate>>();
-  let lastStep: number | undefined;
-  let lastAggregates: Record<Arm, ArmAggregate> | undefined;
   return {
     observe(record: RequestRecord): void {
-      if (record.step !== lastStep || lastAggregates === undefined) {
-        lastAggregates = byStep.get(record.step);
-        if (!lastAggregates) {
-          lastAggregates = createArmAggregates();
-          byStep.set(record.step, lastAggregates);
-        }
-        lastStep = record.step;
+      let stepAggregates = byStep.get(record.step);
+      if (!stepAggregates) {
+        stepAggregates = createArmAggregates();
+        byStep.set(record.step, stepAggregates);
       }
-      lastAggregates[record.arm].observe(record);
+      stepAggregates[record.arm].observe(record);
     },
     snapshot(): MetricsSnapshot {
       const steps = [...byStep.entries()].sort(([a], [b]) => a - b);
@@ -139,7 +131,7 @@ class ArmAggregate {
     this.bad += other.bad;
     this.status4xx += other.status4xx;
     this.overrides += other.overrides;
-    for (const kind of UPSTREAM_ERROR_KINDS) this.upstreamErrors[kind] += other.upstreamErrors[kind];
+    for (const kind of Object.keys(other.upstreamErrors) as (keyof ArmAggregate['upstreamErrors'])[]) this.upstreamErrors[kind] += other.upstreamErrors[kind];
     this.latency.add(other.latency);
   }
 

@@ -50,10 +50,10 @@ afterEach(async () => {
   // Once nothing is in flight, no arrival may be left in a proxy's list of open requests (it would
   // hold the judge's watermark for the rest of a release): the watermark is then the present.
   for (const proxy of proxies) {
-    const settled = (): boolean => proxy.status().inFlight === 0 && proxy.status().tunnels === 0;
+    const settled = (status = proxy.status()): boolean => status.inFlight === 0 && status.tunnels === 0;
     await eventually(settled, 3000).catch(() => undefined);
     const status = proxy.status();
-    if (settled()) expect(status.watermarkNs, 'watermark with nothing in flight').toBe(status.nowNs);
+    if (settled(status)) expect(status.watermarkNs, 'watermark with nothing in flight').toBe(status.nowNs);
   }
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
   await Promise.all(
